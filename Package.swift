@@ -1,0 +1,39 @@
+// swift-tools-version:6.1
+// AttnSim — a cycle-approximate, bit-accurate simulator of fixed-point attention accelerators.
+// Toolchain only: no third-party packages (a product decision, see DEVELOPERS.md).
+import PackageDescription
+
+let libm: [LinkerSetting] = [.linkedLibrary("m", .when(platforms: [.linux]))]
+
+let package = Package(
+    name: "AttnSim",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "attnsim", targets: ["attnsim"]),
+        .executable(name: "attnsim-bench", targets: ["attnsim-bench"]),
+        .library(name: "AttnCore", targets: ["AttnCore"]),
+        .library(name: "Accelerator", targets: ["Accelerator"]),
+        .library(name: "ReferenceModels", targets: ["ReferenceModels"]),
+        .library(name: "Experiments", targets: ["Experiments"]),
+    ],
+    targets: [
+        // Tensors, F16/BF16, safetensors and GGUF readers, the YAML-subset config language, CSV, errors.
+        .target(name: "AttnCore", linkerSettings: libm),
+        // Tokenizers, BERT encoder, Llama decoder, the attention seam, trace recording.
+        .target(name: "ReferenceModels", dependencies: ["AttnCore"], linkerSettings: libm),
+        // Hardware/attention configs, the functional (bit-accurate) model and the timing model.
+        .target(name: "Accelerator", dependencies: ["AttnCore"], linkerSettings: libm),
+        // Sweeps, the runner, evaluation tasks, report rows, plots.
+        .target(name: "Experiments", dependencies: ["AttnCore", "Accelerator", "ReferenceModels"], linkerSettings: libm),
+        // Argument parsing and wiring only.
+        .executableTarget(name: "attnsim", dependencies: ["Experiments"]),
+        .executableTarget(name: "attnsim-bench", dependencies: ["Experiments"]),
+
+        .testTarget(name: "AttnCoreTests", dependencies: ["AttnCore"]),
+        .testTarget(name: "ReferenceModelsTests", dependencies: ["ReferenceModels"]),
+        .testTarget(name: "AcceleratorTests", dependencies: ["Accelerator"]),
+        .testTarget(name: "ExperimentsTests", dependencies: ["Experiments"]),
+        // Runs the built `attnsim` binary as a user would (exit codes, stderr, files written).
+        .testTarget(name: "CLITests", dependencies: ["attnsim"]),
+    ]
+)

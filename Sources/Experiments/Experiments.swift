@@ -1,0 +1,3 @@
+import AttnCore
+import Accelerator
+import ReferenceModels
