@@ -1,0 +1,92 @@
+import AttnCore
+import Foundation
+
+/// One call of the attention unit: the shapes and positions of `attend`'s buffers.
+///
+/// Layouts (row-major, contiguous): q and out are [heads, queryRows, headDim]; k and v are
+/// [kvHeads, keyRows, headDim] and hold every key so far (the whole KV cache in decode). Query head
+/// `h` reads KV head `h / (heads / kvHeads)` (grouped-query attention).
+public struct AttentionCall: Sendable {
+    /// Sequence index within the current recording or evaluation run.
+    public var sequence: Int
+    public var layer: Int
+    public var heads: Int
+    public var kvHeads: Int
+    public var headDim: Int
+    public var queryRows: Int
+    public var keyRows: Int
+    /// Absolute position of query row 0. With `causal`, row i sees keys [0, queryOffset + i].
+    public var queryOffset: Int
+    public var causal: Bool
+    /// Keys at index >= validKeys are padding and are masked out (encoder batches). Equal to
+    /// `keyRows` when there is no padding.
+    public var validKeys: Int
+    /// Softmax scale applied to q·k (1/sqrt(headDim) for both model families here).
+    public var scale: Float
+
+    public init(sequence: Int, layer: Int, heads: Int, kvHeads: Int, headDim: Int, queryRows: Int,
+                keyRows: Int, queryOffset: Int, causal: Bool, validKeys: Int? = nil, scale: Float) {
+        self.sequence = sequence
+        self.layer = layer
+        self.heads = heads
+        self.kvHeads = kvHeads
+        self.headDim = headDim
+        self.queryRows = queryRows
+        self.keyRows = keyRows
+        self.queryOffset = queryOffset
+        self.causal = causal
+        self.validKeys = validKeys ?? keyRows
+        self.scale = scale
+    }
+}
+
+/// The one seam through which both reference models compute attention. Exact float attention is
+/// the default; the trace recorder and the accelerator's bit-accurate functional model are the
+/// other implementations. Q and K arrive after any rotary embedding — exactly what the unit sees.
+public protocol AttentionSeam: AnyObject {
+    func attend(_ call: AttentionCall, q: UnsafeBufferPointer<Float>, k: UnsafeBufferPointer<Float>,
+                v: UnsafeBufferPointer<Float>, out: UnsafeMutableBufferPointer<Float>)
+}
+
+/// softmax(scale · q·kᵀ + mask) · v in Float, with a Double-free max-subtracted softmax.
+public final class ExactAttention: AttentionSeam {
+    public init() {}
+
+    public func attend(_ call: AttentionCall, q: UnsafeBufferPointer<Float>, k: UnsafeBufferPointer<Float>,
+                       v: UnsafeBufferPointer<Float>, out: UnsafeMutableBufferPointer<Float>) {
+        let d = call.headDim, tq = call.queryRows, tk = call.keyRows
+        let group = call.heads / call.kvHeads
+        var scores = [Float](repeating: 0, count: tk)
+        for h in 0..<call.heads {
+            let kvh = h / group
+            let kBase = kvh * tk * d
+            for i in 0..<tq {
+                let qBase = (h * tq + i) * d
+                var visible = call.validKeys
+                if call.causal { visible = min(visible, call.queryOffset + i + 1) }
+                var maxScore = -Float.infinity
+                for j in 0..<visible {
+                    var dot: Float = 0
+                    for c in 0..<d { dot += q[qBase + c] * k[kBase + j * d + c] }
+                    let s = dot * call.scale
+                    scores[j] = s
+                    if s > maxScore { maxScore = s }
+                }
+                var sum: Float = 0
+                for j in 0..<visible {
+                    let e = expf(scores[j] - maxScore)
+                    scores[j] = e
+                    sum += e
+                }
+                let oBase = (h * tq + i) * d
+                for c in 0..<d { out[oBase + c] = 0 }
+                let inv = visible > 0 ? 1 / sum : 0
+                for j in 0..<visible {
+                    let p = scores[j] * inv
+                    let vBase = kBase + j * d
+                    for c in 0..<d { out[oBase + c] += p * v[vBase + c] }
+                }
+            }
+        }
+    }
+}
