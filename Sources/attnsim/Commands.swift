@@ -1,0 +1,7 @@
+import AttnCore
+import Experiments
+
+/// The commands that work, in help order.
+func allCommands() -> [CommandSpec] {
+    []
+}
