@@ -29,7 +29,7 @@ public struct ConfigLocation: Sendable, Hashable, CustomStringConvertible {
 /// `3` may be read as an integer or a number. Mappings preserve document order and each key's
 /// location.
 public struct ConfigNode: Sendable, Equatable, CustomStringConvertible {
-    public enum Value: Sendable, Equatable {
+    public enum Value: Sendable {
         /// An empty value, `null` or `~`.
         case null
         /// A scalar: its text (unescaped, for quoted scalars) and whether it was quoted.
@@ -138,8 +138,22 @@ public struct ConfigNode: Sendable, Equatable, CustomStringConvertible {
 
     public var description: String { ConfigCanonical.text(self) }
 
-    /// Structural equality ignores locations (two documents with the same content are equal).
-    public static func == (a: ConfigNode, b: ConfigNode) -> Bool { a.value == b.value }
+    /// Structural equality: ignores locations and the order of mapping keys (two documents with
+    /// the same content are equal); sequence order and scalar quotedness matter.
+    public static func == (a: ConfigNode, b: ConfigNode) -> Bool {
+        switch (a.value, b.value) {
+        case (.null, .null): return true
+        case let (.scalar(t1, q1), .scalar(t2, q2)): return t1 == t2 && q1 == q2
+        case let (.sequence(i1), .sequence(i2)): return i1 == i2
+        case let (.mapping(e1), .mapping(e2)):
+            guard e1.count == e2.count else { return false }
+            for e in e1 {
+                guard let other = e2.first(where: { $0.key == e.key }), other.value == e.value else { return false }
+            }
+            return true
+        default: return false
+        }
+    }
 }
 
 /// One `key: value` entry of a mapping; `keyLocation` is where the key was written.

@@ -311,20 +311,24 @@ public final class ConfigReader {
         }
     }
 
-    /// The closest candidate by edit distance (case-insensitive), if close enough to be a likely typo:
-    /// distance ≤ max(2, length/3), or one is a prefix of the other.
+    /// The most likely intended candidate for a typo: among candidates where one word is a prefix
+    /// of the other (case-insensitive, the shorter at least 3 characters) the closest by edit
+    /// distance; otherwise the closest candidate within edit distance max(2, length/3); else nil.
     public static func suggestion(for word: String, among candidates: [String]) -> String? {
-        let w = Array(word.lowercased().unicodeScalars)
+        let wl = word.lowercased()
+        let w = Array(wl.unicodeScalars)
+        var bestPrefix: (String, Int)?
         var best: (String, Int)?
         for c in candidates {
-            let cs = Array(c.lowercased().unicodeScalars)
-            let d = editDistance(w, cs)
-            if let current = best, current.1 <= d { continue }
-            best = (c, d)
+            let cl = c.lowercased()
+            let d = editDistance(w, Array(cl.unicodeScalars))
+            if min(cl.count, wl.count) >= 3 && (cl.hasPrefix(wl) || wl.hasPrefix(cl)) {
+                if bestPrefix.map({ d < $0.1 }) ?? true { bestPrefix = (c, d) }
+            }
+            if best.map({ d < $0.1 }) ?? true { best = (c, d) }
         }
-        guard let (candidate, d) = best else { return nil }
-        let lower = candidate.lowercased(), wl = word.lowercased()
-        if d <= max(2, w.count / 3) || (!wl.isEmpty && (lower.hasPrefix(wl) || wl.hasPrefix(lower))) { return candidate }
+        if let bestPrefix { return bestPrefix.0 }
+        if let best, best.1 <= max(2, w.count / 3) { return best.0 }
         return nil
     }
 

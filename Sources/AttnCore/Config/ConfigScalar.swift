@@ -83,9 +83,13 @@ public enum ConfigScalar {
             case "\t": out += "\\t"
             case "\r": out += "\\r"
             default:
+                // Characters the parser does not accept raw: C0/C1 controls, DEL, BOM.
                 if u.value < 0x20 || u.value == 0x7F {
                     let hex = String(u.value, radix: 16, uppercase: true)
                     out += "\\x" + String(repeating: "0", count: 2 - hex.count) + hex
+                } else if (0x80...0x9F).contains(u.value) || u.value == 0xFEFF {
+                    let hex = String(u.value, radix: 16, uppercase: true)
+                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
                 } else {
                     out.unicodeScalars.append(u)
                 }
