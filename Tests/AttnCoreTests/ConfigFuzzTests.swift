@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import AttnCore
 
@@ -63,7 +64,9 @@ struct SplitMix64: RandomNumberGenerator {
     @Test func mutatedDocumentsNeverCrash() throws {
         var rng = SplitMix64(state: 20_261_122)
         var parsed = 0, rejected = 0
-        for n in 0..<600 {
+        // ATTNSIM_CONFIG_FUZZ=<iterations> runs a longer campaign (e.g. 200000 in a release build).
+        let iterations = Int(ProcessInfo.processInfo.environment["ATTNSIM_CONFIG_FUZZ"] ?? "") ?? 600
+        for n in 0..<iterations {
             let source = Array(Self.corpus[n % Self.corpus.count].utf8)
             let bytes = Self.mutate(source, &rng)
             let lineCount = bytes.split(separator: 0x0A, omittingEmptySubsequences: false).count
@@ -85,7 +88,7 @@ struct SplitMix64: RandomNumberGenerator {
                 #expect(file == "f.yaml")
                 #expect(line >= 1 && line <= lineCount, "line \(line) outside 1...\(lineCount): \(message)")
                 #expect(column >= 1)
-                #expect(!message.isEmpty && !message.contains("\n"))
+                #expect(!message.isEmpty && !message.contains("\n"), "\(message)")
             }
         }
         // Both outcomes happen, so the mutations exercise both paths.
@@ -111,6 +114,8 @@ struct SplitMix64: RandomNumberGenerator {
             String(repeating: "\"", count: 3),
             String(repeating: " ", count: 10_000) + "x: 1",
             "a: " + String(repeating: "[1, ", count: 60) + String(repeating: "]", count: 60),
+            "a: [" + String(repeating: "é, ", count: 50_000) + "]",       // one long line: linear time
+            "a: [" + String(repeating: "x, ", count: 50_000),            // ... unterminated
         ]
         for text in inputs {
             do { _ = try ConfigParser.parse(text, file: "p.yaml") } catch {

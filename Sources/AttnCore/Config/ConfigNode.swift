@@ -17,8 +17,10 @@ public struct ConfigLocation: Sendable, Hashable, CustomStringConvertible {
     public var description: String { "\(file):\(line):\(column)" }
 
     /// A config error at this location: printed as `file:line:col: message`.
+    /// Control characters in the message (e.g. from a quoted key with `\n`) are escaped so the
+    /// error stays one line.
     public func error(_ message: String) -> AttnError {
-        .config(file: file, line: line, column: column, message: message)
+        .config(file: file, line: line, column: column, message: ConfigScalar.oneLine(message))
     }
 }
 
@@ -122,7 +124,8 @@ public struct ConfigNode: Sendable, Equatable, CustomStringConvertible {
         case .null: return "null"
         case .sequence: return "a list"
         case .mapping: return "a mapping"
-        case let .scalar(t, quoted): return quoted ? "the quoted string \(ConfigScalar.quote(t))" : "'\(t)'"
+        case let .scalar(t, quoted):
+            return quoted ? "the quoted string \(ConfigScalar.quote(ConfigScalar.brief(t)))" : "'\(ConfigScalar.brief(t))'"
         }
     }
 

@@ -27,6 +27,7 @@ public struct ConfigParser {
     private var line = 1
     private var lineStart = 0
     private var depth = 0
+    private var colCacheLineStart = -1, colCachePos = 0, colCacheCol = 1
 
     private init(bytes: [UInt8], file: String) {
         self.b = bytes
@@ -53,19 +54,28 @@ public struct ConfigParser {
 
     // MARK: - Locations and errors
 
-    private func location(_ at: Int) -> ConfigLocation {
-        // Column in Unicode scalars: count bytes that are not UTF-8 continuation bytes.
-        var col = 1
-        var i = lineStart
+    /// The location of byte `at` on the current line. Columns are counted in Unicode scalars
+    /// (bytes that are not UTF-8 continuation bytes), incrementally from a per-line cache so a long
+    /// line costs linear, not quadratic, time.
+    private mutating func location(_ at: Int) -> ConfigLocation {
+        if colCacheLineStart != lineStart || at < colCachePos {
+            colCacheLineStart = lineStart
+            colCachePos = lineStart
+            colCacheCol = 1
+        }
+        var col = colCacheCol
+        var i = colCachePos
         let end = min(at, b.count)
         while i < end {
             if b[i] & 0xC0 != 0x80 { col += 1 }
             i += 1
         }
+        colCachePos = i
+        colCacheCol = col
         return ConfigLocation(file: file, line: line, column: col)
     }
 
-    private func error(_ message: String, at: Int? = nil) -> AttnError {
+    private mutating func error(_ message: String, at: Int? = nil) -> AttnError {
         location(at ?? pos).error(message)
     }
 
@@ -268,7 +278,10 @@ public struct ConfigParser {
             let keyPos = pos
             let keyLoc = location(keyPos)
             guard let key = try scanKey(at: keyPos) else {
-                throw error("expected 'key: value' in a mapping, found '\(excerpt(keyPos))'", at: keyPos)
+                var j = keyPos
+                while let d = byte(j), d != Self.nl, d != Self.colon { j += 1 }
+                let hint = byte(j) == Self.colon ? " (a space is needed after ':')" : ""
+                throw error("expected 'key: value' in a mapping, found '\(excerpt(keyPos))'\(hint)", at: keyPos)
             }
             if key.text.isEmpty { throw error("empty mapping key", at: keyPos) }
             if let first = seen[key.text] {
@@ -429,8 +442,7 @@ public struct ConfigParser {
         case UInt8(ascii: "!"): throw error("tags ('!') are not supported")
         case UInt8(ascii: "|"), UInt8(ascii: ">"):
             throw error("block scalars ('|', '>') are not supported; use a double-quoted string with \\n escapes")
-        case UInt8(ascii: "%"): throw error("directives ('%') are not supported")
-        case UInt8(ascii: "@"), UInt8(ascii: "`"):
+        case UInt8(ascii: "%"), UInt8(ascii: "@"), UInt8(ascii: "`"):
             throw error("'\(Character(Unicode.Scalar(c)))' is reserved and cannot start a plain value; quote the value")
         case Self.tab: throw error("tab character (use spaces; tabs are allowed only in quotes and comments)")
         default: break

@@ -261,9 +261,9 @@ public final class ConfigReader {
             if let range, !range.contains(v) { throw n.location.error("\(path): \(expected), got \(v)") }
             return v
         case .int(nil):
-            throw n.location.error("\(path): \(expected), got '\(s.text)' (too large)")
+            throw n.location.error("\(path): \(expected), got '\(ConfigScalar.brief(s.text))' (too large)")
         default:
-            throw n.location.error("\(path): \(expected), got '\(s.text)'")
+            throw n.location.error("\(path): \(expected), got '\(ConfigScalar.brief(s.text))'")
         }
     }
 
@@ -277,9 +277,9 @@ public final class ConfigReader {
         case let .int(i?): v = Double(i)
         case .int(nil): v = Double(s.text) ?? .nan
         case let .number(d): v = d
-        default: throw n.location.error("\(path): \(expected), got '\(s.text)'")
+        default: throw n.location.error("\(path): \(expected), got '\(ConfigScalar.brief(s.text))'")
         }
-        if !v.isFinite { throw n.location.error("\(path): \(expected), got '\(s.text)' (out of range)") }
+        if !v.isFinite { throw n.location.error("\(path): \(expected), got '\(ConfigScalar.brief(s.text))' (out of range)") }
         if let range, !range.contains(v) { throw n.location.error("\(path): \(expected), got \(s.text)") }
         return v
     }

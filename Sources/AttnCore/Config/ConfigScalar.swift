@@ -97,4 +97,32 @@ public enum ConfigScalar {
         }
         return out + "\""
     }
+
+    /// `s` shortened to at most 40 characters (with "...") for error messages.
+    public static func brief(_ s: String) -> String {
+        s.count <= 40 ? s : String(s.prefix(37)) + "..."
+    }
+
+    /// `s` with control characters escaped (`\n`, `\t`, `\r`, `\xHH`, `\uHHHH`) so it prints on one line.
+    public static func oneLine(_ s: String) -> String {
+        guard s.unicodeScalars.contains(where: { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) }) else { return s }
+        var out = ""
+        for u in s.unicodeScalars {
+            switch u {
+            case "\n": out += "\\n"
+            case "\t": out += "\\t"
+            case "\r": out += "\\r"
+            default:
+                if u.value < 0x20 || u.value == 0x7F {
+                    let hex = String(u.value, radix: 16, uppercase: true)
+                    out += "\\x" + String(repeating: "0", count: 2 - hex.count) + hex
+                } else if (0x80...0x9F).contains(u.value) {
+                    out += "\\u00" + String(u.value, radix: 16, uppercase: true)
+                } else {
+                    out.unicodeScalars.append(u)
+                }
+            }
+        }
+        return out
+    }
 }
