@@ -123,4 +123,33 @@ struct SplitMix64: RandomNumberGenerator {
             }
         }
     }
+
+    static let fragments = ["key", "k2", ":", ": ", "- ", "-", "[", "]", "{", "}", ", ", ",", "\"q\\\"\"", "'s''t'",
+                            " ", "\n", "\n  ", "\n    ", "  ", "# c", "1.5", "-3", "~", "&a", "*a", "!t", "|", ">",
+                            "---", "\t", "?", "é", "\"", "'", "\\", "true", "null", "1e3", ".", "%", "\r\n"]
+
+    /// Documents made of random YAML-ish fragments: same invariants as above.
+    @Test func fragmentSoupNeverCrashes() throws {
+        var rng = SplitMix64(state: 7)
+        let iterations = (Int(ProcessInfo.processInfo.environment["ATTNSIM_CONFIG_FUZZ"] ?? "") ?? 600)
+        var parsed = 0
+        for _ in 0..<iterations {
+            var text = ""
+            for _ in 0..<Int.random(in: 1...30, using: &rng) { text += Self.fragments.randomElement(using: &rng)! }
+            do {
+                let node = try ConfigParser.parse(text, file: "s.yaml")
+                parsed += 1
+                let again = try ConfigParser.parse(node.canonicalText, file: "canonical")
+                #expect(again.canonicalText == node.canonicalText, "canonical text is not a fixed point: \(node.canonicalText)")
+                _ = try? ConfigSweep.expand(node, maxPoints: 100)
+            } catch {
+                guard case let .config(file, line, column, message) = error else {
+                    Issue.record("not a config error: \(error)")
+                    continue
+                }
+                #expect(file == "s.yaml" && line >= 1 && column >= 1 && !message.contains("\n"), "\(message)")
+            }
+        }
+        #expect(parsed > 10)
+    }
 }

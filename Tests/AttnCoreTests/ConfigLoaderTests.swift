@@ -107,4 +107,25 @@ private func loadError(_ path: String) -> String {
         let merged = ConfigLoader.merge(base: base, override: over)
         #expect(merged == (try ConfigParser.parse("m: {a: 1, n: {b: 2, c: 4}}\ns: [3]\nx: {y: 1}", file: "e")))
     }
+
+    @Test func commandLineOverrides() throws {
+        var node = try ConfigParser.parse("hardware: {array: {rows: 8}}", file: "o.yaml")
+        try ConfigLoader.applyOverride("hardware.array.rows=64", to: &node)
+        try ConfigLoader.applyOverride("hardware.array.sizes=[1, 2]", to: &node)
+        try ConfigLoader.applyOverride("hardware.array.name=\"a b\"", to: &node)
+        let c = try TestArrayConfig(node)
+        #expect(c.rows == 64 && c.sizes == [1, 2] && c.name == "a b")
+        #expect(throws: AttnError.usage(flag: "--set", message: "expected 'dotted.key=value', got 'rows'")) {
+            try ConfigLoader.applyOverride("rows", to: &node)
+        }
+        #expect(throws: AttnError.usage(flag: "--set", message: "a.b: --set:1:1: unterminated flow sequence (no closing ']')")) {
+            try ConfigLoader.applyOverride("a.b=[1", to: &node)
+        }
+        #expect(throws: AttnError.usage(flag: "--set", message: "path '.x': expected dotted keys like 'hardware.array.rows'")) {
+            try ConfigLoader.applyOverride(".x=1", to: &node)
+        }
+        #expect(throws: AttnError.usage(flag: "--set", message: "cannot set 'hardware.array.rows.x': 'hardware.array.rows' is '64', not a mapping")) {
+            try ConfigLoader.applyOverride("hardware.array.rows.x=1", to: &node)
+        }
+    }
 }

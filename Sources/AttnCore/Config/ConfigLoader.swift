@@ -46,6 +46,32 @@ public enum ConfigLoader {
         return ConfigNode(.mapping(out), at: override.location)
     }
 
+    /// Applies a command-line override `dotted.path=value` (e.g. `--set hardware.array.rows=64`) to
+    /// `node`. The value is parsed as a config value (`64`, `os`, `"x y"`, `[1, 2]`, `{a: 1}`, or
+    /// empty for null); errors are usage errors naming `flag`.
+    public static func applyOverride(_ assignment: String, to node: inout ConfigNode, flag: String = "--set") throws(AttnError) {
+        guard let eq = assignment.firstIndex(of: "=") else {
+            throw AttnError.usage(flag: flag, message: "expected 'dotted.key=value', got '\(ConfigScalar.oneLine(assignment))'")
+        }
+        let path = String(assignment[..<eq])
+        let text = String(assignment[assignment.index(after: eq)...])
+        let value: ConfigNode
+        do {
+            value = try ConfigParser.parse(text, file: flag)
+        } catch {
+            throw AttnError.usage(flag: flag, message: "\(path): \(error.description)")
+        }
+        if value.isMapping && !text.trimmingCharacters(in: .whitespaces).hasPrefix("{") {
+            throw AttnError.usage(flag: flag, message: "\(path): value '\(ConfigScalar.oneLine(text))' contains ': '; quote it")
+        }
+        do {
+            try ConfigSweep.set(path, to: value, in: &node, at: ConfigLocation(file: flag, line: 1, column: 1))
+        } catch {
+            if case let .config(_, _, _, message) = error { throw AttnError.usage(flag: flag, message: message) }
+            throw error
+        }
+    }
+
     // MARK: - Private
 
     private static func readFile(_ path: String) throws -> [UInt8] {

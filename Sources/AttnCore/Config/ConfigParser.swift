@@ -263,6 +263,10 @@ public struct ConfigParser {
         if try scanKey(at: pos) != nil { return try parseBlockMapping(indent: indent) }
         let node = try parseInlineValue(flow: false)
         try finishLine()
+        if let next = try peekContentLine(), next >= indent, !node.isSequence, !node.isMapping {
+            throw error("a value cannot continue on the next line (multi-line scalars are not supported; "
+                        + "write it on one line, quoted if needed)", at: lineStart + next)
+        }
         return node
     }
 
@@ -320,7 +324,7 @@ public struct ConfigParser {
             guard let next = try peekContentLine() else { break }
             if next < indent { break }
             if next > indent {
-                throw error("inconsistent indentation: \(next) spaces, expected \(indent)", at: lineStart + next)
+                throw error("inconsistent indentation: \(next) spaces, expected \(indent)" + continuationHint(value), at: lineStart + next)
             }
             pos = lineStart + next
             if isSequenceIndicator(pos) {
@@ -363,12 +367,18 @@ public struct ConfigParser {
             guard let next = try peekContentLine() else { break }
             if next < indent { break }
             if next > indent {
-                throw error("inconsistent indentation: \(next) spaces, expected \(indent)", at: lineStart + next)
+                throw error("inconsistent indentation: \(next) spaces, expected \(indent)" + continuationHint(item), at: lineStart + next)
             }
             pos = lineStart + next
             if !isSequenceIndicator(pos) { break } // e.g. `key:\n- a\nother: b`; the caller decides
         }
         return ConfigNode(.sequence(items), at: startLoc)
+    }
+
+    /// After a one-line scalar, a deeper line is most likely an attempt at a multi-line scalar.
+    private func continuationHint(_ value: ConfigNode) -> String {
+        if case .scalar = value.value { return " (a value cannot continue on the next line)" }
+        return ""
     }
 
     // MARK: - Keys
