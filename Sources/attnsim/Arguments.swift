@@ -7,6 +7,8 @@ struct OptionSpec {
     let help: String
     /// Shown in help as "(default: ...)"; nil for required or flag options.
     let defaultText: String?
+    /// May be given several times (values collected in order).
+    var repeatable = false
 
     static func flag(_ name: String, _ help: String) -> OptionSpec {
         OptionSpec(name: name, valueName: nil, help: help, defaultText: nil)
@@ -14,6 +16,10 @@ struct OptionSpec {
 
     static func value(_ name: String, _ valueName: String, _ help: String, default defaultText: String? = nil) -> OptionSpec {
         OptionSpec(name: name, valueName: valueName, help: help, defaultText: defaultText)
+    }
+
+    static func repeated(_ name: String, _ valueName: String, _ help: String) -> OptionSpec {
+        OptionSpec(name: name, valueName: valueName, help: help, defaultText: nil, repeatable: true)
     }
 }
 
@@ -59,6 +65,7 @@ struct ParsedArguments {
     let command: CommandSpec
     var positionals: [String] = []
     var values: [String: String] = [:]
+    var lists: [String: [String]] = [:]
     var flags: Set<String> = []
 
     /// Parses `args` (after the subcommand name). Options may appear anywhere; `--name=value` and
@@ -102,6 +109,10 @@ struct ParsedArguments {
                 value = args[i]
                 i += 1
             }
+            if spec.repeatable {
+                lists[name, default: []].append(value)
+                continue
+            }
             if values[name] != nil { throw AttnError.usage(flag: name, message: "given more than once") }
             values[name] = value
         }
@@ -118,6 +129,16 @@ struct ParsedArguments {
     func has(_ flag: String) -> Bool { flags.contains(flag) }
 
     func string(_ name: String) -> String? { values[name] }
+
+    func all(_ name: String) -> [String] { lists[name] ?? [] }
+
+    func double(_ name: String, default def: Double) throws -> Double {
+        guard let text = values[name] else { return def }
+        guard let v = Double(text), v.isFinite else {
+            throw AttnError.usage(flag: name, message: "expected a number, got '\(text)'")
+        }
+        return v
+    }
 
     func required(_ name: String) throws -> String {
         guard let v = values[name] else {
