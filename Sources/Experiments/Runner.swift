@@ -127,10 +127,23 @@ public final class Runner: @unchecked Sendable {
                 var total = PhaseCost()
                 var byLayer: [Int: PhaseCost] = [:]
                 var byHead: [String: (Int, Int, PhaseCost)] = [:]
+                // Heads of one (sequence, layer) stream through the pipeline back to back.
+                var layerStream = PhaseCost()
+                var streamKey: (Int, Int)? = nil
+                func closeStream() {
+                    guard let key = streamKey else { return }
+                    total += layerStream
+                    if detail != .summary { byLayer[key.1, default: PhaseCost()] += layerStream }
+                }
                 for a in acts {
                     let c = pipeline.cost(a)
-                    total += c
-                    if detail != .summary { byLayer[a.layer, default: PhaseCost()] += c }
+                    if streamKey == nil || streamKey! != (a.sequence, a.layer) {
+                        closeStream()
+                        streamKey = (a.sequence, a.layer)
+                        layerStream = c
+                    } else {
+                        layerStream = layerStream.followed(by: c)
+                    }
                     if detail == .head {
                         let k = "\(a.layer).\(a.kvHead)"
                         var e = byHead[k] ?? (a.layer, a.kvHead, PhaseCost())
@@ -138,6 +151,7 @@ public final class Runner: @unchecked Sendable {
                         byHead[k] = e
                     }
                 }
+                closeStream()
                 let base = ReportRow.Context(point: p, trace: (trace as NSString).lastPathComponent, phase: phase,
                                              evaluated: outcome.evaluated, calibration: outcome.calibration,
                                              clockGHz: p.config.hardware.clockGHz, areaMM2: area)

@@ -106,6 +106,23 @@ import Testing
 
     /// Decode step with 2 query heads sharing a KV head: head 0 keeps keys {1, 3}, head 1 keeps
     /// {3, 7}: the fetcher brings the union {1, 3, 7} of 10 visible rows.
+    @Test func headsOfALayerStreamBackToBack() {
+        var hw = Self.hardware(buffersKiB: 1)
+        hw.memory.dramLatencyCycles = 50
+        let c = AttentionPipeline(hardware: hw, workload: TimingWorkload()).cost(Self.dense)
+        // Two tiles: steady = Σ max stage; the rest of `cycles` is the first tile's fill + latency.
+        #expect(c.steadyCycles < c.cycles)
+        let two = c.followed(by: c)
+        #expect(two.cycles == c.cycles + c.steadyCycles)
+        #expect(two.macs == 2 * c.macs)
+        #expect(two.dramReadBytes == 2 * c.dramReadBytes)
+        hw.memory.doubleBuffered = false
+        let serial = AttentionPipeline(hardware: hw, workload: TimingWorkload()).cost(Self.dense)
+        #expect(serial.steadyCycles == serial.cycles)
+        #expect(serial.cycles == serial.cyclesQK + serial.cyclesThreshold + serial.cyclesSoftmax + serial.cyclesQuantize
+                + serial.cyclesPV + serial.cyclesDRAM + 2 * 50)
+    }
+
     @Test func sparseFetcherFetchesTheGroupUnion() {
         let kept: [UInt64] = [(1 << 1) | (1 << 3), (1 << 3) | (1 << 7)]
         let act = HeadActivity(sequence: 0, layer: 0, kvHead: 0, queryHeads: 2, headDim: 8, phase: .decode,

@@ -191,3 +191,27 @@ import Testing
         }
     }
 }
+
+@Suite struct DocsTests {
+    /// docs/report-columns.md lists every column the tool writes (it is generated from `attnsim columns`).
+    @Test func reportColumnsDocIsComplete() throws {
+        let doc = try String(contentsOfFile: CLI.packageRoot.appendingPathComponent("docs/report-columns.md").path, encoding: .utf8)
+        let r = try CLI.run(["columns"])
+        let names = r.stdout.split(separator: "\n").map { String($0.split(separator: "\t")[0]) }
+        #expect(names.count >= 40)
+        for n in names { #expect(doc.contains("| `\(n)` |"), "docs/report-columns.md lacks \(n)") }
+    }
+
+    /// The README's main job runs on the committed traces and writes one row per point × trace × phase.
+    @Test func readmeMainJobRuns() throws {
+        let dir = try CLI.temporaryDirectory()
+        let out = dir.appendingPathComponent("sweep.csv").path
+        let r = try CLI.run(["sweep", "Configs/sweep-small.yaml", "--out", out, "--quiet"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let lines = try String(contentsOfFile: out, encoding: .utf8).split(separator: "\n")
+        // 18 points × (MiniLM prefill + SmolLM2 prefill + SmolLM2 decode).
+        #expect(lines.count == 1 + 18 * 3)
+        let readme = try String(contentsOfFile: CLI.packageRoot.appendingPathComponent("README.md").path, encoding: .utf8)
+        #expect(readme.contains("attnsim sweep Configs/sweep-small.yaml --out sweep.csv"))
+    }
+}

@@ -43,6 +43,10 @@ public struct TimingWorkload: Sendable, Equatable {
 /// Cost of replaying some attention work (one head group and phase, or any sum of them).
 public struct PhaseCost: Sendable, Equatable {
     public var cycles = 0
+    /// The part of `cycles` a preceding stream in the same pipeline hides nothing of: Σ over tiles of
+    /// the slowest stage when double-buffered (the rest is the first tile's fill and the DRAM latency),
+    /// all of `cycles` otherwise. See `followed(by:)`.
+    public var steadyCycles = 0
     public var cyclesQK = 0, cyclesThreshold = 0, cyclesSoftmax = 0, cyclesQuantize = 0, cyclesPV = 0
     /// DRAM transfer cycles of all traffic, and of V rows alone.
     public var cyclesDRAM = 0, cyclesVFetch = 0
@@ -87,8 +91,18 @@ public struct PhaseCost: Sendable, Equatable {
         return c
     }
 
+    /// Two streams of tiles through the same pipeline back to back (the heads of one layer): the
+    /// second one's fill and DRAM latency overlap the first one's tiles, so it adds only its steady
+    /// cycles. Every other counter adds up.
+    public func followed(by b: PhaseCost) -> PhaseCost {
+        var c = self + b
+        c.cycles = cycles + b.steadyCycles
+        return c
+    }
+
     public static func += (a: inout PhaseCost, b: PhaseCost) {
         a.cycles += b.cycles
+        a.steadyCycles += b.steadyCycles
         a.cyclesQK += b.cyclesQK; a.cyclesThreshold += b.cyclesThreshold; a.cyclesSoftmax += b.cyclesSoftmax
         a.cyclesQuantize += b.cyclesQuantize; a.cyclesPV += b.cyclesPV; a.cyclesDRAM += b.cyclesDRAM; a.cyclesVFetch += b.cyclesVFetch
         a.macs += b.macs; a.arrayCycles += b.arrayCycles; a.arrayPEs = max(a.arrayPEs, b.arrayPEs)
@@ -120,7 +134,9 @@ public struct PhaseCost: Sendable, Equatable {
 ///   bursts), output tile out.
 /// Stages of consecutive tiles overlap when double-buffered: cycles = Σ_tiles max_stage +
 /// (Σ_stages first tile − max_stage first tile) + DRAM latency once; otherwise every stage of every
-/// tile is serial and each tile pays the DRAM latency.
+/// tile is serial and each tile pays the DRAM latency. The heads of one layer follow each other through
+/// the pipeline (`PhaseCost.followed(by:)`); layers are separated (each pays its fill and latency),
+/// since the next layer's Q, K, V depend on this layer's output.
 public struct AttentionPipeline: Sendable {
     public var hardware: HardwareConfig
     public var workload: TimingWorkload
@@ -148,6 +164,7 @@ public struct AttentionPipeline: Sendable {
         let tileRows = act.phase == .decode ? 1 : hw.effectiveQueryTileRows
         var first: [Int]? = nil
         var pipelined = 0
+        var steady = 0
         var unionWords = [UInt64](repeating: 0, count: act.wordsPerRow)
         var headWords = [UInt64](repeating: 0, count: act.wordsPerRow)
         var rowsNeeded: [Int] = []
@@ -341,9 +358,11 @@ public struct AttentionPipeline: Sendable {
             c.cyclesQuantize += tQuant; c.cyclesPV += pvCycles; c.cyclesDRAM += tDRAM; c.cyclesVFetch += tV
             if mem.doubleBuffered {
                 pipelined += stages.max()!
+                steady += stages.max()!
                 if first == nil { first = stages }
             } else {
                 pipelined += stages.reduce(0, +) + mem.dramLatencyCycles
+                steady += stages.reduce(0, +) + mem.dramLatencyCycles
             }
             r0 = r1
         }
@@ -351,6 +370,7 @@ public struct AttentionPipeline: Sendable {
             pipelined += first.reduce(0, +) - first.max()! + mem.dramLatencyCycles
         }
         c.cycles = pipelined
+        c.steadyCycles = steady
         if hw.energy.leakageMWPerMM2 > 0 {
             // mW × ns = pJ.
             c.energyStaticPJ = hw.energy.leakageMWPerMM2 * AreaModel(hardware: hw).totalMM2 * Double(c.cycles) / hw.clockGHz
