@@ -195,3 +195,25 @@ import Testing
         #expect(abs(e.sramPJPerByte(kib: 8) - 1.25) < 1e-12) // Horowitz: 10 pJ / 8 B
     }
 }
+
+@Suite struct PrefixScanBufferTests {
+    /// The closed form equals a real LRU (`RowCache`) on random non-decreasing prefix scans.
+    @Test(arguments: [0, 1, 5, 17, 64, 1000])
+    func equalsLRUOnPrefixScans(capacity: Int) {
+        var rng = SeededRNG(seed: UInt64(capacity) + 1)
+        for _ in 0..<20 {
+            var lru = RowCache(capacity: capacity, universe: 300)
+            var fast = PrefixScanBuffer(capacity: capacity)
+            var keys = 0
+            for _ in 0..<12 {
+                keys = min(300, keys + Int(rng.next() % 40))
+                var misses: [Int] = []
+                for row in 0..<keys where !lru.access(row) { misses.append(row) }
+                let range = fast.scan(keys)
+                #expect(misses == Array(range), "capacity \(capacity), keys \(keys)")
+                #expect(PrefixScanBuffer.bursts(range, rowBytes: 24, burst: 64)
+                        == SparseVFetcher.bursts(rows: misses, rowBytes: 24, burst: 64))
+            }
+        }
+    }
+}

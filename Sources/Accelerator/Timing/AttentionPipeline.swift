@@ -155,9 +155,12 @@ public struct AttentionPipeline: Sendable {
         let mem = hw.memory
         let maxKeys = Int(act.keyCounts.max() ?? 0)
         let vRowBytes = d * vB, kRowBytes = d * kB
-        var vCache = RowCache(capacity: Int(hw.vFetcher.bufferKiB * 1024) / max(1, vRowBytes), universe: maxKeys)
-        var vDenseCache = vCache
-        var kCache = RowCache(capacity: Int(mem.kBufferKiB * 1024) / max(1, kRowBytes), universe: maxKeys)
+        let vCapacity = Int(hw.vFetcher.bufferKiB * 1024) / max(1, vRowBytes)
+        let sparseFetch = hw.vFetcher.sparse && !act.isDense
+        // Sparse fetches need a general LRU; dense fetches are prefix scans with closed-form misses.
+        var vCache = RowCache(capacity: sparseFetch ? vCapacity : 0, universe: sparseFetch ? maxKeys : 0)
+        var vDenseBuffer = PrefixScanBuffer(capacity: vCapacity)
+        var kBuffer = PrefixScanBuffer(capacity: Int(mem.kBufferKiB * 1024) / max(1, kRowBytes))
         var c = PhaseCost()
         c.arrayPEs = hw.array.rows * hw.array.cols
 
@@ -286,7 +289,10 @@ public struct AttentionPipeline: Sendable {
 
             // Memory: V rows (sparse or dense), K rows, Q in, output out.
             rowsNeeded.removeAll(keepingCapacity: true)
-            if hw.vFetcher.sparse && !act.isDense {
+            let vDenseMiss = vDenseBuffer.scan(keys)
+            let vDenseBursts = PrefixScanBuffer.bursts(vDenseMiss, rowBytes: vRowBytes, burst: mem.burstBytes)
+            var vMissCount: Int, vBursts: Int, requested: Int
+            if sparseFetch {
                 for w in 0..<unionWords.count {
                     var bits = unionWords[w]
                     while bits != 0 {
@@ -294,21 +300,21 @@ public struct AttentionPipeline: Sendable {
                         bits &= bits - 1
                     }
                 }
+                var vMiss: [Int] = []
+                for row in rowsNeeded where !vCache.access(row) { vMiss.append(row) }
+                vMissCount = vMiss.count
+                vBursts = SparseVFetcher.bursts(rows: vMiss, rowBytes: vRowBytes, burst: mem.burstBytes)
+                requested = rowsNeeded.count
             } else {
-                rowsNeeded.append(contentsOf: 0..<keys)
+                vMissCount = vDenseMiss.count
+                vBursts = vDenseBursts
+                requested = keys
             }
-            var vMiss: [Int] = []
-            for row in rowsNeeded where !vCache.access(row) { vMiss.append(row) }
-            var vDenseMiss: [Int] = []
-            for row in 0..<keys where !vDenseCache.access(row) { vDenseMiss.append(row) }
-            let vBursts = SparseVFetcher.bursts(rows: vMiss, rowBytes: vRowBytes, burst: mem.burstBytes)
-            let vDenseBursts = SparseVFetcher.bursts(rows: vDenseMiss, rowBytes: vRowBytes, burst: mem.burstBytes)
-            var kMiss: [Int] = []
-            for row in 0..<keys where !kCache.access(row) { kMiss.append(row) }
-            let kBursts = SparseVFetcher.bursts(rows: kMiss, rowBytes: kRowBytes, burst: mem.burstBytes)
+            let kMiss = kBuffer.scan(keys)
+            let kBursts = PrefixScanBuffer.bursts(kMiss, rowBytes: kRowBytes, burst: mem.burstBytes)
             let qBytes = m * g * d * qB
             let outBytes = m * g * d * oB
-            let idx = (hw.vFetcher.sparse && wl.pruning != .none) ? hw.vFetcher.indexBytes(keys: keys, needed: rowsNeeded.count) : 0
+            let idx = (hw.vFetcher.sparse && wl.pruning != .none) ? hw.vFetcher.indexBytes(keys: keys, needed: requested) : 0
             let qBursts = mem.bursts(bytes: qBytes), oBursts = mem.bursts(bytes: outBytes), iBursts = mem.bursts(bytes: idx)
             let readBytes = (vBursts + kBursts + qBursts) * mem.burstBytes
             let writeBytes = (oBursts + iBursts) * mem.burstBytes
@@ -317,12 +323,12 @@ public struct AttentionPipeline: Sendable {
 
             c.dramReadBytes += readBytes
             c.dramWriteBytes += writeBytes
-            c.dramCompulsoryBytes += vMiss.count * vRowBytes + kMiss.count * kRowBytes + qBytes + outBytes + idx
+            c.dramCompulsoryBytes += vMissCount * vRowBytes + kMiss.count * kRowBytes + qBytes + outBytes + idx
             c.vDRAMBytes += vBursts * mem.burstBytes
             c.vDenseDRAMBytes += vDenseBursts * mem.burstBytes
             c.indexBytes += idx
             c.vRowsVisible += keys
-            c.vRowsRequested += rowsNeeded.count
+            c.vRowsRequested += requested
 
             // SRAM traffic: array operand reads and result writes, unit reads, DRAM fills.
             let qkReads = (qk.aReads * qB + qk.bReads * kB) * qkReps
@@ -338,7 +344,7 @@ public struct AttentionPipeline: Sendable {
             let sramPJ = Double(qk.aReads * qB * qkReps) * e.sramPJPerByte(kib: mem.qBufferKiB)
                 + Double(qk.bReads * kB * qkReps + kMiss.count * kRowBytes) * e.sramPJPerByte(kib: max(mem.kBufferKiB, 1))
                 + Double(qkWrites + unitReads + unitWrites + pvA * pB) * e.sramPJPerByte(kib: mem.scoreBufferKiB)
-                + Double(pvB * vB + vMiss.count * vRowBytes) * e.sramPJPerByte(kib: max(hw.vFetcher.bufferKiB, 1))
+                + Double(pvB * vB + vMissCount * vRowBytes) * e.sramPJPerByte(kib: max(hw.vFetcher.bufferKiB, 1))
                 + Double(pvWrites + drains + qBytes) * e.sramPJPerByte(kib: mem.outBufferKiB)
 
             c.energyQKPJ += Double(qk.macs * qkReps) * e.macPJ(wl.qBits, wl.kBits, accBits: wl.accBits)

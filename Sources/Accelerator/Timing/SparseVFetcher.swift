@@ -103,3 +103,32 @@ public struct RowCache: Sendable {
         return false
     }
 }
+
+/// An LRU row buffer that only ever sees prefix scans — rows 0..<keys in order, with keys never
+/// decreasing (dense K and V fetches: causal prefill tiles, decode steps, bidirectional tiles). Its
+/// misses have a closed form, so a tile costs O(1) instead of O(keys):
+/// - if the previous scan of `last` rows fit (last ≤ capacity), rows 0..<last are still buffered and
+///   only last..<keys miss;
+/// - otherwise the previous scan left rows last − capacity..<last, which this scan evicts before it
+///   reaches them (LRU thrashing): every row misses.
+/// Equal to `RowCache` on such scans (tested against it).
+public struct PrefixScanBuffer: Sendable, Equatable {
+    public let capacity: Int
+    private var last = 0
+
+    public init(capacity: Int) { self.capacity = max(0, capacity) }
+
+    /// Scans rows 0..<keys; returns the rows that miss (a contiguous range).
+    public mutating func scan(_ keys: Int) -> Range<Int> {
+        precondition(keys >= last, "prefix scans must not shrink")
+        defer { last = keys }
+        if capacity == 0 { return 0..<keys }
+        return last <= capacity ? last..<keys : 0..<keys
+    }
+
+    /// Distinct bursts touched by the contiguous rows `rows` of `rowBytes` each.
+    public static func bursts(_ rows: Range<Int>, rowBytes: Int, burst: Int) -> Int {
+        guard !rows.isEmpty else { return 0 }
+        return ((rows.upperBound * rowBytes + burst - 1) / burst) - (rows.lowerBound * rowBytes) / burst
+    }
+}
