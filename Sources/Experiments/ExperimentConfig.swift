@@ -9,6 +9,8 @@ public struct ExperimentConfig: Sendable {
     public var phases: [HeadActivity.Phase]
     /// Trace sequences used to calibrate Top-θ thresholds; never evaluated.
     public var calibrationSequences: [Int]
+    /// Precomputed thresholds (`attnsim calibrate --out`), instead of calibrating in-process.
+    public var thresholdsFile: String?
     /// Evaluate only these sequences (nil: every sequence not used for calibration).
     public var evaluationSequences: [Int]?
     public var allowNonFinite: Bool
@@ -20,7 +22,8 @@ public struct ExperimentConfig: Sendable {
         var top: [(String, ConfigNode)] = [
             ("traces", .sequence(traces.map { .string($0) })),
             ("phases", .sequence(phases.map { .string($0.rawValue) })),
-            ("calibration", .mapping([("sequences", .sequence(calibrationSequences.map { .int($0) }))])),
+            ("calibration", .mapping([("sequences", .sequence(calibrationSequences.map { .int($0) }))]
+                                     + (thresholdsFile.map { [("thresholds", ConfigNode.string($0))] } ?? []))),
         ]
         var ev: [(String, ConfigNode)] = [("allow_nonfinite", .bool(allowNonFinite))]
         if let e = evaluationSequences { ev.append(("sequences", .sequence(e.map { .int($0) }))) }
@@ -37,6 +40,7 @@ public struct ExperimentConfig: Sendable {
     public var arithmeticKey: String {
         ConfigNode.mapping([("attention", attention.configNode),
                             ("calibration", .sequence(calibrationSequences.map { .int($0) })),
+                            ("thresholds", .string(thresholdsFile ?? "")),
                             ("evaluation", .sequence((evaluationSequences ?? [-1]).map { .int($0) })),
                             ("allow_nonfinite", .bool(allowNonFinite))]).configID
     }
@@ -65,6 +69,9 @@ extension ExperimentConfig {
         let cal = try r.child("calibration")
         let calibration = try cal.ints("sequences", default: [0], range: 0...1_000_000)
         calibrationSequences = calibration
+        thresholdsFile = try cal.optionalString("thresholds", nonEmpty: true).map { name in
+            name.hasPrefix("/") ? name : (baseDirectory as NSString).appendingPathComponent(name)
+        }
         let ev = try r.child("evaluation")
         evaluationSequences = try ev.optionalInts("sequences", range: 0...1_000_000, count: 1...1_000_000)
         allowNonFinite = try ev.bool("allow_nonfinite", default: false)

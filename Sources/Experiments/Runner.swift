@@ -73,9 +73,13 @@ public final class Runner: @unchecked Sendable {
                           causal: m.causal, scale: Double(m.scale), promptTokens: m.promptTokens[s], q: data.q, k: data.k, v: data.v)
     }
 
-    /// Top-θ thresholds calibrated on the configured calibration sequences of a trace.
+    /// Top-θ thresholds calibrated on the configured calibration sequences of a trace (or loaded
+    /// from `calibration.thresholds`).
     public func calibrate(_ c: ExperimentConfig, trace: String) throws(AttnError) -> TopThetaThresholds {
         let r = readers[trace]!
+        if let file = c.thresholdsFile {
+            return try ThresholdsFile.load(file, for: r)
+        }
         let (cal, _) = try sequences(c, r)
         let m = r.metadata
         var calibrator = TopThetaCalibrator(config: c.attention, layers: m.layers, heads: m.heads, maxLength: r.lengths.max()!)

@@ -5,7 +5,7 @@ import Foundation
 
 /// The commands that work, in help order.
 func allCommands() -> [CommandSpec] {
-    [runCommand(sweep: false), runCommand(sweep: true), gemmCommand(), inspectCommand(), plotCommand(), columnsCommand()]
+    [runCommand(sweep: false), runCommand(sweep: true), calibrateCommand(), gemmCommand(), inspectCommand(), plotCommand(), columnsCommand()]
 }
 
 func runCommand(sweep: Bool) -> CommandSpec {
@@ -166,5 +166,40 @@ func inspectCommand() -> CommandSpec {
         run: { args in
             let r = try TraceReader(path: args.positionals[0], options: TraceReadOptions(allowNonFinite: args.has("--allow-nonfinite")))
             print(TraceInspector.report(r, statistics: try TraceInspector.statistics(r)), terminator: "")
+        })
+}
+
+func calibrateCommand() -> CommandSpec {
+    CommandSpec(
+        name: "calibrate",
+        summary: "Calibrate Top-θ thresholds for a config's traces and write them to a file.",
+        positionals: ["CONFIG"],
+        options: [
+            .value("--out", "FILE", "thresholds file to write (safetensors)"),
+            .repeated("--set", "KEY=VALUE", "override a config value (repeatable)"),
+        ],
+        discussion: """
+        Uses the config's attention section (datapath and Top-θ k, placement, std_factor) and its
+        calibration.sequences. Reference the file from another config with calibration.thresholds: FILE
+        (its evaluation must not use the calibration sequences). Format: docs/algorithms.md.
+        """,
+        run: { args in
+            let out = try args.required("--out")
+            try AtomicFile.checkWritable(out, flag: "--out")
+            let points = try ExperimentLoader.load(path: args.positionals[0], overrides: args.all("--set"), allowSweep: false)
+            let c = points[0].config
+            guard case .topTheta(let t) = c.attention.pruning else {
+                throw AttnError.usage(flag: nil, message: "\(args.positionals[0]): attention.pruning.kind must be top_theta to calibrate thresholds")
+            }
+            let runner = Runner()
+            try runner.openTraces(points)
+            var entries: [(trace: String, thresholds: TopThetaThresholds)] = []
+            for trace in c.traces { entries.append((trace, try runner.calibrate(c, trace: trace))) }
+            try ThresholdsFile.write(entries, metadata: [
+                "config_id": c.configID, "k": String(t.k), "placement": t.placement.rawValue,
+                "calibration_sequences": c.calibrationSequences.map(String.init).joined(separator: " "),
+                "traces": c.traces.map { ($0 as NSString).lastPathComponent }.joined(separator: " "),
+            ], to: out)
+            FileHandle.standardError.write(Data("attnsim: wrote thresholds for \(entries.count) trace(s) to \(out)\n".utf8))
         })
 }

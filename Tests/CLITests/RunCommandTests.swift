@@ -215,3 +215,59 @@ import Testing
         #expect(readme.contains("attnsim sweep Configs/sweep-small.yaml --out sweep.csv"))
     }
 }
+
+/// The functional model's claims on the committed traces (issue: bit-accurate functional model).
+@Suite struct CommittedTraceClaimsTests {
+    func rows(_ config: String, _ extra: [String] = []) throws -> [[String: String]] {
+        let r = try CLI.run(["sweep", config, "--quiet"] + extra)
+        #expect(r.status == 0, "\(r.stderr)")
+        let lines = r.stdout.split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+        return lines.dropFirst().map { Dictionary(uniqueKeysWithValues: zip(lines[0], $0)) }
+    }
+
+    /// Ji et al.'s probability threshold prunes ≥ 75% of MiniLM's attention probabilities at t = 0.05,
+    /// and the report carries the fraction below 1e-3 and the attention-output error.
+    @Test func jiPruningOnMiniLM() throws {
+        let rows = try rows("Configs/ji-minilm.yaml")
+        let t05 = rows.first { $0["attention.pruning.threshold"] == "0.05" && $0["attention.probabilities.quantization"] == "none" }!
+        #expect(1 - Double(t05["kept_fraction"]!)! >= 0.75)
+        #expect(Double(t05["rel_l2_error"]!)! > 0)
+        #expect(Double(t05["probs_below_1e3"]!)! > 0.1)
+        // Pruning grows with the threshold, and so does the error.
+        let plain = rows.filter { $0["attention.probabilities.quantization"] == "none" }
+        let kept = plain.map { Double($0["kept_fraction"]!)! }, err = plain.map { Double($0["rel_l2_error"]!)! }
+        #expect(kept == kept.sorted(by: >))
+        #expect(err == err.sorted())
+    }
+
+    /// Top-θ calibrated on one Shakespeare play and evaluated on another fetches ≥ 3× fewer V rows in
+    /// SmolLM2's decode at k = 4.
+    @Test func topThetaDecodeVRowsOnSmolLM2() throws {
+        let rows = try rows("Configs/top-theta-smollm2.yaml")
+        let k4 = rows.first { $0["attention.pruning.k"] == "4" && $0["phase"] == "decode" }!
+        #expect(Double(k4["v_rows_fetched_fraction"]!)! <= 1.0 / 3)
+        #expect(k4["calibration_sequences"] == "0" && k4["sequences"] == "1")
+        #expect(Double(k4["rel_l2_error"]!)! < 0.5)
+    }
+
+    @Test func calibratedThresholdsFileReproducesInProcessCalibration() throws {
+        let dir = try CLI.temporaryDirectory()
+        let cfg = dir.appendingPathComponent("c.yaml").path
+        try """
+        traces: ["\(RunCommandTests.trace)"]
+        calibration: {sequences: [0]}
+        attention: {pruning: {kind: top_theta, k: 1, dense_layers: 0}}
+        """.write(toFile: cfg, atomically: true, encoding: .utf8)
+        let th = dir.appendingPathComponent("th.safetensors").path
+        let c = try CLI.run(["calibrate", cfg, "--out", th])
+        #expect(c.status == 0, "\(c.stderr)")
+        let direct = try CLI.run(["run", cfg, "--quiet"])
+        let viaFile = try CLI.run(["run", cfg, "--quiet", "--set", "calibration.thresholds=\(th)"])
+        #expect(viaFile.status == 0, "\(viaFile.stderr)")
+        // Same numbers; only config_id differs (the config names the file).
+        func dropID(_ s: String) -> [String] { s.split(separator: "\n").dropFirst().map { String($0.split(separator: ",", maxSplits: 1)[1]) } }
+        #expect(dropID(direct.stdout) == dropID(viaFile.stdout))
+        let notTheta = try CLI.run(["calibrate", RunCommandTests.trace, "--out", th])
+        #expect(notTheta.status == 2)
+    }
+}
