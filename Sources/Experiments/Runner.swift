@@ -178,23 +178,47 @@ public final class Runner: @unchecked Sendable {
     }
 
     /// Every point's rows, in point order. Functional outcomes are computed first (one per distinct
-    /// arithmetic and trace), then points are costed in parallel.
-    public func run(_ points: [ExperimentPoint], progress: ProgressLine? = nil) throws(AttnError) -> [[ReportRow]] {
+    /// arithmetic and trace), then points are costed in parallel; `onPoint` receives each point's rows
+    /// as soon as they are ready (from any thread). Points not started when `cancel` is set are
+    /// skipped (their slot stays nil).
+    public func run(_ points: [ExperimentPoint], progress: ProgressLine? = nil, cancel: CancellationFlag? = nil,
+                    onPoint: (@Sendable (Int, [ReportRow]) -> Void)? = nil) throws(AttnError) -> [[ReportRow]?] {
         try openTraces(points)
         var seen = Set<String>()
         for p in points {
             for t in p.config.traces where seen.insert(t + "\u{0}" + p.config.arithmeticKey).inserted {
+                if cancel?.isSet == true { break }
                 _ = try functional(p.config, trace: t)
             }
         }
-        var results = [Result<[ReportRow], AttnError>](repeating: .success([]), count: points.count)
+        var results = [Result<[ReportRow], AttnError>?](repeating: nil, count: points.count)
         results.withUnsafeMutableBufferPointer { buf in
             let out = SharedBuffer(buf)
             DispatchQueue.concurrentPerform(iterations: points.count) { i in
-                out[i] = Result { () throws(AttnError) in try self.rows(for: points[i]) }
+                if cancel?.isSet == true { return }
+                let r = Result { () throws(AttnError) in try self.rows(for: points[i]) }
+                out[i] = r
+                if case .success(let rows) = r { onPoint?(i, rows) }
                 progress?.advance()
             }
         }
-        return try results.map { r throws(AttnError) in try r.get() }
+        var rows: [[ReportRow]?] = []
+        for r in results {
+            switch r {
+            case .none: rows.append(nil)
+            case .success(let v): rows.append(v)
+            case .failure(let e): throw e
+            }
+        }
+        return rows
     }
+}
+
+/// A flag set from a signal handler and read by workers.
+public final class CancellationFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = false
+    public init() {}
+    public var isSet: Bool { lock.lock(); defer { lock.unlock() }; return value }
+    public func set() { lock.lock(); value = true; lock.unlock() }
 }

@@ -5,48 +5,125 @@ import Foundation
 
 /// The commands that work, in help order.
 func allCommands() -> [CommandSpec] {
-    [runCommand(sweep: false), runCommand(sweep: true), calibrateCommand(), gemmCommand(), inspectCommand(), plotCommand(), columnsCommand()]
+    [runCommand(sweep: false), runCommand(sweep: true), mergeCommand(), calibrateCommand(), gemmCommand(), inspectCommand(), plotCommand(), columnsCommand()]
 }
 
 func runCommand(sweep: Bool) -> CommandSpec {
-    CommandSpec(
+    var options: [OptionSpec] = [
+        .value("--out", "FILE", "CSV output file, '-' for stdout", default: "-"),
+        .value("--detail", "LEVEL", "rows per phase (summary), also per layer (layer) or per layer and KV head (head)", default: "summary"),
+        .repeated("--set", "KEY=VALUE", "override a config value, e.g. --set hardware.array.rows=64 (repeatable)"),
+        .flag("--print-config", "print each point's resolved config (canonical form) and its config_id, and exit"),
+        .flag("--quiet", "no progress line"),
+    ]
+    if sweep {
+        options += [
+            .value("--max-points", "N", "refuse sweeps that expand to more points", default: "100000"),
+            .flag("--resume", "keep the finished points already in --out and run only the others"),
+            .value("--shard", "I/N", "run only the points whose index % N == I (0 ≤ I < N); combine shards with 'attnsim merge'"),
+        ]
+    }
+    return CommandSpec(
         name: sweep ? "sweep" : "run",
         summary: sweep ? "Replay traces through every point of a config's sweep and write a CSV report."
                        : "Replay traces through one accelerator configuration and write a CSV report.",
         positionals: ["CONFIG"],
-        options: [
-            .value("--out", "FILE", "CSV output file, '-' for stdout", default: "-"),
-            .value("--detail", "LEVEL", "rows per phase (summary), also per layer (layer) or per layer and KV head (head)", default: "summary"),
-            .repeated("--set", "KEY=VALUE", "override a config value, e.g. --set hardware.array.rows=64 (repeatable)"),
-            .value("--max-points", "N", "refuse sweeps that expand to more points", default: "100000"),
-            .flag("--print-config", "print each point's resolved config (canonical form) and its config_id, and exit"),
-            .flag("--quiet", "no progress line"),
-        ],
+        options: options,
         discussion: """
         CONFIG is a YAML-subset file (docs/config-language.md, docs/config-reference.md). Trace paths in it
-        are relative to the config file. The output is written atomically: an interrupted run leaves no
-        partial file. Columns: docs/report-columns.md (or 'attnsim columns').
-        """ + (sweep ? "" : "\nA config with a sweep: or zip: section must be run with 'attnsim sweep'."),
+        are relative to the config file. Columns: docs/report-columns.md (or 'attnsim columns').
+        """ + (sweep ? """
+
+        The CSV is rewritten atomically as points finish (at most once a second) and at the end, always
+        in point order: Ctrl-C or a kill leaves a valid CSV of the finished points, and --resume continues
+        it. Sharding and merging: docs/cluster.md.
+        """ : "\nThe output is written atomically. A config with a sweep: or zip: section must be run with 'attnsim sweep'."),
+        run: { args in try runOrSweep(args, sweep: sweep) })
+}
+
+func runOrSweep(_ args: ParsedArguments, sweep: Bool) throws {
+    let out = args.string("--out") ?? "-"
+    try AtomicFile.checkWritable(out, flag: "--out")
+    let detail = try args.choice("--detail", default: ReportDetail.summary)
+    let maxPoints = sweep ? try args.int("--max-points", default: 100_000) : 1
+    let resume = args.has("--resume")
+    if resume && out == "-" { throw AttnError.usage(flag: "--resume", message: "needs --out FILE (the CSV to continue)") }
+    var shard: (index: Int, count: Int)?
+    if let text = args.string("--shard") {
+        let parts = text.split(separator: "/").map { Int($0) }
+        guard parts.count == 2, let i = parts[0], let n = parts[1], n >= 1, i >= 0, i < n else {
+            throw AttnError.usage(flag: "--shard", message: "expected I/N with 0 ≤ I < N, got '\(text)'")
+        }
+        shard = (i, n)
+    }
+    let all = try ExperimentLoader.load(path: args.positionals[0], overrides: args.all("--set"),
+                                        maxPoints: maxPoints, allowSweep: sweep)
+    if args.has("--print-config") {
+        for p in all {
+            print("# point \(p.index) config_id \(p.configID)")
+            print(p.config.node.canonicalText)
+        }
+        return
+    }
+    var paths: [String] = []
+    for p in all { for s in p.swept where !paths.contains(s.path) { paths.append(s.path) } }
+    let header = ReportRow.header(sweptPaths: paths)
+    let existing = resume ? try SweepOutput.resume(path: out, header: header, configIDs: all.map(\.configID)) : [:]
+    let points = all.filter { p in
+        (shard.map { p.index % $0.count == $0.index } ?? true) && existing[p.index] == nil
+    }
+    let output = SweepOutput(path: out, header: header, existing: existing)
+    let cancel = CancellationFlag()
+    let signals = installInterruptHandlers(cancel)
+    defer { _ = signals }
+    let progress = ProgressLine(total: points.count, quiet: args.has("--quiet"))
+    let pathsCopy = paths
+    _ = try Runner(detail: detail).run(points, progress: progress, cancel: cancel) { i, rows in
+        output.add(point: points[i].index, rows: rows.map { $0.fields(sweptPaths: pathsCopy) })
+    }
+    progress.finish()
+    try output.flush()
+    if cancel.isSet {
+        throw AttnError.runtime("interrupted: \(output.finishedPoints) of \(all.count) points are in \(out == "-" ? "the output" : out)"
+                                + (out == "-" ? "" : "; rerun with --resume to finish"))
+    }
+}
+
+/// SIGINT and SIGTERM set `cancel` (the first time); workers stop taking new points and the CSV of
+/// finished points is written before exiting.
+func installInterruptHandlers(_ cancel: CancellationFlag) -> [DispatchSourceSignal] {
+    [SIGINT, SIGTERM].map { sig in
+        signal(sig, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+        source.setEventHandler {
+            if !cancel.isSet {
+                FileHandle.standardError.write(Data("\nattnsim: interrupted; finishing the points under way and writing the CSV\n".utf8))
+            }
+            cancel.set()
+        }
+        source.resume()
+        return source
+    }
+}
+
+func mergeCommand() -> CommandSpec {
+    CommandSpec(
+        name: "merge",
+        summary: "Combine the CSVs of a sharded sweep into one, checking for duplicate and missing points.",
+        positionals: ["CSV..."],
+        options: [
+            .value("--out", "FILE", "merged CSV, '-' for stdout", default: "-"),
+            .value("--config", "CONFIG", "the sweep's config: check every point is present with its config_id"),
+            .repeated("--set", "KEY=VALUE", "overrides used with the sweep (with --config)"),
+        ],
+        discussion: "Rows come out in point order, so merged shards equal the unsharded sweep's CSV.",
         run: { args in
             let out = args.string("--out") ?? "-"
             try AtomicFile.checkWritable(out, flag: "--out")
-            let detail = try args.choice("--detail", default: ReportDetail.summary)
-            let maxPoints = try args.int("--max-points", default: 100_000)
-            let points = try ExperimentLoader.load(path: args.positionals[0], overrides: args.all("--set"),
-                                                   maxPoints: maxPoints, allowSweep: sweep)
-            if args.has("--print-config") {
-                for p in points {
-                    print("# point \(p.index) config_id \(p.configID)")
-                    print(p.config.node.canonicalText)
-                }
-                return
+            let ids = try args.string("--config").map { c throws(AttnError) in
+                try ExperimentLoader.load(path: c, overrides: args.all("--set")).map(\.configID)
             }
-            var paths: [String] = []
-            for p in points { for s in p.swept where !paths.contains(s.path) { paths.append(s.path) } }
-            let progress = ProgressLine(total: points.count, quiet: args.has("--quiet"))
-            let rows = try Runner(detail: detail).run(points, progress: progress)
-            progress.finish()
-            try AtomicFile.write(reportCSV(rows.flatMap { $0 }, sweptPaths: paths), to: out)
+            try AtomicFile.write(try SweepMerge.merge(args.positionals, configIDs: ids), to: out)
         })
 }
 
