@@ -37,9 +37,13 @@ public final class Runner: @unchecked Sendable {
                 readers[t] = try TraceReader(path: t, options: TraceReadOptions(allowNonFinite: p.config.allowNonFinite))
             }
         }
-        // Check sequence selections against each trace now, so a bad index fails before work.
+        // Check sequence selections and buffer sizes against each trace now, before any work.
         for p in points {
-            for t in p.config.traces { _ = try sequences(p.config, readers[t]!) }
+            for t in p.config.traces {
+                let r = readers[t]!
+                _ = try sequences(p.config, r)
+                try checkBuffers(p.config, r)
+            }
         }
     }
 
@@ -64,6 +68,21 @@ public final class Runner: @unchecked Sendable {
             throw AttnError.input(file: r.path, item: nil, message: "no sequence left to evaluate: the trace has \(n) and calibration.sequences takes \(cal) (set calibration.sequences: [] when not using Top-θ)")
         }
         return (needsCalibration ? cal : [], eval)
+    }
+
+    /// Physically impossible buffers: each must hold at least one row of what it stores.
+    func checkBuffers(_ c: ExperimentConfig, _ r: TraceReader) throws(AttnError) {
+        let m = r.metadata, w = c.attention.timingWorkload, mem = c.hardware.memory
+        let group = m.heads / m.kvHeads
+        let needs: [(String, Double, Int, String)] = [
+            ("hardware.memory.q_buffer_kib", mem.qBufferKiB, group * m.headDim * ((w.qBits + 7) / 8), "one query row of the GQA group"),
+            ("hardware.memory.out_buffer_kib", mem.outBufferKiB, group * m.headDim * ((w.outBits + 7) / 8), "one output row of the GQA group"),
+            ("hardware.memory.score_buffer_kib", mem.scoreBufferKiB, (r.lengths.max() ?? 0) * ((w.scoreBits + 7) / 8), "one row of scores of the longest sequence"),
+        ]
+        for (key, kib, bytes, what) in needs where kib * 1024 < Double(bytes) {
+            throw AttnError.input(file: r.path, item: nil,
+                                  message: "\(key) = \(kib) KiB cannot hold \(what) (\(bytes) bytes); this trace needs at least \(CSV.number((Double(bytes) / 1024 * 1000).rounded(.up) / 1000)) KiB")
+        }
     }
 
     func layerInput(_ r: TraceReader, sequence s: Int, layer l: Int) throws(AttnError) -> LayerInput {

@@ -271,3 +271,44 @@ import Testing
         #expect(notTheta.status == 2)
     }
 }
+
+@Suite struct HardwareValidationTests {
+    @Test func buffersSmallerThanOneRowAreRejectedBeforeWork() throws {
+        let dir = try CLI.temporaryDirectory()
+        let cfg = dir.appendingPathComponent("c.yaml").path
+        try "traces: [\"\(RunCommandTests.trace)\"]\nhardware: {memory: {q_buffer_kib: 0.001}}\n".write(toFile: cfg, atomically: true, encoding: .utf8)
+        let r = try CLI.run(["run", cfg])
+        #expect(r.status == 2)
+        #expect(r.stderr.contains("hardware.memory.q_buffer_kib = 0.001 KiB cannot hold one query row"))
+    }
+
+    @Test(arguments: [
+        ("hardware: {comparator: {lanes: 0}}", "hardware.comparator.lanes"),
+        ("hardware: {array: {rows: 0}}", "hardware.array.rows"),
+        ("attention: {datapath: {k_bits: 1}}", "attention.datapath.k_bits"),
+        ("attention: {probabilities: {quantization: log, bits: 0}}", "attention.probabilities.bits"),
+        ("attention: {pruning: {kind: top_theta}}", "attention.pruning.k"),
+        ("attention: {pruning: {kind: top_theta, k: 4, placement: probabilities, denominator: count_bound}}", "attention.pruning.denominator"),
+        ("hardware: {memory: {burst_bytes: -64}}", "hardware.memory.burst_bytes"),
+    ])
+    func impossibleHardwareAndArithmetic(yaml: String, key: String) throws {
+        let dir = try CLI.temporaryDirectory()
+        let cfg = dir.appendingPathComponent("c.yaml").path
+        try "traces: [\"\(RunCommandTests.trace)\"]\n\(yaml)\n".write(toFile: cfg, atomically: true, encoding: .utf8)
+        let r = try CLI.run(["run", cfg])
+        #expect(r.status == 2, "\(yaml)")
+        #expect(r.stderr.hasPrefix("attnsim: \(cfg):"), "\(r.stderr)")
+        #expect(r.stderr.contains(key), "\(r.stderr)")
+    }
+
+    @Test func sweepsBeyondTheLimitNeedMaxPoints() throws {
+        let dir = try CLI.temporaryDirectory()
+        let cfg = dir.appendingPathComponent("c.yaml").path
+        try "traces: [\"\(RunCommandTests.trace)\"]\nsweep: {hardware.array.rows: [1, 2, 3, 4], hardware.array.cols: [1, 2, 3]}\n"
+            .write(toFile: cfg, atomically: true, encoding: .utf8)
+        let r = try CLI.run(["sweep", cfg, "--max-points", "10"])
+        #expect(r.status == 2)
+        #expect(r.stderr.contains("12"), "\(r.stderr)")
+        #expect(try CLI.run(["sweep", cfg, "--max-points", "12", "--quiet"]).status == 0)
+    }
+}
