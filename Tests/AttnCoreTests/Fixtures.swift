@@ -15,6 +15,20 @@ enum Fixtures {
         packageRoot.appendingPathComponent("Tests/Fixtures").appendingPathComponent(relative).path
     }
 
+    /// A fetched asset (Scripts/fetch-assets; $ATTNSIM_ASSETS or <package>/.assets). Tests that need
+    /// one fail with a message saying how to get it — they are never skipped.
+    static func assets(_ relative: String) throws -> String {
+        let root = ProcessInfo.processInfo.environment["ATTNSIM_ASSETS"] ?? packageRoot.appendingPathComponent(".assets").path
+        let path = (root as NSString).appendingPathComponent(relative)
+        guard FileManager.default.fileExists(atPath: path) else { throw MissingAsset(path: path) }
+        return path
+    }
+
+    struct MissingAsset: Error, CustomStringConvertible {
+        let path: String
+        var description: String { "missing asset \(path): run Scripts/fetch-assets first" }
+    }
+
     static func json(_ relative: String) throws -> [String: Any] {
         let data = try Data(contentsOf: URL(fileURLWithPath: path(relative)))
         return try JSONSerialization.jsonObject(with: data) as! [String: Any]
