@@ -1,0 +1,292 @@
+import AttnCore
+import Foundation
+
+/// Hyper-parameters of a Llama-family decoder, read from GGUF metadata (`llama.*` keys).
+public struct LlamaConfig: Sendable, Equatable {
+    public var layers: Int
+    public var hidden: Int
+    public var ffn: Int
+    public var heads: Int
+    public var kvHeads: Int
+    public var headDim: Int
+    public var vocab: Int
+    public var ropeTheta: Double
+    public var rmsEps: Float
+    public var contextLength: Int
+
+    init(_ f: GGUFFile) throws(AttnError) {
+        func need(_ key: String) throws(AttnError) -> GGUFFile.Value {
+            guard let v = f.metadata[key] else { throw AttnError.input(file: f.path, item: key, message: "missing metadata key (a Llama-family GGUF needs it)") }
+            return v
+        }
+        func int(_ key: String) throws(AttnError) -> Int {
+            guard let v = try need(key).int, v > 0 else { throw AttnError.input(file: f.path, item: key, message: "expected a positive integer") }
+            return v
+        }
+        let arch = f.metadata["general.architecture"]?.string ?? "?"
+        guard arch == "llama" else {
+            throw AttnError.input(file: f.path, item: "general.architecture", message: "'\(arch)' is not supported (expected llama)")
+        }
+        layers = try int("llama.block_count")
+        hidden = try int("llama.embedding_length")
+        ffn = try int("llama.feed_forward_length")
+        heads = try int("llama.attention.head_count")
+        kvHeads = f.metadata["llama.attention.head_count_kv"] == nil ? heads : try int("llama.attention.head_count_kv")
+        guard hidden % heads == 0, heads % kvHeads == 0 else {
+            throw AttnError.input(file: f.path, item: "llama.attention.head_count", message: "embedding_length \(hidden), heads \(heads), kv heads \(kvHeads) are inconsistent")
+        }
+        headDim = hidden / heads
+        ropeTheta = f.metadata["llama.rope.freq_base"]?.double ?? 10_000
+        rmsEps = Float(f.metadata["llama.attention.layer_norm_rms_epsilon"]?.double ?? 1e-5)
+        contextLength = f.metadata["llama.context_length"]?.int ?? 2048
+        guard let tokens = f.metadata["tokenizer.ggml.tokens"]?.array else {
+            throw AttnError.input(file: f.path, item: "tokenizer.ggml.tokens", message: "missing vocabulary")
+        }
+        vocab = tokens.count
+    }
+}
+
+/// A Llama-family decoder over a GGUF file's weights, dequantized to Float at load: RMSNorm, RoPE,
+/// grouped-query attention through the `AttentionSeam`, SwiGLU MLP, tied embeddings when `output.weight`
+/// is absent, and a KV cache for incremental decoding.
+///
+/// RoPE: llama.cpp stores the Q and K projection rows permuted for interleaved-pair rotation; they are
+/// un-permuted at load so Q and K come out in the Hugging Face layout (`rotate_half`: dimension i pairs
+/// with i + head_dim/2) — what the committed traces hold.
+public final class LlamaModel: @unchecked Sendable {
+    public let config: LlamaConfig
+    public let path: String
+    struct Layer {
+        var attnNorm, ffnNorm: [Float]
+        var wq, wk, wv, wo, gate, up, down: [Float]
+    }
+    let embedding: [Float]
+    let output: [Float]
+    let finalNorm: [Float]
+    let layers: [Layer]
+    let invFreq: [Double]
+
+    public init(path: String) throws(AttnError) {
+        let f = try GGUFFile(path: path)
+        self.path = path
+        let c = try LlamaConfig(f)
+        config = c
+        func load(_ name: String, rows: Int, cols: Int) throws(AttnError) -> [Float] {
+            let t = try f.tensor(name)
+            guard t.rows == rows, t.rowLength == cols else {
+                throw AttnError.input(file: path, item: name, message: "expected [\(rows), \(cols)] (rows × row length), found dims \(t.dims)")
+            }
+            return try f.floats(name)
+        }
+        func unpermute(_ w: [Float], heads: Int) -> [Float] {
+            // GGUF row order per head: (pair i, half j) at i·2 + j; HF order: j·(hd/2) + i.
+            let hd = c.headDim, cols = c.hidden
+            var out = [Float](repeating: 0, count: w.count)
+            for h in 0..<heads {
+                for i in 0..<(hd / 2) {
+                    for j in 0..<2 {
+                        let src = (h * hd + i * 2 + j) * cols, dst = (h * hd + j * (hd / 2) + i) * cols
+                        for x in 0..<cols { out[dst + x] = w[src + x] }
+                    }
+                }
+            }
+            return out
+        }
+        embedding = try load("token_embd.weight", rows: c.vocab, cols: c.hidden)
+        output = f.contains("output.weight") ? try load("output.weight", rows: c.vocab, cols: c.hidden) : embedding
+        finalNorm = try load("output_norm.weight", rows: 1, cols: c.hidden)
+        var layers: [Layer] = []
+        for l in 0..<c.layers {
+            let p = "blk.\(l)."
+            layers.append(Layer(
+                attnNorm: try load(p + "attn_norm.weight", rows: 1, cols: c.hidden),
+                ffnNorm: try load(p + "ffn_norm.weight", rows: 1, cols: c.hidden),
+                wq: unpermute(try load(p + "attn_q.weight", rows: c.heads * c.headDim, cols: c.hidden), heads: c.heads),
+                wk: unpermute(try load(p + "attn_k.weight", rows: c.kvHeads * c.headDim, cols: c.hidden), heads: c.kvHeads),
+                wv: try load(p + "attn_v.weight", rows: c.kvHeads * c.headDim, cols: c.hidden),
+                wo: try load(p + "attn_output.weight", rows: c.hidden, cols: c.heads * c.headDim),
+                gate: try load(p + "ffn_gate.weight", rows: c.ffn, cols: c.hidden),
+                up: try load(p + "ffn_up.weight", rows: c.ffn, cols: c.hidden),
+                down: try load(p + "ffn_down.weight", rows: c.hidden, cols: c.ffn)))
+        }
+        self.layers = layers
+        invFreq = (0..<(c.headDim / 2)).map { 1 / pow(c.ropeTheta, Double(2 * $0) / Double(c.headDim)) }
+    }
+
+    /// Keys and values of every position so far, per layer: [kvHeads, count, headDim] each.
+    public struct KVCache: Sendable {
+        var k: [[Float]]
+        var v: [[Float]]
+        public internal(set) var count = 0
+        let kvHeads: Int, headDim: Int
+
+        public init(layers: Int, kvHeads: Int, headDim: Int) {
+            k = .init(repeating: [], count: layers)
+            v = .init(repeating: [], count: layers)
+            self.kvHeads = kvHeads
+            self.headDim = headDim
+        }
+
+        /// Appends new rows ([kvHeads, n, d] each) of a layer.
+        mutating func append(layer: Int, k newK: [Float], v newV: [Float], rows n: Int) {
+            let d = headDim, old = count
+            var k2 = [Float](repeating: 0, count: kvHeads * (old + n) * d)
+            var v2 = k2
+            for h in 0..<kvHeads {
+                for t in 0..<old {
+                    for c in 0..<d {
+                        k2[(h * (old + n) + t) * d + c] = k[layer][(h * old + t) * d + c]
+                        v2[(h * (old + n) + t) * d + c] = v[layer][(h * old + t) * d + c]
+                    }
+                }
+                for t in 0..<n {
+                    for c in 0..<d {
+                        k2[(h * (old + n) + old + t) * d + c] = newK[(h * n + t) * d + c]
+                        v2[(h * (old + n) + old + t) * d + c] = newV[(h * n + t) * d + c]
+                    }
+                }
+            }
+            k[layer] = k2
+            v[layer] = v2
+        }
+    }
+
+    public func makeCache() -> KVCache { KVCache(layers: config.layers, kvHeads: config.kvHeads, headDim: config.headDim) }
+
+    func linear(_ x: [Float], rows: Int, _ w: [Float], inDim: Int, outDim: Int) -> [Float] {
+        var y = [Float](repeating: 0, count: rows * outDim)
+        x.withUnsafeBufferPointer { xp in
+            w.withUnsafeBufferPointer { wp in
+                y.withUnsafeMutableBufferPointer { yp in
+                    EncoderMath.linear(xp, rows: rows, inDim: inDim, weight: wp, bias: nil, outDim: outDim, into: yp)
+                }
+            }
+        }
+        return y
+    }
+
+    func rmsNorm(_ x: [Float], rows: Int, weight: [Float]) -> [Float] {
+        let d = config.hidden
+        var y = [Float](repeating: 0, count: x.count)
+        for r in 0..<rows {
+            var ss: Float = 0
+            for c in 0..<d { ss += x[r * d + c] * x[r * d + c] }
+            let inv = 1 / (ss / Float(d) + config.rmsEps).squareRoot()
+            for c in 0..<d { y[r * d + c] = x[r * d + c] * inv * weight[c] }
+        }
+        return y
+    }
+
+    /// Rotary embedding in the rotate_half layout, in place on [heads, n, headDim] rows at positions start..<start+n.
+    func rope(_ x: inout [Float], heads: Int, rows n: Int, start: Int) {
+        let hd = config.headDim, half = hd / 2
+        for t in 0..<n {
+            let pos = Double(start + t)
+            for i in 0..<half {
+                let a = pos * invFreq[i]
+                let cs = Float(cos(a)), sn = Float(sin(a))
+                for h in 0..<heads {
+                    let b = (h * n + t) * hd
+                    let x1 = x[b + i], x2 = x[b + i + half]
+                    x[b + i] = x1 * cs - x2 * sn
+                    x[b + i + half] = x2 * cs + x1 * sn
+                }
+            }
+        }
+    }
+
+    /// Runs `tokens` at positions cache.count..< and returns the logits of every new position
+    /// ([n, vocab]). Attention goes through `seam` with `sequence` as the call's sequence index.
+    public func forward(_ tokens: [Int], cache: inout KVCache, seam: any AttentionSeam = ExactAttention(), sequence: Int = 0,
+                        logitsFor lastOnly: Bool = false) throws(AttnError) -> [Float] {
+        let c = config, n = tokens.count, d = c.hidden, hd = c.headDim
+        if let bad = tokens.first(where: { $0 < 0 || $0 >= c.vocab }) {
+            throw AttnError.input(file: path, item: "token \(bad)", message: "outside the vocabulary of \(c.vocab)")
+        }
+        guard n > 0 else { return [] }
+        return try forwardChecked(tokens, cache: &cache, seam: seam, sequence: sequence, lastOnly: lastOnly, n: n, d: d, hd: hd)
+    }
+
+    private func forwardChecked(_ tokens: [Int], cache: inout KVCache, seam: any AttentionSeam, sequence: Int, lastOnly: Bool,
+                                n: Int, d: Int, hd: Int) throws(AttnError) -> [Float] {
+        let c = config
+        let start = cache.count
+        var x = [Float](repeating: 0, count: n * d)
+        for (t, id) in tokens.enumerated() { for j in 0..<d { x[t * d + j] = embedding[id * d + j] } }
+        for (l, L) in layers.enumerated() {
+            let h = rmsNorm(x, rows: n, weight: L.attnNorm)
+            // Projections, then [n, heads·hd] → [heads, n, hd].
+            func split(_ y: [Float], heads: Int) -> [Float] {
+                var out = [Float](repeating: 0, count: y.count)
+                for t in 0..<n { for hh in 0..<heads { for e in 0..<hd { out[(hh * n + t) * hd + e] = y[t * heads * hd + hh * hd + e] } } }
+                return out
+            }
+            var q = split(linear(h, rows: n, L.wq, inDim: d, outDim: c.heads * hd), heads: c.heads)
+            var k = split(linear(h, rows: n, L.wk, inDim: d, outDim: c.kvHeads * hd), heads: c.kvHeads)
+            let v = split(linear(h, rows: n, L.wv, inDim: d, outDim: c.kvHeads * hd), heads: c.kvHeads)
+            rope(&q, heads: c.heads, rows: n, start: start)
+            rope(&k, heads: c.kvHeads, rows: n, start: start)
+            cache.append(layer: l, k: k, v: v, rows: n)
+            let total = start + n
+            var ctx = [Float](repeating: 0, count: c.heads * n * hd)
+            let call = AttentionCall(sequence: sequence, layer: l, heads: c.heads, kvHeads: c.kvHeads, headDim: hd, queryRows: n,
+                                     keyRows: total, queryOffset: start, causal: true, scale: 1 / Float(hd).squareRoot())
+            q.withUnsafeBufferPointer { qp in
+                cache.k[l].withUnsafeBufferPointer { kp in
+                    cache.v[l].withUnsafeBufferPointer { vp in
+                        ctx.withUnsafeMutableBufferPointer { op in seam.attend(call, q: qp, k: kp, v: vp, out: op) }
+                    }
+                }
+            }
+            var merged = [Float](repeating: 0, count: n * c.heads * hd)
+            for t in 0..<n { for hh in 0..<c.heads { for e in 0..<hd { merged[t * c.heads * hd + hh * hd + e] = ctx[(hh * n + t) * hd + e] } } }
+            let o = linear(merged, rows: n, L.wo, inDim: c.heads * hd, outDim: d)
+            for i in 0..<x.count { x[i] += o[i] }
+            let h2 = rmsNorm(x, rows: n, weight: L.ffnNorm)
+            let g = linear(h2, rows: n, L.gate, inDim: d, outDim: c.ffn)
+            let u = linear(h2, rows: n, L.up, inDim: d, outDim: c.ffn)
+            var act = [Float](repeating: 0, count: g.count)
+            for i in 0..<g.count { act[i] = g[i] / (1 + expf(-g[i])) * u[i] }
+            let down = linear(act, rows: n, L.down, inDim: c.ffn, outDim: d)
+            for i in 0..<x.count { x[i] += down[i] }
+        }
+        cache.count = start + n
+        let rows = lastOnly ? 1 : n
+        let last = Array(x[((n - rows) * d)...])
+        let normed = rmsNorm(last, rows: rows, weight: finalNorm)
+        return linear(normed, rows: rows, output, inDim: d, outDim: c.vocab)
+    }
+
+    /// Greedy continuation: prefill `prompt`, then `count` tokens one step at a time with the cache.
+    /// Also returns the mean negative log-likelihood of the prompt (for perplexity).
+    public func generate(prompt: [Int], count: Int, seam: any AttentionSeam = ExactAttention(), sequence: Int = 0)
+        throws(AttnError) -> (tokens: [Int], promptNLL: Double) {
+        var cache = makeCache()
+        let logits = try forward(prompt, cache: &cache, seam: seam, sequence: sequence)
+        let v = config.vocab
+        var nll = 0.0
+        for t in 0..<(prompt.count - 1) { nll -= Self.logSoftmax(logits[(t * v)..<((t + 1) * v)], at: prompt[t + 1]) }
+        var out: [Int] = []
+        var next = Self.argmax(logits[((prompt.count - 1) * v)...])
+        for i in 0..<count {
+            out.append(next)
+            if i == count - 1 { break }
+            let l = try forward([next], cache: &cache, seam: seam, sequence: sequence, logitsFor: true)
+            next = Self.argmax(l[...])
+        }
+        return (out, prompt.count > 1 ? nll / Double(prompt.count - 1) : 0)
+    }
+
+    static func argmax(_ x: ArraySlice<Float>) -> Int {
+        var best = x.startIndex
+        for i in x.indices where x[i] > x[best] { best = i }
+        return best - x.startIndex
+    }
+
+    static func logSoftmax(_ x: ArraySlice<Float>, at i: Int) -> Double {
+        let m = Double(x.max()!)
+        var s = 0.0
+        for v in x { s += exp(Double(v) - m) }
+        return Double(x[x.startIndex + i]) - m - log(s)
+    }
+}

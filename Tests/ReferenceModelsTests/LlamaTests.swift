@@ -1,0 +1,76 @@
+import AttnCore
+import Foundation
+import Testing
+@testable import ReferenceModels
+
+/// The Swift Llama decoder against the PyTorch forward pass that recorded the committed SmolLM2 trace
+/// (Scripts/record_reference_traces.py: same GGUF weights dequantized by the gguf package).
+@Suite struct LlamaTests {
+    static let model: Result<LlamaModel, AttnError> = {
+        do { return .success(try LlamaModel(path: try EncoderFixtures.asset("smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"))) } catch let e as AttnError {
+            return .failure(e)
+        } catch {
+            return .failure(.runtime("\(error)"))
+        }
+    }()
+
+    @Test func configFromGGUFMetadata() throws {
+        let c = try Self.model.get().config
+        #expect(c.layers == 30 && c.heads == 9 && c.kvHeads == 3 && c.headDim == 64 && c.hidden == 576 && c.ffn == 1536)
+        #expect(c.vocab == 49152 && c.ropeTheta == 100_000)
+    }
+
+    /// Prefill of the 48-token Macbeth prompt and 16 greedy decode steps with the KV cache: the same
+    /// tokens PyTorch generated, and Q (after RoPE), K, V per layer within F16 storage precision.
+    @Test func reproducesTheRecordedTraceAndGreedyTokens() throws {
+        let model = try Self.model.get()
+        let trace = try TraceReader(path: EncoderFixtures.packageRoot.appendingPathComponent("Traces/smollm2-shakespeare.safetensors").path)
+        let s = 1
+        let tokens = try trace.tokens(sequence: s)
+        let prompt = trace.metadata.promptTokens[s]
+        let recorder = TraceRecorder()
+        let (generated, nll) = try model.generate(prompt: Array(tokens[..<prompt]), count: tokens.count - prompt, seam: recorder, sequence: s)
+        #expect(generated == Array(tokens[prompt...]))
+        // The PyTorch recorder printed perplexity 236.385 for this prompt.
+        #expect(abs(exp(nll) - 236.385) / 236.385 < 0.005, "perplexity \(exp(nll))")
+        var worst = 0.0
+        for l in [0, 7, 15, 29] {
+            let ref = try trace.layer(sequence: s, layer: l)
+            // The recorder has every row but the last generated token's (it is never fed back).
+            let got = try #require(recorder.tensors(sequence: s, layer: l))
+            let rows = tokens.count - 1
+            for (name, a, b, heads) in [("q", got.q, ref.q, 9), ("k", got.k, ref.k, 3), ("v", got.v, ref.v, 3)] {
+                var maxAbs: Float = 0, scale: Float = 0
+                for h in 0..<heads {
+                    for t in 0..<rows {
+                        for c in 0..<64 {
+                            let x = a[(h * rows + t) * 64 + c], y = b[(h * tokens.count + t) * 64 + c]
+                            maxAbs = max(maxAbs, abs(x - y))
+                            scale = max(scale, abs(y))
+                        }
+                    }
+                }
+                // F16 keeps 11 significant bits: relative 2^-11 of the largest value, plus float noise.
+                #expect(maxAbs <= scale * 2e-3 + 1e-3, "layer \(l) \(name): max |diff| \(maxAbs), max |x| \(scale)")
+                worst = max(worst, Double(maxAbs / scale))
+            }
+        }
+    }
+
+    @Test func kvCacheDecodeEqualsFullRecomputation() throws {
+        let model = try Self.model.get()
+        let ids = [504, 3458, 282, 4649, 314, 1345, 30, 216]
+        var full = model.makeCache()
+        let all = try model.forward(ids, cache: &full)
+        var inc = model.makeCache()
+        _ = try model.forward(Array(ids.prefix(5)), cache: &inc)
+        var last: [Float] = []
+        for t in ids.dropFirst(5) { last = try model.forward([t], cache: &inc, logitsFor: true) }
+        let v = model.config.vocab
+        let ref = Array(all[((ids.count - 1) * v)...])
+        let diff = zip(last, ref).map { abs($0 - $1) }.max()!
+        let scale = ref.map { abs($0) }.max()!
+        #expect(diff <= 1e-4 * scale, "max diff \(diff) of \(scale)")
+        #expect(throws: AttnError.self) { try model.forward([v], cache: &inc) }
+    }
+}
