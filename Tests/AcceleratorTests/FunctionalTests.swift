@@ -210,3 +210,39 @@ func referenceAttention(_ x: LayerInput) -> [Double] {
         #expect(r.prefill.kept == 5)
     }
 }
+
+@Suite struct FunctionalDefectRegressionTests {
+    /// A saturating accumulator clamps after every addition: partial sums that overflow and come back
+    /// within range still saturate (found by an independent reimplementation).
+    @Test func accumulatorClampsAfterEveryAddition() {
+        // Codes q = [127, 127, 127, −127, −127, −127], k = 127 everywhere: partial sums 16129, 32258,
+        // 48387 (> 2^15 − 1 for a 16-bit accumulator: clamps to 32767), then 16638, 509, −15620.
+        // The exact sum is 0; the saturating accumulator ends at 32767 − 3·16129.
+        let x = LayerInput(sequence: 0, layer: 0, heads: 1, kvHeads: 1, tokens: 1, headDim: 6, causal: false, scale: 1,
+                           promptTokens: 1, q: [1, 1, 1, -1, -1, -1], k: [1, 1, 1, 1, 1, 1], v: [1, 1, 1, 1, 1, 1])
+        var cfg = AttentionConfig()
+        cfg.accBits = 16
+        cfg.vBits = 0
+        let fa = FunctionalAttention(config: cfg)
+        var s = [Double](repeating: 0, count: 1)
+        var sat = 0
+        fa.scores(x, fa.quantize(x), head: 0, row: 0, count: 1, into: &s, saturations: &sat)
+        let scale = (1.0 / 127) * (1.0 / 127)
+        #expect(abs(s[0] - Double(32767 - 3 * 16129) * scale) < 1e-12)
+        #expect(sat == 1)
+    }
+
+    /// With no pruning but log quantization, probabilities below t get the zero code: they are not
+    /// kept and their V rows are not needed.
+    @Test func zeroCodesAreNotKept() {
+        let x = randomLayer(seed: 21, heads: 2, kvHeads: 1, tokens: 24, dim: 8, causal: true, spread: 3)
+        var cfg = AttentionConfig()
+        cfg.probabilityQuantization = .log(bits: 3, threshold: 0.05)
+        let r = FunctionalAttention(config: cfg).run(x)
+        #expect(r.prefill.kept < r.prefill.visible)
+        let act = r.activities[0]
+        #expect(!act.isDense)
+        let keptBits = (0..<act.queryHeads).reduce(0) { h, head in h + (0..<act.rows).reduce(0) { $0 + act.keptCount(head: head, row: $1) } }
+        #expect(keptBits == r.prefill.kept)
+    }
+}

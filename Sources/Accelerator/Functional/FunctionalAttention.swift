@@ -140,13 +140,27 @@ public struct FunctionalAttention: Sendable {
         let qBase = (h * x.tokens + i) * d
         if groups == 1 {
             let sc = qT.scales[h] * kT.scales[kvh] * x.scale
+            // A saturating accumulator clamps after every addition. When no partial sum can leave
+            // the accumulator's range (d · max|q| · max|k| fits), plain integer sums are exact.
+            let bound = Int64(d) * Int64(FixedPoint.maxCode(bits: qT.bits)) * Int64(FixedPoint.maxCode(bits: kT.bits))
+            let fits = config.accBits >= 64 || bound <= (Int64(1) << (config.accBits - 1)) - 1
             qT.codes.withUnsafeBufferPointer { qc in
                 kT.codes.withUnsafeBufferPointer { kc in
                     for j in 0..<n {
                         let kBase = (kvh * x.tokens + j) * d
                         var acc: Int64 = 0
-                        for c in 0..<d { acc &+= Int64(qc[qBase + c]) &* Int64(kc[kBase + c]) }
-                        acc = FixedPoint.saturate(acc, bits: config.accBits, events: &saturations)
+                        if fits {
+                            for c in 0..<d { acc &+= Int64(qc[qBase + c]) &* Int64(kc[kBase + c]) }
+                        } else {
+                            var clipped = false
+                            for c in 0..<d {
+                                var unused = 0
+                                let next = FixedPoint.saturate(acc + Int64(qc[qBase + c]) * Int64(kc[kBase + c]), bits: config.accBits, events: &unused)
+                                if unused > 0 { clipped = true }
+                                acc = next
+                            }
+                            if clipped { saturations += 1 }
+                        }
                         s[j] = Double(acc) * sc
                     }
                 }
@@ -157,11 +171,16 @@ public struct FunctionalAttention: Sendable {
             for j in 0..<n {
                 let kBase = (kvh * x.tokens + j) * d
                 for g in 0..<groups { acc[g] = 0 }
-                for c in 0..<d { acc[qT.groupOfDim[c]] &+= Int64(qT.codes[qBase + c]) &* Int64(kT.codes[kBase + c]) }
+                var clipped = 0
+                for c in 0..<d {
+                    let g = qT.groupOfDim[c]
+                    acc[g] = FixedPoint.saturate(acc[g] + Int64(qT.codes[qBase + c]) * Int64(kT.codes[kBase + c]),
+                                                 bits: config.accBits, events: &clipped)
+                }
+                if clipped > 0 { saturations += 1 }
                 var total = 0.0
                 for g in 0..<groups {
-                    let a = FixedPoint.saturate(acc[g], bits: config.accBits, events: &saturations)
-                    total += Double(a) * qT.scales[h * qT.groups + g] * kT.scales[kvh * kT.groups + g]
+                    total += Double(acc[g]) * qT.scales[h * qT.groups + g] * kT.scales[kvh * kT.groups + g]
                 }
                 s[j] = total * x.scale
             }
@@ -219,7 +238,7 @@ public struct FunctionalAttention: Sendable {
             let wpr = ((keyCounts.max().map(Int.init) ?? 0) + 63) / 64
             for kvh in 0..<x.kvHeads {
                 var kept: [UInt64] = []
-                if config.pruning != .none {
+                if config.pruning != .none || config.probabilityQuantization != .none || config.clippedSoftmax != nil {
                     kept = [UInt64](repeating: 0, count: group * rows.count * wpr)
                     for gh in 0..<group {
                         let h = kvh * group + gh
@@ -343,7 +362,6 @@ public struct FunctionalAttention: Sendable {
                 if pr < 1e-3 { fid.below1e3 += 1 }
                 if pr < 1e-2 { fid.below1e2 += 1 }
                 guard keep[j] else { continue }
-                fid.massKept += pr
                 var p = e[j] / denom
                 if case .fixed(_, let outFrac) = config.softmax {
                     p = (p * Double(1 << outFrac)).rounded(.toNearestOrEven) / Double(1 << outFrac)
@@ -353,8 +371,12 @@ public struct FunctionalAttention: Sendable {
                     p = min(1, max(0, (clip.zeta - gamma) * p + gamma))
                 }
                 p = probabilityQuantizer.quantize(p)
+                // A probability that quantizes (or clips) to zero is pruned too: the hardware neither
+                // multiplies it nor fetches its V row.
+                guard p != 0 else { keptCount -= 1; continue }
                 pSum += p
-                if p != 0 { for c in 0..<d { o[c] += p * ops.v.value(head: kvh, token: j, dim: c) } }
+                fid.massKept += pr
+                for c in 0..<d { o[c] += p * ops.v.value(head: kvh, token: j, dim: c) }
                 bits[(h * t + i) * words + j >> 6] |= UInt64(1) << UInt64(j & 63)
             }
             if case .topTheta(let tt) = config.pruning, tt.vMean {
