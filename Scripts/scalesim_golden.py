@@ -3,11 +3,11 @@
 its compute cycles and SRAM access counts to Tests/Fixtures/scalesim/compute_cycles.csv, the golden
 data for AttnSim's systolic-array model.
 
-    python3 -m venv ${VENV:-/tmp/scalesim-venv}
-    ${VENV:-/tmp/scalesim-venv}/bin/pip install scalesim==3.0.0 'numpy<2'
-    ${VENV:-/tmp/scalesim-venv}/bin/python Scripts/scalesim_golden.py
+    Scripts/scalesim_golden.sh      # venv at $SCALESIM_VENV (default .venvs/scalesim), created if missing
 
-SCALE-Sim simulates addresses cycle by cycle, so the GEMMs are kept small (a few minutes in all).
+or by hand: python3 -m venv V && V/bin/pip install scalesim==3.0.0 'numpy<2' &&
+V/bin/python Scripts/scalesim_golden.py. SCALE-Sim simulates addresses cycle by cycle, so the GEMMs
+are kept small (about 1-2 minutes in all, one SCALE-Sim process at a time).
 A GEMM row in its topology is `name, M, N, K` (M output rows, N output columns, K the reduction).
 """
 import csv
