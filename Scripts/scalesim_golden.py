@@ -3,11 +3,11 @@
 its compute cycles and SRAM access counts to Tests/Fixtures/scalesim/compute_cycles.csv, the golden
 data for AttnSim's systolic-array model.
 
-    python3 -m venv ${VENV:-/tmp/scalesim-venv}
-    ${VENV:-/tmp/scalesim-venv}/bin/pip install scalesim==3.0.0 'numpy<2'
-    ${VENV:-/tmp/scalesim-venv}/bin/python Scripts/scalesim_golden.py
+    Scripts/scalesim_golden.sh      # venv at $SCALESIM_VENV (default .venvs/scalesim), created if missing
 
-SCALE-Sim simulates addresses cycle by cycle, so the GEMMs are kept small (a few minutes in all).
+or by hand: python3 -m venv V && V/bin/pip install scalesim==3.0.0 'numpy<2' &&
+V/bin/python Scripts/scalesim_golden.py. SCALE-Sim simulates addresses cycle by cycle, so the GEMMs
+are kept small (about 1-2 minutes in all, one SCALE-Sim process at a time).
 A GEMM row in its topology is `name, M, N, K` (M output rows, N output columns, K the reduction).
 """
 import csv
@@ -25,6 +25,9 @@ CASES = [
     ((16, 8), (20, 8, 33)), ((8, 8), (64, 32, 64)), ((8, 4), (5, 17, 11)), ((2, 8), (3, 9, 6)),
     ((16, 16), (128, 64, 128)), ((16, 16), (128, 128, 64)), ((32, 32), (64, 64, 64)), ((32, 8), (40, 24, 12)),
     ((4, 4), (1, 64, 16)), ((8, 8), (1, 32, 40)),
+    # Attention shapes on a 32×32 array (Q·Kᵀ and P·V of a 128-row tile, head_dim 64), a GQA decode
+    # step (4 query heads × 64 dims × 96 keys) and an odd shape: ~1 min in all.
+    ((32, 32), (128, 64, 128)), ((32, 32), (128, 128, 64)), ((32, 32), (4, 64, 96)), ((32, 32), (7, 13, 5)),
 ]
 
 CFG = """[general]

@@ -173,6 +173,30 @@ import Testing
         #expect(k.energyThresholdPJ > a.energyThresholdPJ)
     }
 
+    /// Top-k buffers whole rows: with one compare-exchanger each of the 3 stages of a 4-element
+    /// bitonic network streams the row (4 × 2-byte scores) out of the score buffer and back.
+    @Test func topKStreamsWholeRowsThroughTheScoreBuffer() {
+        let kept: [UInt64] = [0b1011, 0b0110, 0b1111, 0b0001]
+        let act = HeadActivity(sequence: 0, layer: 0, kvHead: 0, queryHeads: 1, headDim: 8, phase: .prefill,
+                               firstRowPosition: 0, keyCounts: [4, 4, 4, 4], kept: kept)
+        var pre = TimingWorkload(); pre.pruning = .thresholdOnScores
+        var topk = TimingWorkload(); topk.pruning = .topK
+        var hw = Self.hardware(buffersKiB: 1)
+        hw.topK = TopKUnit(lanes: 1)
+        let a = AttentionPipeline(hardware: hw, workload: pre).cost(act)
+        let k = AttentionPipeline(hardware: hw, workload: topk).cost(act)
+        #expect(k.sramReadBytes - a.sramReadBytes == 4 * 3 * 4 * 2)
+        #expect(k.sramWriteBytes - a.sramWriteBytes == 4 * 3 * 4 * 2)
+        // 6 compare-exchanges per row, one per cycle; the comparator needs ⌈8 / 32⌉ = 1 cycle per
+        // 2-row tile, 2 tiles.
+        #expect(k.cyclesThreshold == 4 * 6)
+        #expect(a.cyclesThreshold == 2)
+        // A network of ≥ p/2 exchangers holds the row: one read and one write per element.
+        #expect(TopKUnit(lanes: 2).bufferAccesses(rowLength: 4) == 4)
+        #expect(TopKUnit(lanes: 2).bufferAccesses(rowLength: 5) == 6 * 8)
+        #expect(TopKUnit.stages(rowLength: 1024) == 55)
+    }
+
     @Test func shiftAddPVIsCheaperThanMAC() {
         let kept: [UInt64] = [0b1011, 0b0110, 0b1111, 0b0001]
         let act = HeadActivity(sequence: 0, layer: 0, kvHead: 0, queryHeads: 1, headDim: 8, phase: .prefill,

@@ -230,6 +230,8 @@ public struct AttentionPipeline: Sendable {
             // Comparator / top-k.
             var tThr = 0
             var thrEnergy = 0.0
+            // Top-k holds each whole (padded) row in the score buffer while its network sorts it.
+            var topKBufferAccesses = 0
             switch wl.pruning {
             case .none: break
             case .thresholdOnScores, .thresholdOnProbabilities:
@@ -241,6 +243,7 @@ public struct AttentionPipeline: Sendable {
                     let n = Int(act.keyCounts[r])
                     tThr += hw.topK.cycles(rowLength: n) * g
                     ce += TopKUnit.compareExchanges(rowLength: n) * g
+                    topKBufferAccesses += hw.topK.bufferAccesses(rowLength: n) * g
                 }
                 thrEnergy = Double(ce) * 1.5 * e.comparePJ(wl.scoreBits)
             }
@@ -333,8 +336,8 @@ public struct AttentionPipeline: Sendable {
             // SRAM traffic: array operand reads and result writes, unit reads, DRAM fills.
             let qkReads = (qk.aReads * qB + qk.bReads * kB) * qkReps
             let qkWrites = qk.outWrites * sB * qkReps
-            let unitReads = visible * sB + (sw.secondPassOps * sB) + kept * pB
-            let unitWrites = kept * pB
+            let unitReads = visible * sB + (sw.secondPassOps * sB) + kept * pB + topKBufferAccesses * sB
+            let unitWrites = kept * pB + topKBufferAccesses * sB
             let pvReads = pvA * pB + pvB * vB
             let pvWrites = pvOut * oB
             let fills = readBytes

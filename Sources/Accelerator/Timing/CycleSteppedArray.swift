@@ -124,3 +124,57 @@ public enum CycleSteppedArray {
         return Result(product: out, cycles: lastBusy + 1)
     }
 }
+
+extension CycleSteppedArray {
+    /// Output stationary, several folds back to back in the `overlapped` schedule: fold f's operands
+    /// enter the edges at cycle f·K + skew, right behind fold f − 1's, so fold f + 1 fills while
+    /// fold f drains. Every operand carries its fold number; a PE owns one accumulator per fold it is
+    /// working on (the shadow accumulator a real overlapped design needs, so fold f's result can be
+    /// shifted out while fold f + 1 accumulates). Each fold is an (M ≤ R) × K × (N ≤ C) tile.
+    /// Returns every fold's product and the cycle count until the last MAC of the last fold.
+    public static func outputStationaryOverlapped(folds: [(a: [Int64], b: [Int64], m: Int, n: Int)], k: Int,
+                                                  rows: Int, cols: Int) -> (products: [[Int64]], cycles: Int) {
+        let r = rows, c = cols, f = folds.count
+        for fold in folds {
+            precondition(fold.m <= r && fold.n <= c && fold.a.count == fold.m * k && fold.b.count == k * fold.n)
+        }
+        var aReg = [(v: Int64, fold: Int)?](repeating: nil, count: r * c)
+        var bReg = [(v: Int64, fold: Int)?](repeating: nil, count: r * c)
+        var acc = [[Int64]](repeating: [Int64](repeating: 0, count: r * c), count: f)
+        var lastBusy = -1
+        var cycle = 0
+        while cycle < f * k + r + c {
+            for i in 0..<r { for j in stride(from: c - 1, to: 0, by: -1) { aReg[i * c + j] = aReg[i * c + j - 1] } }
+            for j in 0..<c { for i in stride(from: r - 1, to: 0, by: -1) { bReg[i * c + j] = bReg[(i - 1) * c + j] } }
+            for i in 0..<r {
+                let s = cycle - i, fi = s / k, t = s % k
+                if s >= 0 && fi < f {
+                    let fd = folds[fi]
+                    aReg[i * c] = (i < fd.m ? fd.a[i * k + t] : 0, fi)
+                } else { aReg[i * c] = nil }
+            }
+            for j in 0..<c {
+                let s = cycle - j, fi = s / k, t = s % k
+                if s >= 0 && fi < f {
+                    let fd = folds[fi]
+                    bReg[j] = (j < fd.n ? fd.b[t * fd.n + j] : 0, fi)
+                } else { bReg[j] = nil }
+            }
+            for p in 0..<(r * c) {
+                if let x = aReg[p], let y = bReg[p] {
+                    precondition(x.fold == y.fold, "operands of different folds met in a PE")
+                    acc[x.fold][p] += x.v * y.v
+                    lastBusy = cycle
+                }
+            }
+            cycle += 1
+        }
+        let products = (0..<f).map { fi -> [Int64] in
+            let fd = folds[fi]
+            var out = [Int64](repeating: 0, count: fd.m * fd.n)
+            for i in 0..<fd.m { for j in 0..<fd.n { out[i * fd.n + j] = acc[fi][i * c + j] } }
+            return out
+        }
+        return (products, lastBusy + 1)
+    }
+}

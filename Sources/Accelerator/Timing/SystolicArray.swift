@@ -121,3 +121,59 @@ public struct SystolicArray: Sendable, Equatable {
                         aReads: aReads, bReads: bReads, outWrites: outWrites)
     }
 }
+
+/// What `attnsim gemm` prints for one GEMM: the closed-form cost plus SRAM traffic in bytes, each
+/// operand at its own element width (SCALE-Sim counts 1-byte words for everything).
+///
+/// bytes = elements · ⌈bits / 8⌉ per operand; `scalesimPrintedCycles` = cycles − 1 in `scalesim`
+/// mode (SCALE-Sim prints the index of the last cycle, not the count).
+public struct GemmReport: Sendable, Equatable {
+    public var rows: Int, cols: Int
+    public var dataflow: SystolicArray.Dataflow
+    public var schedule: SystolicArray.FoldSchedule
+    public var cost: SystolicArray.GEMMCost
+    public var aBits: Int, bBits: Int, outBits: Int
+
+    public var cycles: Int { cost.cycles }
+    /// The number SCALE-Sim's COMPUTE_REPORT.csv shows as "Total Cycles" for the same GEMM
+    /// (only meaningful in the `scalesim` schedule).
+    public var scalesimPrintedCycles: Int { max(cost.cycles - 1, 0) }
+    public var folds: Int { cost.folds }
+    public var cyclesPerFold: Int { cost.cyclesPerFold }
+    /// SCALE-Sim's "Mapping Efficiency %" / 100.
+    public var mappingEfficiency: Double { cost.mappingEfficiency }
+    /// M·K·N / (R·C·cycles): the fraction of PE-cycles doing a MAC.
+    public var computeUtilization: Double { cost.utilization }
+    /// SCALE-Sim's "Compute Util %" / 100 (see `SystolicArray.scalesimComputeUtilization`); equals
+    /// `computeUtilization` for os, a little lower for ws/is.
+    public var scalesimComputeUtilization: Double
+    public var aReadBytes: Int { cost.aReads * ((aBits + 7) / 8) }
+    public var bReadBytes: Int { cost.bReads * ((bBits + 7) / 8) }
+    public var outWriteBytes: Int { cost.outWrites * ((outBits + 7) / 8) }
+}
+
+extension SystolicArray {
+    /// One GEMM's report for the CLI (`attnsim gemm`): O(1), closed forms only.
+    public static func gemmReport(m: Int, k: Int, n: Int, rows: Int, cols: Int, dataflow: Dataflow,
+                                  mode: FoldSchedule = .scalesim, aBits: Int = 8, bBits: Int = 8,
+                                  outBits: Int = 32) -> GemmReport {
+        let array = SystolicArray(rows: rows, cols: cols, dataflow: dataflow, schedule: mode)
+        return GemmReport(rows: rows, cols: cols, dataflow: dataflow, schedule: mode,
+                          cost: array.gemm(m: m, k: k, n: n), aBits: aBits, bBits: bBits, outBits: outBits,
+                          scalesimComputeUtilization: array.scalesimComputeUtilization(m: m, k: k, n: n))
+    }
+
+    /// SCALE-Sim 3.0.0's "Compute Util %" / 100, reproduced exactly: the mean over folds of
+    /// used PEs · T / (R·C·c_f), T the streamed dimension (K os, M ws, N is), where its per-fold
+    /// divisor c_f is the fold's cycle count for os but the count + (C − 1) for ws and is (its
+    /// `systolic_compute_ws/is.py` take demand-matrix height + width − 1 after appending the drain
+    /// rows, which its total-cycle count does not include). Summed over folds the used PEs are
+    /// onRows·onCols, so this is M·K·N / (folds·R·C·c_f). Independent of the fold schedule.
+    public func scalesimComputeUtilization(m: Int, k: Int, n: Int) -> Double {
+        let scalesim = SystolicArray(rows: rows, cols: cols, dataflow: dataflow, schedule: .scalesim)
+        let c = scalesim.gemm(m: m, k: k, n: n)
+        guard c.folds > 0 else { return 0 }
+        let divisor = c.cyclesPerFold + (dataflow == .os ? 0 : cols - 1)
+        return Double(c.macs) / (Double(c.folds * rows * cols) * Double(divisor))
+    }
+}

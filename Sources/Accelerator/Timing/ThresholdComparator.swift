@@ -31,4 +31,24 @@ public struct TopKUnit: Sendable, Equatable {
     public func cycles(rowLength n: Int) -> Int {
         (Self.compareExchanges(rowLength: n) + lanes - 1) / lanes
     }
+
+    /// Compare-exchange stages of the bitonic network for a row of n: log₂p·(log₂p + 1)/2, p = n
+    /// rounded up to a power of two.
+    public static func stages(rowLength n: Int) -> Int {
+        guard n > 1 else { return 0 }
+        var p = 1, log = 0
+        while p < n { p <<= 1; log += 1 }
+        return log * (log + 1) / 2
+    }
+
+    /// Score-buffer element reads (and as many writes) to sort one row of n: the whole padded row
+    /// (p elements) is held in the score buffer until the network is done. When the network has at
+    /// least p/2 compare-exchangers it holds the row in its registers (one read, one write: p each);
+    /// otherwise every stage streams the row out of the buffer and back (stages · p each).
+    public func bufferAccesses(rowLength n: Int) -> Int {
+        guard n > 1 else { return n }
+        var p = 1
+        while p < n { p <<= 1 }
+        return lanes >= p / 2 ? p : Self.stages(rowLength: n) * p
+    }
 }
