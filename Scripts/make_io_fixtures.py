@@ -1,0 +1,158 @@
+#!/usr/bin/env python3
+"""Golden fixtures for the Swift safetensors reader/writer and half-float conversions, made with the
+reference implementations: the `safetensors` package (Rust core), numpy (float16) and torch (bfloat16).
+
+Usage:  ${ATTNSIM_REF_VENV:-/work/.venvs/ref}/bin/python Scripts/make_io_fixtures.py
+(if not already running inside that venv, the script re-executes itself with its python).
+Writes Tests/Fixtures/io/:
+  dtypes.safetensors + dtypes.json      every dtype, metadata, an empty tensor, a scalar []; the JSON
+                                        lists dtype, shape and values of each tensor
+  rounding.safetensors                  `input` F32 [N] edge values; `f16` = numpy astype(float16);
+                                        `bf16` = torch .to(bfloat16) — round-to-nearest-even references
+  writer_reference.safetensors          what the Swift writer must reproduce byte for byte
+  corrupt/*.safetensors + corrupt.json  malformed files, each checked to be rejected by the reference
+                                        library; corrupt.json maps file -> the reference's error text
+"""
+import json
+import os
+import struct
+import sys
+
+VENV = os.environ.get("ATTNSIM_REF_VENV", "/work/.venvs/ref")
+if not sys.prefix.startswith(os.path.realpath(VENV)) and os.path.exists(os.path.join(VENV, "bin", "python")) \
+        and os.environ.get("ATTNSIM_REEXEC") != "1":
+    os.environ["ATTNSIM_REEXEC"] = "1"
+    os.execv(os.path.join(VENV, "bin", "python"), [os.path.join(VENV, "bin", "python")] + sys.argv)
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+import safetensors  # noqa: E402
+from safetensors.torch import save as torch_save, load as torch_load  # noqa: E402
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+OUT = os.path.join(ROOT, "Tests", "Fixtures", "io")
+os.makedirs(os.path.join(OUT, "corrupt"), exist_ok=True)
+
+
+def write(name, data):
+    with open(os.path.join(OUT, name), "wb") as f:
+        f.write(data)
+
+
+# 1. Every dtype -----------------------------------------------------------------------------------
+tensors = {
+    "f64": torch.tensor([1.5, -2.25e-300], dtype=torch.float64),
+    "f32": torch.tensor([[0.0, -1.0, 3.5], [1e-3, 65504.0, -7.25e10]], dtype=torch.float32),
+    "f16": torch.tensor([1.0, -0.5, 6.0e-8, 65504.0, -3.140625], dtype=torch.float16),
+    "bf16": torch.tensor([1.0, -2.5, 3.0e38, 1.0e-39], dtype=torch.bfloat16),
+    "i64": torch.tensor([0, -1, 2**62 + 5], dtype=torch.int64),
+    "i32": torch.tensor([[7, -8], [2**31 - 1, -(2**31)]], dtype=torch.int32),
+    "i16": torch.tensor([-32768, 32767], dtype=torch.int16),
+    "u8": torch.tensor([0, 200, 255], dtype=torch.uint8),
+    "i8": torch.tensor([-128, 5, 127], dtype=torch.int8),
+    "empty": torch.zeros((0, 3), dtype=torch.float32),
+    "scalar": torch.tensor(2.75, dtype=torch.float32),
+    "layer.0.weight": torch.tensor([0.25], dtype=torch.float32),
+}
+meta = {"format": "pt", "note": "quoted \"text\", comma, and ünïcode"}
+data = torch_save(tensors, metadata=meta)
+write("dtypes.safetensors", data)
+expected = {}
+for k, t in tensors.items():
+    if t.is_floating_point():
+        values = [float(x) for x in t.to(torch.float64).reshape(-1).tolist()]
+        # float32 view of each value (what Swift's floats() must return), as hex bit patterns
+        bits = [int(x) for x in t.to(torch.float32).reshape(-1).view(torch.int32).tolist()]
+        expected[k] = {"dtype": str(t.dtype), "shape": list(t.shape), "values": values,
+                       "f32bits": [b & 0xFFFFFFFF for b in bits]}
+    else:
+        expected[k] = {"dtype": str(t.dtype), "shape": list(t.shape),
+                       "values": [int(x) for x in t.reshape(-1).tolist()]}
+expected["__metadata__"] = meta
+with open(os.path.join(OUT, "dtypes.json"), "w") as f:
+    json.dump(expected, f, indent=1, sort_keys=True)
+    f.write("\n")
+
+# 2. Rounding references ---------------------------------------------------------------------------
+def f32(bits):
+    return np.array([bits], dtype=np.uint32).view(np.float32)[0]
+
+inputs = [0.0, -0.0, 1.0, -1.0, 0.1, 1.0 / 3.0, 65504.0, 65519.99, 65520.0, 1e5, -1e5,
+          6.0e-8, 5.96e-8, 2.98e-8, 2.9802322e-8, 3.0e-8, 1.0e-8, 6.1035156e-5, 6.1e-5, 1e-45, 3.4e38,
+          1.0009765625,    # 1 + 2^-10: exact in f16
+          1.00048828125,   # 1 + 2^-11: f16 tie -> even (1.0)
+          1.00146484375,   # 1 + 3·2^-11: f16 tie -> even (1 + 2^-9)
+          1.00390625,      # 1 + 2^-8: bf16 tie -> even (1.0)
+          1.01171875,      # 1 + 3·2^-8: bf16 tie -> even
+          float("inf"), float("-inf"), float("nan")]
+extra_bits = [0x33000000, 0x33000001, 0x337FFFFF, 0x38800000, 0x387FFFFF, 0x477FEFFF, 0x477FF000,
+              0x7F7FFFFF, 0x7F7F8000, 0x00000001, 0x80000001, 0x3F808000, 0x3F818000, 0x7FC00001]
+rng = np.random.default_rng(2026)
+random_bits = rng.integers(0, 2**32, size=200, dtype=np.uint64).astype(np.uint32)
+inp = np.concatenate([np.array(inputs, dtype=np.float32),
+                      np.array(extra_bits, dtype=np.uint32).view(np.float32),
+                      random_bits.view(np.float32),
+                      rng.normal(0, 3, size=100).astype(np.float32)])
+# numpy does not define which NaN payload float16 gets; keep only quiet NaNs from the fixed list
+finite_or_inf = ~np.isnan(inp)
+inp = np.concatenate([inp[finite_or_inf], np.array([np.nan], dtype=np.float32)])
+f16 = inp.astype(np.float16)
+bf16 = torch.from_numpy(inp.copy()).to(torch.bfloat16)
+write("rounding.safetensors", torch_save({"input": torch.from_numpy(inp.copy()),
+                                          "f16": torch.from_numpy(f16.copy()), "bf16": bf16}))
+
+# 3. Writer reference: the Swift test builds the same tensors and must produce identical bytes -----
+ref = {
+    "b": torch.tensor([1.0, 2.0, 3.0], dtype=torch.float16),
+    "a": torch.tensor([[1.0, 2.0], [3.0, 4.0]], dtype=torch.float32),
+    "c": torch.tensor([5, -6], dtype=torch.int64),
+    "d": torch.tensor([7], dtype=torch.int32),
+    "e": torch.tensor([0.5, -0.5], dtype=torch.bfloat16),
+    "z": torch.zeros((0,), dtype=torch.float32),
+}
+write("writer_reference.safetensors", torch_save(ref, metadata={"k": "v"}))
+
+# 4. Corrupt files ---------------------------------------------------------------------------------
+def image(header, payload, raw_header=None):
+    h = raw_header if raw_header is not None else json.dumps(header, separators=(",", ":")).encode()
+    return struct.pack("<Q", len(h)) + h + payload
+
+good_payload = struct.pack("<4f", 1, 2, 3, 4)
+corrupt = {
+    "truncated": data[: len(data) - 5],
+    "short": b"\x10\x00\x00",
+    "header_past_end": struct.pack("<Q", 4096) + b"{}",
+    "huge_header": struct.pack("<Q", 200_000_000) + b"{}" + b" " * 8,
+    "bad_json": image(None, good_payload, raw_header=b'{"a":{"dtype":"F32",'),
+    "not_object": image(None, b"", raw_header=b"[1,2]"),
+    "unknown_dtype": image({"a": {"dtype": "F7", "shape": [4], "data_offsets": [0, 16]}}, good_payload),
+    "overlap": image({"a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]},
+                      "b": {"dtype": "F32", "shape": [2], "data_offsets": [4, 12]}}, good_payload[:12]),
+    "gap": image({"a": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]},
+                  "b": {"dtype": "F32", "shape": [2], "data_offsets": [8, 16]}}, good_payload),
+    "wrong_length": image({"a": {"dtype": "F32", "shape": [3], "data_offsets": [0, 16]}}, good_payload),
+    "begin_after_end": image({"a": {"dtype": "F32", "shape": [0], "data_offsets": [16, 0]}}, good_payload),
+    "offsets_past_end": image({"a": {"dtype": "F32", "shape": [8], "data_offsets": [0, 32]}}, good_payload),
+    "negative_shape": image({"a": {"dtype": "F32", "shape": [-4], "data_offsets": [0, 16]}}, good_payload),
+    "overflow_shape": image({"a": {"dtype": "F32", "shape": [2**40, 2**40], "data_offsets": [0, 16]}}, good_payload),
+    "duplicate_name": image(None, good_payload, raw_header=b'{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},'
+                                                          b'"a":{"dtype":"F32","shape":[2],"data_offsets":[8,16]}}'),
+    "trailing_bytes": image({"a": {"dtype": "F32", "shape": [3], "data_offsets": [0, 12]}}, good_payload),
+    "bad_metadata": image({"__metadata__": {"k": 1}, "a": {"dtype": "F32", "shape": [4], "data_offsets": [0, 16]}},
+                          good_payload),
+}
+reference_errors = {}
+for name, blob in corrupt.items():
+    write(os.path.join("corrupt", name + ".safetensors"), blob)
+    try:
+        torch_load(blob)
+        reference_errors[name] = None  # accepted by the reference library
+    except Exception as e:  # noqa: BLE001 - we record whatever the reference says
+        reference_errors[name] = f"{type(e).__name__}: {e}"
+with open(os.path.join(OUT, "corrupt.json"), "w") as f:
+    json.dump(reference_errors, f, indent=1, sort_keys=True)
+    f.write("\n")
+
+print(f"safetensors {safetensors.__version__}, numpy {np.__version__}, torch {torch.__version__}")
+for k, v in sorted(reference_errors.items()):
+    print(f"  corrupt/{k}: {'ACCEPTED by reference' if v is None else v[:110]}")
