@@ -90,7 +90,7 @@ public enum AtomicFile {
         if dfd >= 0 { _ = fsync(dfd); close(dfd) }
     }
 
-    private static func writeAll(fd: Int32, _ bytes: UnsafeRawBufferPointer, what: String) throws(AttnError) {
+    static func writeAll(fd: Int32, _ bytes: UnsafeRawBufferPointer, what: String) throws(AttnError) {
         var done = 0
         while done < bytes.count {
             let n = Glibc_write(fd, bytes.baseAddress! + done, bytes.count - done)
