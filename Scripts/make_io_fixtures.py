@@ -12,6 +12,9 @@ Writes Tests/Fixtures/io/:
   writer_reference.safetensors          what the Swift writer must reproduce byte for byte
   corrupt/*.safetensors + corrupt.json  malformed files, each checked to be rejected by the reference
                                         library; corrupt.json maps file -> the reference's error text
+  trace.safetensors                     an attention trace (docs/trace-format.md) written with numpy:
+                                        2 sequences (T = 5, 4), 2 layers, 4 heads, 2 kv heads, head_dim 3
+  trace_values.safetensors              its Q/K/V as float32 (numpy float16 -> float32), same names
 """
 import json
 import os
@@ -152,6 +155,28 @@ for name, blob in corrupt.items():
 with open(os.path.join(OUT, "corrupt.json"), "w") as f:
     json.dump(reference_errors, f, indent=1, sort_keys=True)
     f.write("\n")
+
+# 5. A trace written by numpy + safetensors following docs/trace-format.md --------------------------
+from safetensors.numpy import save as np_save  # noqa: E402
+
+LAYERS, HEADS, KV_HEADS, HEAD_DIM = 2, 4, 2, 3
+seq_tokens = [np.array([101, 7592, 2088, 999, 102], dtype=np.int32), np.array([5, 6, 7, 8], dtype=np.int32)]
+prompt = [3, 4]
+trace, values = {}, {}
+for s, tok in enumerate(seq_tokens):
+    trace[f"seq{s}.tokens"] = tok
+    T = len(tok)
+    for layer in range(LAYERS):
+        for kind, h in (("q", HEADS), ("k", KV_HEADS), ("v", KV_HEADS)):
+            x = rng.normal(0, 2, size=(h, T, HEAD_DIM)).astype(np.float16)
+            trace[f"seq{s}.layer{layer}.{kind}"] = x
+            values[f"seq{s}.layer{layer}.{kind}"] = x.astype(np.float32)
+trace_meta = {"format": "attnsim-trace", "version": "1", "model": "numpy-fixture", "architecture": "llama",
+              "layers": str(LAYERS), "heads": str(HEADS), "kv_heads": str(KV_HEADS), "head_dim": str(HEAD_DIM),
+              "causal": "true", "scale": repr(float(1 / np.sqrt(HEAD_DIM))), "prompt_tokens": json.dumps(prompt),
+              "sequences": str(len(seq_tokens)), "dtype": "F16", "source_text": "made by make_io_fixtures.py"}
+write("trace.safetensors", np_save(trace, metadata=trace_meta))
+write("trace_values.safetensors", np_save(values))
 
 print(f"safetensors {safetensors.__version__}, numpy {np.__version__}, torch {torch.__version__}")
 for k, v in sorted(reference_errors.items()):
