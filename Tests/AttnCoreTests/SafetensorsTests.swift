@@ -204,3 +204,44 @@ enum IOTestSupport {
         #expect(w.count == 1)
     }
 }
+
+@Suite struct SafetensorsRobustnessTests {
+    /// Data at an odd file offset (unpadded header) is read correctly (unaligned loads).
+    @Test func readsUnalignedData() throws {
+        let header = "{\"f\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},\"h\":{\"dtype\":\"F16\",\"shape\":[1],\"data_offsets\":[8,10]},\"i\":{\"dtype\":\"I64\",\"shape\":[1],\"data_offsets\":[10,18]}}"
+        #expect(header.utf8.count % 2 == 1)
+        var bytes = withUnsafeBytes(of: UInt64(header.utf8.count).littleEndian, Array.init) + Array(header.utf8)
+        for x: Float in [1.5, -2] { withUnsafeBytes(of: x.bitPattern.littleEndian) { bytes += $0 } }
+        bytes += [0x00, 0x3C]  // F16 1.0
+        withUnsafeBytes(of: Int64(-7).littleEndian) { bytes += $0 }
+        let f = try SafetensorsFile(bytes: bytes, name: "odd")
+        #expect(try f.floats("f") == [1.5, -2])
+        #expect(try f.floats("h") == [1])
+        #expect(try f.int64s("i") == [-7])
+    }
+
+    /// Every truncation and seeded random byte corruption of a valid file either parses or throws an
+    /// AttnError — never crashes, hangs or reads out of bounds (reads of every tensor are attempted).
+    @Test func truncationsAndCorruptionsNeverCrash() throws {
+        let good = try IOTestSupport.bytes("dtypes.safetensors")
+        func attempt(_ b: [UInt8]) -> Bool {
+            guard let f = try? SafetensorsFile(bytes: b, name: "fuzz") else { return false }
+            for t in f.tensors {
+                if t.dtype.isFloatingPoint { _ = try? f.floats(t.name) } else { _ = try? f.int64s(t.name) }
+            }
+            return true
+        }
+        var accepted = 0
+        for n in 0..<good.count where attempt(Array(good[0..<n])) { accepted += 1 }
+        #expect(accepted == 0)  // no proper prefix of a valid file is valid
+        var rng = SplitMix64(seed: 1)
+        for _ in 0..<3000 {
+            var b = good
+            for _ in 0..<Int.random(in: 1...4, using: &rng) {
+                let i = Int.random(in: 0..<min(b.count, 400), using: &rng)  // mostly the header
+                b[i] = UInt8.random(in: 0...255, using: &rng)
+            }
+            _ = attempt(b)
+        }
+    }
+}

@@ -205,3 +205,11 @@ import Testing
         #expect(m["kv_heads"] == "3" && m["head_dim"] == "64" && m["dtype"] == "F16")
     }
 }
+
+@Suite struct TraceNameTests {
+    @Test(arguments: ["seq00.tokens", "seq0.layer1.q", "seq0.tokens.x", "seq-0.tokens", "seq0.layer0.o", "x"])
+    func unexpectedNamesAreReported(extra: String) throws {
+        let file = try TraceTests.rawTrace(TraceTests.goodMeta(), TraceTests.goodTensors + [(extra, .f16, [1])])
+        #expect(AttnErrorText { _ = try TraceReader(file: file) } == "bad.safetensors: \(extra): unexpected tensor (the schema has only seq{S}.tokens and seq{S}.layer{L}.q/k/v for S < 1, L < 1)")
+    }
+}

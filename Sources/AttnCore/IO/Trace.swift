@@ -269,14 +269,17 @@ public final class TraceReader: Sendable {
         self.tokenCounts = counts
     }
 
+    /// Whether `name` is `seq{S}.tokens` or `seq{S}.layer{L}.{q,k,v}` with S, L in range (parsed, not
+    /// enumerated, so a hostile header cannot make this quadratic).
     private static func isExpected(_ name: String, _ md: TraceMetadata) -> Bool {
-        for s in 0..<md.sequences {
-            if name == TraceNames.tokens(seq: s) { return true }
-            for l in 0..<md.layers {
-                for k in TraceTensorKind.allCases where name == TraceNames.tensor(seq: s, layer: l, k) { return true }
-            }
+        func index(_ s: Substring, prefix: String, below limit: Int) -> Bool {
+            guard s.hasPrefix(prefix), let v = Int(s.dropFirst(prefix.count)), String(v) == s.dropFirst(prefix.count) else { return false }
+            return (0..<limit).contains(v)
         }
-        return false
+        let parts = name.split(separator: ".", omittingEmptySubsequences: false)
+        guard let first = parts.first, index(first, prefix: "seq", below: md.sequences) else { return false }
+        if parts.count == 2 { return parts[1] == "tokens" }
+        return parts.count == 3 && index(parts[1], prefix: "layer", below: md.layers) && ["q", "k", "v"].contains(parts[2])
     }
 
     /// Scans raw bits for an all-ones exponent (NaN or inf) without converting.
