@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
-"""Golden fixtures for the Swift safetensors reader/writer and half-float conversions, made with the
-reference implementations: the `safetensors` package (Rust core), numpy (float16) and torch (bfloat16).
+"""Writes small safetensors fixtures with the reference `safetensors` library (numpy backend), so the
+Swift reader is checked against an implementation we did not write.
 
-Usage:  ${ATTNSIM_REF_VENV:-/work/.venvs/ref}/bin/python Scripts/make_io_fixtures.py
-(if not already running inside that venv, the script re-executes itself with its python).
-Writes Tests/Fixtures/io/:
-  dtypes.safetensors + dtypes.json      every dtype, metadata, an empty tensor, a scalar []; the JSON
-                                        lists dtype, shape and values of each tensor
+    python3 -m venv ${VENV:-/tmp/attnsim-venv} && ${VENV:-/tmp/attnsim-venv}/bin/pip install safetensors numpy
+    ${VENV:-/tmp/attnsim-venv}/bin/python Scripts/make_io_fixtures.py
+
+Writes Tests/Fixtures/io/{dtypes,trace_tiny}.safetensors and expected.json (values as JSON).
+
+Part 2 (needs torch as well, e.g. the /work/.venvs/ref venv; skipped with a message without it):
   rounding.safetensors                  `input` F32 [N] edge values; `f16` = numpy astype(float16);
                                         `bf16` = torch .to(bfloat16) — round-to-nearest-even references
   writer_reference.safetensors          what the Swift writer must reproduce byte for byte
@@ -18,63 +19,81 @@ Writes Tests/Fixtures/io/:
 """
 import json
 import os
-import struct
-import sys
+import numpy as np
+from safetensors.numpy import save_file
 
-VENV = os.environ.get("ATTNSIM_REF_VENV", "/work/.venvs/ref")
-if not sys.prefix.startswith(os.path.realpath(VENV)) and os.path.exists(os.path.join(VENV, "bin", "python")) \
-        and os.environ.get("ATTNSIM_REEXEC") != "1":
-    os.environ["ATTNSIM_REEXEC"] = "1"
-    os.execv(os.path.join(VENV, "bin", "python"), [os.path.join(VENV, "bin", "python")] + sys.argv)
+out = os.path.join(os.path.dirname(__file__), "..", "Tests", "Fixtures", "io")
+os.makedirs(out, exist_ok=True)
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
+rng = np.random.default_rng(7)
+f32 = rng.standard_normal((2, 3)).astype(np.float32)
+f16 = np.array([0.0, -0.0, 1.0, -2.5, 65504.0, 6.1035156e-05, 5.9604645e-08, np.inf, -np.inf, 0.33325195], dtype=np.float16)
+bf16_as_f32 = np.array([1.0, -3.140625, 1e-38, 3.3895314e38], dtype=np.float32)
+bf16_bits = (bf16_as_f32.view(np.uint32) >> 16).astype(np.uint16)
+i32 = np.array([[1, -2], [2147483647, -2147483648]], dtype=np.int32)
+i64 = np.array([9007199254740993, -1], dtype=np.int64)
+f64 = np.array([0.1, -2.5e10], dtype=np.float64)
+u8 = np.array([0, 255, 7], dtype=np.uint8)
+empty = np.zeros((0, 4), dtype=np.float32)
+scalar = np.array(3.5, dtype=np.float32)
+
+tensors = {"f32": f32, "f16": f16, "i32": i32, "i64": i64, "f64": f64, "u8": u8, "empty": empty, "scalar": scalar}
+save_file(tensors, os.path.join(out, "dtypes.safetensors"), metadata={"note": "made by make_io_fixtures.py", "quote": "a \"b\""})
+# numpy has no bfloat16: write that file by hand, exactly as the format specifies.
+hdr = json.dumps({"bf16": {"dtype": "BF16", "shape": [4], "data_offsets": [0, 8]}}).encode()
+hdr += b" " * (-len(hdr) % 8)
+with open(os.path.join(out, "bf16.safetensors"), "wb") as f:
+    f.write(len(hdr).to_bytes(8, "little") + hdr + bf16_bits.astype("<u2").tobytes())
+
+# A tiny causal trace: 2 sequences (T=3 and 2), 2 layers, 2 heads, 1 KV head, head_dim 2.
+trace = {}
+prompt = [2, 1]
+for s, t in enumerate([3, 2]):
+    trace[f"seq{s}.tokens"] = np.arange(10 * s, 10 * s + t, dtype=np.int32)
+    for l in range(2):
+        trace[f"seq{s}.layer{l}.q"] = rng.standard_normal((2, t, 2)).astype(np.float16)
+        trace[f"seq{s}.layer{l}.k"] = rng.standard_normal((1, t, 2)).astype(np.float16)
+        trace[f"seq{s}.layer{l}.v"] = rng.standard_normal((1, t, 2)).astype(np.float16)
+meta = {"format": "attnsim-trace", "version": "1", "model": "tiny", "architecture": "llama", "layers": "2",
+        "heads": "2", "kv_heads": "1", "head_dim": "2", "causal": "true", "scale": "0.70710677",
+        "prompt_tokens": json.dumps(prompt), "sequences": "2"}
+save_file(trace, os.path.join(out, "trace_tiny.safetensors"), metadata=meta)
+
+def floats(a):
+    """JSON has no infinities: write them as the strings "inf" / "-inf"."""
+    return [float(x) if np.isfinite(x) else ("inf" if x > 0 else "-inf") for x in np.asarray(a, dtype=np.float32).flatten()]
+
+
+expected = {
+    "f32": f32.flatten().tolist(), "f16": floats(f16),
+    "f16_bits": f16.view(np.uint16).tolist(), "bf16": (bf16_bits.astype(np.uint32) << 16).view(np.float32).tolist(),
+    "i32": i32.flatten().tolist(), "i64": i64.tolist(), "f64": f64.astype(np.float32).tolist(), "u8": u8.tolist(),
+    "trace_seq1_layer1_q": [float(x) for x in trace["seq1.layer1.q"].astype(np.float32).flatten()],
+}
+json.dump(expected, open(os.path.join(out, "expected.json"), "w"), indent=1)
+
+# ---------------------------------------------------------------------------------------------------
+# Part 2: round-to-nearest-even references, the writer's byte layout, corrupt files, a schema trace.
+import struct  # noqa: E402
+import sys  # noqa: E402
 import safetensors  # noqa: E402
-from safetensors.torch import save as torch_save, load as torch_load  # noqa: E402
+from safetensors.numpy import save as np_save  # noqa: E402
+try:
+    import torch
+    from safetensors.torch import save as torch_save, load as torch_load
+except ImportError:
+    print("wrote", out, "(part 2 skipped: torch not installed; use /work/.venvs/ref)")
+    sys.exit(0)
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-OUT = os.path.join(ROOT, "Tests", "Fixtures", "io")
+OUT = out
 os.makedirs(os.path.join(OUT, "corrupt"), exist_ok=True)
+dtypes_bytes = open(os.path.join(OUT, "dtypes.safetensors"), "rb").read()
 
 
 def write(name, data):
     with open(os.path.join(OUT, name), "wb") as f:
         f.write(data)
 
-
-# 1. Every dtype -----------------------------------------------------------------------------------
-tensors = {
-    "f64": torch.tensor([1.5, -2.25e-300], dtype=torch.float64),
-    "f32": torch.tensor([[0.0, -1.0, 3.5], [1e-3, 65504.0, -7.25e10]], dtype=torch.float32),
-    "f16": torch.tensor([1.0, -0.5, 6.0e-8, 65504.0, -3.140625], dtype=torch.float16),
-    "bf16": torch.tensor([1.0, -2.5, 3.0e38, 1.0e-39], dtype=torch.bfloat16),
-    "i64": torch.tensor([0, -1, 2**62 + 5], dtype=torch.int64),
-    "i32": torch.tensor([[7, -8], [2**31 - 1, -(2**31)]], dtype=torch.int32),
-    "i16": torch.tensor([-32768, 32767], dtype=torch.int16),
-    "u8": torch.tensor([0, 200, 255], dtype=torch.uint8),
-    "i8": torch.tensor([-128, 5, 127], dtype=torch.int8),
-    "empty": torch.zeros((0, 3), dtype=torch.float32),
-    "scalar": torch.tensor(2.75, dtype=torch.float32),
-    "layer.0.weight": torch.tensor([0.25], dtype=torch.float32),
-}
-meta = {"format": "pt", "note": "quoted \"text\", comma, and ünïcode"}
-data = torch_save(tensors, metadata=meta)
-write("dtypes.safetensors", data)
-expected = {}
-for k, t in tensors.items():
-    if t.is_floating_point():
-        values = [float(x) for x in t.to(torch.float64).reshape(-1).tolist()]
-        # float32 view of each value (what Swift's floats() must return), as hex bit patterns
-        bits = [int(x) for x in t.to(torch.float32).reshape(-1).view(torch.int32).tolist()]
-        expected[k] = {"dtype": str(t.dtype), "shape": list(t.shape), "values": values,
-                       "f32bits": [b & 0xFFFFFFFF for b in bits]}
-    else:
-        expected[k] = {"dtype": str(t.dtype), "shape": list(t.shape),
-                       "values": [int(x) for x in t.reshape(-1).tolist()]}
-expected["__metadata__"] = meta
-with open(os.path.join(OUT, "dtypes.json"), "w") as f:
-    json.dump(expected, f, indent=1, sort_keys=True)
-    f.write("\n")
 
 # 2. Rounding references ---------------------------------------------------------------------------
 def f32(bits):
@@ -90,7 +109,7 @@ inputs = [0.0, -0.0, 1.0, -1.0, 0.1, 1.0 / 3.0, 65504.0, 65519.99, 65520.0, 1e5,
           float("inf"), float("-inf"), float("nan")]
 extra_bits = [0x33000000, 0x33000001, 0x337FFFFF, 0x38800000, 0x387FFFFF, 0x477FEFFF, 0x477FF000,
               0x7F7FFFFF, 0x7F7F8000, 0x00000001, 0x80000001, 0x3F808000, 0x3F818000, 0x7FC00001]
-rng = np.random.default_rng(2026)
+rng = np.random.default_rng(2026)  # part 2 has its own stream
 random_bits = rng.integers(0, 2**32, size=200, dtype=np.uint64).astype(np.uint32)
 inp = np.concatenate([np.array(inputs, dtype=np.float32),
                       np.array(extra_bits, dtype=np.uint32).view(np.float32),
@@ -122,7 +141,7 @@ def image(header, payload, raw_header=None):
 
 good_payload = struct.pack("<4f", 1, 2, 3, 4)
 corrupt = {
-    "truncated": data[: len(data) - 5],
+    "truncated": dtypes_bytes[: len(dtypes_bytes) - 5],
     "short": b"\x10\x00\x00",
     "header_past_end": struct.pack("<Q", 4096) + b"{}",
     "huge_header": struct.pack("<Q", 200_000_000) + b"{}" + b" " * 8,
@@ -157,7 +176,6 @@ with open(os.path.join(OUT, "corrupt.json"), "w") as f:
     f.write("\n")
 
 # 5. A trace written by numpy + safetensors following docs/trace-format.md --------------------------
-from safetensors.numpy import save as np_save  # noqa: E402
 
 LAYERS, HEADS, KV_HEADS, HEAD_DIM = 2, 4, 2, 3
 seq_tokens = [np.array([101, 7592, 2088, 999, 102], dtype=np.int32), np.array([5, 6, 7, 8], dtype=np.int32)]
@@ -178,6 +196,6 @@ trace_meta = {"format": "attnsim-trace", "version": "1", "model": "numpy-fixture
 write("trace.safetensors", np_save(trace, metadata=trace_meta))
 write("trace_values.safetensors", np_save(values))
 
-print(f"safetensors {safetensors.__version__}, numpy {np.__version__}, torch {torch.__version__}")
+print(f"wrote {OUT}: safetensors {safetensors.__version__}, numpy {np.__version__}, torch {torch.__version__}")
 for k, v in sorted(reference_errors.items()):
     print(f"  corrupt/{k}: {'ACCEPTED by reference' if v is None else v[:110]}")

@@ -1,2 +1,28 @@
-import Experiments
-print("attnsim-bench: no benchmarks yet")
+import Foundation
+
+// attnsim-bench — the figures in docs/performance.md. Release builds only:
+//   swift run -c release attnsim-bench [--filter SUBSTRING] [--seconds S]
+
+#if DEBUG
+FileHandle.standardError.write(Data("attnsim-bench: refusing to time a debug build; run `swift run -c release attnsim-bench`\n".utf8))
+exit(2)
+#else
+var filter: String?
+var seconds = 1.0
+var it = CommandLine.arguments.dropFirst().makeIterator()
+while let arg = it.next() {
+    switch arg {
+    case "--filter": filter = it.next()
+    case "--seconds": seconds = it.next().flatMap(Double.init) ?? seconds
+    default:
+        FileHandle.standardError.write(Data("attnsim-bench: unknown argument '\(arg)' (use --filter S, --seconds S)\n".utf8))
+        exit(2)
+    }
+}
+let selected = allBenchmarks().filter { filter == nil || $0.name.contains(filter!) }
+print("benchmark,unit,median_seconds,iterations,items_per_second")
+for b in selected {
+    let r = measure(b, minSeconds: seconds)
+    print("\(r.name),\(r.unit),\(String(format: "%.6g", r.medianSeconds)),\(r.iterations),\(String(format: "%.6g", r.itemsPerSecond))")
+}
+#endif

@@ -1,177 +1,157 @@
-/// CSV as in RFC 4180, with two documented choices: records end in LF (not CRLF; the reader accepts
-/// both), and the first record is always the header.
-///
-/// Quoting (RFC 4180 §2.6–2.7): a field containing a comma, a double quote, CR or LF is enclosed in
-/// double quotes and each embedded quote is doubled; other fields are written as is. Leading or
-/// trailing spaces are kept verbatim (they are data).
-///
-/// Numbers (`CSVWriter.format`): Double and Float use Swift's `description`, which prints the
-/// *shortest* decimal string that parses back to the same value (e.g. `0.1`, `1e-05`, `1.0`,
-/// `123456789.0`, `1.2345678901234567e+19`); non-finite values print as `nan`, `inf`, `-inf`;
-/// `-0.0` prints as `-0.0`. Python's `float()` and numpy/pandas parse all of these exactly.
-public struct CSVWriter: Sendable {
-    public let header: [String]
-    /// The document so far: the header line followed by every appended row, each ending in "\n".
-    public private(set) var text: String
-    public private(set) var rowCount = 0
+import Foundation
 
-    public init(header: [String]) {
-        precondition(!header.isEmpty, "CSV header must have at least one column")
-        self.header = header
-        self.text = header.map(Self.escape).joined(separator: ",") + "\n"
-    }
-
-    /// Appends one record; it must have exactly one field per header column.
-    public mutating func append(_ row: [String]) throws(AttnError) {
-        guard row.count == header.count else {
-            throw AttnError.runtime("CSV row \(rowCount + 1) has \(row.count) fields, the header has \(header.count)")
+/// CSV per RFC 4180: fields containing a comma, a double quote, CR or LF are quoted, embedded
+/// quotes doubled; records end with LF (RFC 4180 says CRLF; every CSV reader accepts LF, and it
+/// keeps files diffable — documented in docs/report-columns.md).
+public enum CSV {
+    /// One field, quoted when needed.
+    public static func field(_ s: String) -> String {
+        if s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) {
+            return "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""
         }
-        text += row.map(Self.escape).joined(separator: ",")
-        text += "\n"
-        rowCount += 1
+        return s
     }
 
-    /// Appends one record given as column → value; missing columns are empty, unknown keys are an error.
-    public mutating func append(_ fields: [String: String]) throws(AttnError) {
-        let unknown = fields.keys.filter { !header.contains($0) }.sorted()
-        guard unknown.isEmpty else {
-            throw AttnError.runtime("CSV row \(rowCount + 1): unknown column(s) \(unknown.joined(separator: ", "))")
-        }
-        try append(header.map { fields[$0] ?? "" })
+    /// One record, LF-terminated.
+    public static func record(_ fields: [String]) -> String {
+        fields.map(field).joined(separator: ",") + "\n"
     }
 
-    /// Writes the document atomically (`-` = standard output).
-    public func write(to path: String) throws(AttnError) {
-        try AtomicFile.write(text, to: path)
+    /// A number in a stable, locale-independent form: integers without a decimal point, other
+    /// values in Swift's shortest representation that round-trips (`0.1`, `1e-05`), non-finite
+    /// values as `nan`, `inf`, `-inf`.
+    public static func number(_ v: Double) -> String {
+        if v.isNaN { return "nan" }
+        if v.isInfinite { return v > 0 ? "inf" : "-inf" }
+        if v == v.rounded(), abs(v) < 1e15 { return String(Int64(v)) }
+        return "\(v)"
     }
 
-    /// RFC 4180 field quoting.
-    public static func escape(_ field: String) -> String {
-        let needsQuotes = field.utf8.contains { $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "\"") || $0 == 0x0A || $0 == 0x0D }
-        guard needsQuotes else { return field }
-        return "\"" + field.replacingOccurrences(of: "\"", with: "\"\"") + "\""
-    }
-
-    /// Shortest round-trip decimal for a Double (see the type's doc comment).
-    public static func format(_ x: Double) -> String {
-        if x.isNaN { return "nan" }
-        if x.isInfinite { return x < 0 ? "-inf" : "inf" }
-        return x.description
-    }
-
-    /// Shortest round-trip decimal for a Float (as a Float, so `0.1` stays `0.1`).
-    public static func format(_ x: Float) -> String {
-        if x.isNaN { return "nan" }
-        if x.isInfinite { return x < 0 ? "-inf" : "inf" }
-        return x.description
-    }
-
-    public static func format(_ x: Int) -> String { String(x) }
-}
-
-/// A parsed CSV document: the header and the records (all with the header's field count).
-public struct CSVTable: Sendable, Equatable {
-    public let header: [String]
-    public let rows: [[String]]
-    /// The 1-based line on which each row starts (for error messages about a row's content).
-    public let rowLines: [Int]
-
-    public init(header: [String], rows: [[String]], rowLines: [Int]) {
-        self.header = header
-        self.rows = rows
-        self.rowLines = rowLines
-    }
-
-    /// Index of a column, or nil.
-    public func column(_ name: String) -> Int? { header.firstIndex(of: name) }
-
-    /// Reads and parses a CSV file; errors are `file:line:column: message`.
-    public static func read(path: String) throws(AttnError) -> CSVTable {
-        try parse(try readFileBytes(path), file: path)
-    }
-
-    /// Parses RFC 4180 text: quoted fields may hold commas, doubled quotes, CR and LF; records end in
-    /// LF or CRLF; a final line break is optional; a UTF-8 BOM is skipped. Every record must have the
-    /// header's field count. Errors name `file:line:column` (1-based, column in bytes).
-    public static func parse(_ text: String, file: String) throws(AttnError) -> CSVTable {
-        try parse(Array(text.utf8), file: file)
-    }
-
-    public static func parse(_ bytes: [UInt8], file: String) throws(AttnError) -> CSVTable {
+    /// Parses CSV text into records of fields. Accepts LF and CRLF line ends, quoted fields with
+    /// embedded separators, quotes and newlines. Errors name `file:line`.
+    public static func parse(_ text: String, file: String) throws(AttnError) -> [[String]] {
         var records: [[String]] = []
-        var lines: [Int] = []
-        var i = 0
-        let n = bytes.count
-        if n >= 3, bytes[0] == 0xEF, bytes[1] == 0xBB, bytes[2] == 0xBF { i = 3 }
+        var record: [String] = []
+        var field = ""
+        var inQuotes = false
+        var fieldStarted = false
         var line = 1
-        var lineStart = i
-        func err(_ message: String, _ at: Int) -> AttnError {
-            .config(file: file, line: line, column: at - lineStart + 1, message: message)
-        }
-        func string(_ s: ArraySlice<UInt8>, _ at: Int) throws(AttnError) -> String {
-            guard let v = String(validating: s, as: UTF8.self) else { throw err("invalid UTF-8", at) }
-            return v
-        }
-        while i < n {
-            var record: [String] = []
-            let recordLine = line
-            while true {
-                // One field.
-                if i < n, bytes[i] == UInt8(ascii: "\"") {
-                    let openLine = line, openCol = i - lineStart + 1
+        var quoteLine = 1
+        var chars = Array(text.unicodeScalars)
+        if chars.first == "\u{FEFF}" { chars.removeFirst() }
+        var i = 0
+        while i < chars.count {
+            let c = chars[i]
+            if inQuotes {
+                if c == "\"" {
+                    if i + 1 < chars.count && chars[i + 1] == "\"" {
+                        field.unicodeScalars.append("\"")
+                        i += 2
+                        continue
+                    }
+                    inQuotes = false
                     i += 1
-                    var field: [UInt8] = []
-                    while true {
-                        guard i < n else {
-                            throw AttnError.config(file: file, line: openLine, column: openCol, message: "unterminated quoted field")
-                        }
-                        let c = bytes[i]
-                        if c == UInt8(ascii: "\"") {
-                            if i + 1 < n, bytes[i + 1] == UInt8(ascii: "\"") { field.append(c); i += 2; continue }
-                            i += 1
-                            break
-                        }
-                        if c == 0x0A { line += 1; lineStart = i + 1 }
-                        field.append(c)
-                        i += 1
+                    if i < chars.count, chars[i] != ",", chars[i] != "\n", chars[i] != "\r" {
+                        throw AttnError.input(file: "\(file):\(line)", item: nil, message: "unexpected character after a closing quote")
                     }
-                    record.append(try string(field[...], i))
-                    if i < n, bytes[i] != UInt8(ascii: ","), bytes[i] != 0x0A, !(bytes[i] == 0x0D && i + 1 < n && bytes[i + 1] == 0x0A) {
-                        throw err("unexpected character after a closing quote (expected ',' or end of line)", i)
-                    }
-                } else {
-                    let start = i
-                    while i < n, bytes[i] != UInt8(ascii: ","), bytes[i] != 0x0A {
-                        if bytes[i] == UInt8(ascii: "\"") { throw err("quote inside an unquoted field (quote the whole field and double the quote)", i) }
-                        if bytes[i] == 0x0D {
-                            if i + 1 < n, bytes[i + 1] == 0x0A { break }
-                            throw err("bare CR inside an unquoted field", i)
-                        }
-                        i += 1
-                    }
-                    record.append(try string(bytes[start..<i], start))
+                    continue
                 }
-                // Separator or end of record.
-                if i < n, bytes[i] == UInt8(ascii: ",") { i += 1; continue }
-                if i < n, bytes[i] == 0x0D { i += 1 }
-                if i < n, bytes[i] == 0x0A { i += 1; line += 1; lineStart = i }
-                break
+                if c == "\n" { line += 1 }
+                field.unicodeScalars.append(c)
+                i += 1
+                continue
             }
+            switch c {
+            case "\"":
+                if !field.isEmpty {
+                    throw AttnError.input(file: "\(file):\(line)", item: nil, message: "quote inside an unquoted field")
+                }
+                inQuotes = true
+                quoteLine = line
+                fieldStarted = true
+            case ",":
+                record.append(field)
+                field = ""
+                fieldStarted = true
+            case "\r" where i + 1 < chars.count && chars[i + 1] == "\n":
+                i += 1
+                fallthrough
+            case "\n":
+                record.append(field)
+                records.append(record)
+                record = []
+                field = ""
+                fieldStarted = false
+                line += 1
+            default:
+                field.unicodeScalars.append(c)
+            }
+            i += 1
+        }
+        if inQuotes {
+            throw AttnError.input(file: "\(file):\(quoteLine)", item: nil, message: "unterminated quoted field")
+        }
+        if fieldStarted || !field.isEmpty || !record.isEmpty {
+            record.append(field)
             records.append(record)
-            lines.append(recordLine)
         }
-        guard let header = records.first else {
-            throw AttnError.config(file: file, line: 1, column: 1, message: "empty CSV file (a header row is required)")
-        }
-        for (r, l) in zip(records.dropFirst(), lines.dropFirst()) where r.count != header.count {
-            throw AttnError.config(file: file, line: l, column: 1, message: "\(r.count) fields, the header has \(header.count)")
-        }
-        return CSVTable(header: header, rows: Array(records.dropFirst()), rowLines: Array(lines.dropFirst()))
+        return records
     }
 }
 
-/// Reads a whole file (input error naming the path on failure).
-func readFileBytes(_ path: String) throws(AttnError) -> [UInt8] {
-    let storage = try SafetensorsStorage(mappingFile: path)
-    return Array(storage.buffer)
+/// A CSV table with a header, read from a file: rows as dictionaries by column name.
+public struct CSVTable: Sendable {
+    public let file: String
+    public let columns: [String]
+    public let rows: [[String]]
+
+    public init(file: String, columns: [String], rows: [[String]]) {
+        self.file = file
+        self.columns = columns
+        self.rows = rows
+    }
+
+    /// Reads `path` (`-` for stdin); every row must have as many fields as the header.
+    public init(path: String) throws(AttnError) {
+        let text: String
+        if path == "-" {
+            text = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
+        } else {
+            guard let data = FileManager.default.contents(atPath: path) else {
+                throw AttnError.input(file: path, item: nil, message: "cannot read the CSV file")
+            }
+            text = String(decoding: data, as: UTF8.self)
+        }
+        try self.init(text: text, file: path)
+    }
+
+    public init(text: String, file: String) throws(AttnError) {
+        let records = try CSV.parse(text, file: file)
+        guard let header = records.first, !(header.count == 1 && header[0].isEmpty) else {
+            throw AttnError.input(file: file, item: nil, message: "empty CSV file, expected a header row")
+        }
+        var seen = Set<String>()
+        for c in header where !seen.insert(c).inserted {
+            throw AttnError.input(file: "\(file):1", item: nil, message: "duplicate column '\(c)'")
+        }
+        for (i, r) in records.dropFirst().enumerated() where r.count != header.count {
+            throw AttnError.input(file: "\(file):\(i + 2)", item: nil, message: "record has \(r.count) fields, the header has \(header.count)")
+        }
+        self.file = file
+        self.columns = header
+        self.rows = Array(records.dropFirst())
+    }
+
+    public func columnIndex(_ name: String) throws(AttnError) -> Int {
+        guard let i = columns.firstIndex(of: name) else {
+            let hint = ConfigReader.suggestion(for: name, among: columns).map { "; did you mean '\($0)'?" } ?? ""
+            throw AttnError.input(file: file, item: nil, message: "no column '\(name)'\(hint)")
+        }
+        return i
+    }
+
+    /// The CSV text of this table.
+    public var text: String {
+        CSV.record(columns) + rows.map(CSV.record).joined()
+    }
 }

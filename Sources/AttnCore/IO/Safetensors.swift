@@ -1,457 +1,331 @@
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
-// Safetensors format (https://github.com/huggingface/safetensors, README "Format"):
-//   bytes 0..<8      N, the header length, unsigned 64-bit little-endian
-//   bytes 8..<8+N    a UTF-8 JSON object: {"__metadata__": {str: str}?, name: {"dtype", "shape", "data_offsets"}}
-//   bytes 8+N..<end  the data region; data_offsets [begin, end) are relative to its start
-// All data is little-endian, C order. This code assumes a little-endian host (x86-64, arm64).
+/// Element types of safetensors files (the names are the format's own spellings).
+public enum TensorDType: String, Sendable, CaseIterable {
+    case f64 = "F64", f32 = "F32", f16 = "F16", bf16 = "BF16"
+    case i64 = "I64", i32 = "I32", i16 = "I16", i8 = "I8", u8 = "U8", bool = "BOOL"
 
-/// Element types of safetensors tensors. Raw case values are the header spellings.
-public enum SafetensorsDType: String, Sendable, CaseIterable, Equatable {
-    case bool = "BOOL", u8 = "U8", i8 = "I8", i16 = "I16", u16 = "U16", f16 = "F16", bf16 = "BF16"
-    case i32 = "I32", u32 = "U32", f32 = "F32", f64 = "F64", i64 = "I64", u64 = "U64"
-
-    /// Bytes per element.
-    public var byteSize: Int {
+    public var byteWidth: Int {
         switch self {
-        case .bool, .u8, .i8: return 1
-        case .i16, .u16, .f16, .bf16: return 2
-        case .i32, .u32, .f32: return 4
-        case .f64, .i64, .u64: return 8
+        case .f64, .i64: return 8
+        case .f32, .i32: return 4
+        case .f16, .bf16, .i16: return 2
+        case .i8, .u8, .bool: return 1
         }
     }
 
-    /// Position in the reference library's `Dtype` enum (Rust, derive(Ord)): its serializer writes
-    /// tensors by descending rank, then by name — checked against safetensors 0.8.0 by
-    /// Scripts/make_io_fixtures.py.
+    public var isFloatingPoint: Bool { self == .f64 || self == .f32 || self == .f16 || self == .bf16 }
+
+    /// Position in the reference library's `Dtype` enum (Rust, `derive(Ord)`: BOOL, …, U8, I8, …, I16,
+    /// U16, F16, BF16, I32, U32, F32, F64, I64, U64). Its serializer writes tensors by descending
+    /// rank, then by name — checked against safetensors 0.8.0 (Tests/Fixtures/io/writer_reference).
     var referenceRank: Int {
         switch self {
         case .bool: return 0
         case .u8: return 4
         case .i8: return 5
         case .i16: return 9
-        case .u16: return 10
         case .f16: return 11
         case .bf16: return 12
         case .i32: return 13
-        case .u32: return 14
         case .f32: return 15
         case .f64: return 16
         case .i64: return 17
-        case .u64: return 18
         }
     }
-
-    public var isFloatingPoint: Bool { self == .f16 || self == .bf16 || self == .f32 || self == .f64 }
 }
 
-/// One tensor's header entry.
-public struct SafetensorsTensorInfo: Sendable, Equatable {
+/// Where one tensor lives in a safetensors file.
+public struct TensorInfo: Sendable, Equatable {
     public let name: String
-    public let dtype: SafetensorsDType
+    public let dtype: TensorDType
     public let shape: [Int]
-    /// Byte range inside the data region (not the file).
-    public let dataOffsets: Range<Int>
-    /// Product of `shape` (1 for a scalar `[]`).
-    public let elementCount: Int
-    public var byteCount: Int { dataOffsets.count }
+    /// Offset of the first byte from the start of the file.
+    public let fileOffset: Int
+    public let byteCount: Int
+
+    public var elementCount: Int { shape.reduce(1, *) }
 }
 
-/// Read-only bytes of a file mapped with `mmap`, or of an in-memory buffer; unmapped/freed in deinit.
-final class SafetensorsStorage: @unchecked Sendable {
-    let base: UnsafeRawPointer?
-    let count: Int
-    private let mapped: Bool
-
-    init(mappingFile path: String) throws(AttnError) {
-        let fd = open(path, O_RDONLY)
-        guard fd >= 0 else {
-            throw AttnError.input(file: path, item: nil, message: "cannot open: \(String(cString: strerror(errno)))")
-        }
-        defer { close(fd) }
-        var st = stat()
-        guard fstat(fd, &st) == 0 else {
-            throw AttnError.input(file: path, item: nil, message: "cannot stat: \(String(cString: strerror(errno)))")
-        }
-        guard (st.st_mode & S_IFMT) == S_IFREG else {
-            throw AttnError.input(file: path, item: nil, message: "not a regular file")
-        }
-        count = Int(st.st_size)
-        mapped = count > 0
-        if count == 0 { base = nil; return }
-        let p = mmap(nil, count, PROT_READ, MAP_PRIVATE, fd, 0)
-        guard let p, p != MAP_FAILED else {
-            throw AttnError.input(file: path, item: nil, message: "cannot map into memory: \(String(cString: strerror(errno)))")
-        }
-        base = UnsafeRawPointer(p)
-    }
-
-    init(copying bytes: UnsafeRawBufferPointer) {
-        count = bytes.count
-        mapped = false
-        if count == 0 { base = nil; return }
-        let p = UnsafeMutableRawPointer.allocate(byteCount: count, alignment: 16)
-        p.copyMemory(from: bytes.baseAddress!, byteCount: count)
-        base = UnsafeRawPointer(p)
-    }
-
-    var buffer: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: count) }
-
-    deinit {
-        guard let base else { return }
-        if mapped { munmap(UnsafeMutableRawPointer(mutating: base), count) } else { base.deallocate() }
-    }
-}
-
-/// A validated safetensors file, memory-mapped: tensors are read on demand, the mapping lives as long
-/// as this object. Every structural problem is found in `init` and reported as
-/// `AttnError.input(file:item:message:)` naming the tensor (or "header").
+/// A safetensors file opened read-only and memory-mapped: an 8-byte little-endian header length N,
+/// N bytes of JSON header (`{"name": {"dtype", "shape", "data_offsets": [begin, end]}, "__metadata__":
+/// {string: string}}`), then the data region the offsets point into.
 ///
-/// Validation (matches the reference library, which also rejects gaps and trailing bytes):
-/// the file holds the 8-byte length; the header length is ≤ `maxHeaderBytes` and inside the file;
-/// the header is a JSON object with no duplicated keys; `__metadata__` maps strings to strings; each
-/// tensor has exactly `dtype` (known), `shape` (non-negative integers, product without overflow) and
-/// `data_offsets` ([begin, end], begin ≤ end ≤ data length); end − begin = elements × dtype size;
-/// sorted by offset the tensors cover the data region exactly: no overlap, no gap, no trailing bytes.
+/// Opening validates everything the format promises, so reading a tensor later cannot fail on
+/// layout: header length inside the file and below `maxHeaderBytes`, a JSON object, known dtypes,
+/// non-negative shapes whose element count × width equals the byte range, offsets inside the data
+/// region, and tensors that tile the data region exactly (no overlap, no hole) as the reference
+/// implementation requires.
 public final class SafetensorsFile: @unchecked Sendable {
-    /// The reference library's header limit (100 MB).
-    public static let defaultMaxHeaderBytes = 100_000_000
+    /// Header size limit, as in the reference implementation (100 MB).
+    public static let maxHeaderBytes = 100_000_000
 
-    /// The path (or name) used in error messages.
     public let path: String
-    /// The `__metadata__` map (empty when absent).
     public let metadata: [String: String]
-    /// Tensors in data order (ascending offsets).
-    public let tensors: [SafetensorsTensorInfo]
+    /// Tensors in file order (by offset).
+    public let tensors: [TensorInfo]
     private let index: [String: Int]
-    private let storage: SafetensorsStorage
-    private let dataStart: Int
+    private let data: Data
 
-    /// Maps and validates the file at `path`.
-    public convenience init(path: String, maxHeaderBytes: Int = SafetensorsFile.defaultMaxHeaderBytes) throws(AttnError) {
-        try self.init(storage: SafetensorsStorage(mappingFile: path), name: path, maxHeaderBytes: maxHeaderBytes)
-    }
-
-    /// Validates an in-memory safetensors image (copied); `name` is used in error messages.
-    public convenience init(bytes: [UInt8], name: String, maxHeaderBytes: Int = SafetensorsFile.defaultMaxHeaderBytes) throws(AttnError) {
-        let storage = bytes.withUnsafeBytes { SafetensorsStorage(copying: $0) }
-        try self.init(storage: storage, name: name, maxHeaderBytes: maxHeaderBytes)
-    }
-
-    private init(storage: SafetensorsStorage, name: String, maxHeaderBytes: Int) throws(AttnError) {
-        self.storage = storage
-        self.path = name
-        func bad(_ item: String?, _ message: String) -> AttnError { .input(file: name, item: item, message: message) }
-        let file = storage.buffer
-        guard file.count >= 8 else {
-            throw bad(nil, "file is \(file.count) bytes, too short for a safetensors file (8-byte header length expected)")
-        }
-        let n = file.loadUnaligned(fromByteOffset: 0, as: UInt64.self).littleEndian
-        guard n <= UInt64(maxHeaderBytes) else {
-            throw bad("header", "header length \(n) exceeds the limit of \(maxHeaderBytes) bytes (corrupt or not a safetensors file)")
-        }
-        guard n <= UInt64(file.count - 8) else {
-            throw bad("header", "header length \(n) runs past the end of the file (\(file.count) bytes; truncated or not a safetensors file)")
-        }
-        guard n >= 2 else { throw bad("header", "header length \(n) is too small for a JSON object") }
-        let headerBytes = UnsafeRawBufferPointer(rebasing: file[8..<(8 + Int(n))])
-        dataStart = 8 + Int(n)
-        let dataLength = file.count - dataStart
-
-        let json: HeaderJSON
+    /// Opens and validates `path` (memory-mapped).
+    public convenience init(path: String) throws(AttnError) {
+        let data: Data
         do {
-            json = try HeaderJSON.parse(headerBytes)
+            data = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped)
         } catch {
-            throw bad("header", "invalid JSON at header byte \(error.offset): \(error.message)")
+            throw AttnError.input(file: path, item: nil, message: "cannot read safetensors file (\(Self.reason(error)))")
         }
-        guard case let .object(memberKeys, memberValues) = json else {
-            throw bad("header", "expected a JSON object, found \(json.kindName)")
+        try self.init(data: data, path: path)
+    }
+
+    /// Validates an in-memory file; `path` is used in error messages.
+    public init(data: Data, path: String) throws(AttnError) {
+        self.path = path
+        self.data = data
+        func fail(_ item: String?, _ message: String) -> AttnError { .input(file: path, item: item, message: message) }
+        guard data.count >= 8 else {
+            throw fail(nil, "not a safetensors file: \(data.count) bytes, expected at least the 8-byte header length")
         }
+        let n = data.withUnsafeBytes { raw in UInt64(littleEndian: raw.loadUnaligned(as: UInt64.self)) }
+        guard n <= UInt64(Self.maxHeaderBytes) else {
+            throw fail(nil, "header length \(n) exceeds the \(Self.maxHeaderBytes)-byte limit (not a safetensors file?)")
+        }
+        guard n <= UInt64(data.count - 8) else {
+            throw fail(nil, "header length \(n) runs past the end of the \(data.count)-byte file (truncated?)")
+        }
+        let headerLength = Int(n)
+        guard headerLength >= 2, data[data.startIndex + 8] == UInt8(ascii: "{") else {
+            throw fail(nil, "header is not a JSON object (expected '{' at byte 8)")
+        }
+        let headerData = data.subdata(in: data.startIndex + 8 ..< data.startIndex + 8 + headerLength)
+        // Strict syntax check first: JSONSerialization keeps the last of duplicated keys silently,
+        // so a header naming a tensor twice would otherwise lose one of them without a word.
+        let strict = headerData.withUnsafeBytes { raw in Result { () throws(HeaderJSONError) in try HeaderJSON.parse(raw) } }
+        if case let .failure(e) = strict {
+            if e.message.hasPrefix("duplicated key") {
+                throw fail(nil, "header has a \(e.message) at byte \(e.offset) (tensor names and metadata keys must be unique)")
+            }
+            throw fail(nil, "header is not valid JSON (\(e.message) at byte \(e.offset))")
+        }
+        let json: Any
+        do {
+            json = try JSONSerialization.jsonObject(with: headerData, options: [])
+        } catch {
+            throw fail(nil, "header is not valid JSON (\(Self.reason(error)))")
+        }
+        guard let object = json as? [String: Any] else { throw fail(nil, "header is not a JSON object") }
+
         var metadata: [String: String] = [:]
-        var infos: [SafetensorsTensorInfo] = []
-        infos.reserveCapacity(memberKeys.count)
-        for (key, value) in zip(memberKeys, memberValues) {
-            if key == "__metadata__" {
-                guard case let .object(entryKeys, entryValues) = value else {
-                    throw bad("__metadata__", "expected an object of string values, found \(value.kindName)")
-                }
-                for (mk, mv) in zip(entryKeys, entryValues) {
-                    guard case let .string(s) = mv else {
-                        throw bad("__metadata__.\(mk)", "expected a string value, found \(mv.kindName)")
-                    }
-                    metadata[mk] = s
-                }
-                continue
+        if let meta = object["__metadata__"] {
+            guard let m = meta as? [String: Any] else { throw fail("__metadata__", "expected an object of strings") }
+            for (k, v) in m {
+                guard let s = v as? String else { throw fail("__metadata__.\(k)", "expected a string value") }
+                metadata[k] = s
             }
-            infos.append(try Self.parseTensor(key, value, dataLength: dataLength, bad: bad))
-        }
-        // Coverage: sorted by (begin, end) the ranges must tile [0, dataLength).
-        infos.sort { ($0.dataOffsets.lowerBound, $0.dataOffsets.upperBound) < ($1.dataOffsets.lowerBound, $1.dataOffsets.upperBound) }
-        var covered = 0
-        var previous: String?
-        for t in infos {
-            if t.dataOffsets.lowerBound < covered {
-                throw bad(t.name, "data_offsets [\(t.dataOffsets.lowerBound), \(t.dataOffsets.upperBound)] overlap tensor '\(previous ?? "")' which ends at \(covered)")
-            }
-            if t.dataOffsets.lowerBound > covered {
-                throw bad(t.name, "data_offsets begin at \(t.dataOffsets.lowerBound) but the previous tensor ends at \(covered): \(t.dataOffsets.lowerBound - covered) unused bytes (safetensors requires contiguous data)")
-            }
-            covered = t.dataOffsets.upperBound
-            previous = t.name
-        }
-        if covered != dataLength {
-            throw bad(nil, "data region is \(dataLength) bytes but tensors cover only \(covered) (\(dataLength - covered) trailing bytes)")
         }
         self.metadata = metadata
-        self.tensors = infos
+
+        let dataStart = 8 + headerLength
+        let dataLength = data.count - dataStart
+        var infos: [(info: TensorInfo, begin: Int, end: Int)] = []
+        for (name, value) in object where name != "__metadata__" {
+            guard let t = value as? [String: Any] else { throw fail(name, "expected an object with dtype, shape, data_offsets") }
+            for key in t.keys where !["dtype", "shape", "data_offsets"].contains(key) {
+                throw fail(name, "unexpected key '\(key)' (expected dtype, shape, data_offsets)")
+            }
+            guard let dtypeName = t["dtype"] as? String else { throw fail(name, "missing or non-string dtype") }
+            guard let dtype = TensorDType(rawValue: dtypeName) else {
+                throw fail(name, "unsupported dtype '\(dtypeName)' (supported: \(TensorDType.allCases.map(\.rawValue).joined(separator: ", ")))")
+            }
+            guard let shapeList = t["shape"] as? [Any] else { throw fail(name, "missing or non-list shape") }
+            var shape: [Int] = []
+            var elements = 1
+            for dim in shapeList {
+                guard let d = Self.integer(dim), d >= 0 else { throw fail(name, "shape \(shapeList) must hold non-negative integers") }
+                let (product, overflow) = elements.multipliedReportingOverflow(by: d)
+                guard !overflow, product <= Int(Int32.max) * 64 else { throw fail(name, "shape \(shapeList) is too large") }
+                elements = product
+                shape.append(d)
+            }
+            guard let offsets = t["data_offsets"] as? [Any], offsets.count == 2,
+                  let begin = Self.integer(offsets[0]), let end = Self.integer(offsets[1]) else {
+                throw fail(name, "data_offsets must be a list of two integers")
+            }
+            guard begin >= 0, begin <= end else { throw fail(name, "data_offsets [\(begin), \(end)] are not ordered") }
+            guard end <= dataLength else {
+                throw fail(name, "data_offsets [\(begin), \(end)] run past the \(dataLength)-byte data region (truncated file?)")
+            }
+            let expected = elements * dtype.byteWidth
+            guard end - begin == expected else {
+                throw fail(name, "\(dtype.rawValue) \(shape) needs \(expected) bytes, data_offsets give \(end - begin)")
+            }
+            infos.append((TensorInfo(name: name, dtype: dtype, shape: shape, fileOffset: dataStart + begin, byteCount: expected), begin, end))
+        }
+        infos.sort { ($0.begin, $0.end, $0.info.name) < ($1.begin, $1.end, $1.info.name) }
+        var cursor = 0
+        for t in infos {
+            if t.begin < cursor { throw fail(t.info.name, "data_offsets [\(t.begin), \(t.end)] overlap the previous tensor (ends at \(cursor))") }
+            if t.begin > cursor { throw fail(t.info.name, "hole in the data region: bytes [\(cursor), \(t.begin)) belong to no tensor") }
+            cursor = t.end
+        }
+        guard cursor == dataLength else {
+            throw fail(nil, "data region has \(dataLength) bytes but the tensors cover \(cursor)")
+        }
+        self.tensors = infos.map(\.info)
         var index: [String: Int] = [:]
-        for (i, t) in infos.enumerated() { index[t.name] = i }
+        for (i, t) in tensors.enumerated() { index[t.name] = i }
         self.index = index
     }
 
-    private static func parseTensor(_ name: String, _ value: HeaderJSON, dataLength: Int,
-                                    bad: (String?, String) -> AttnError) throws(AttnError) -> SafetensorsTensorInfo {
-        guard case let .object(fieldKeys, fieldValues) = value else {
-            throw bad(name, "expected an object with dtype, shape and data_offsets, found \(value.kindName)")
-        }
-        var dtype: SafetensorsDType?
-        var shape: [Int]?
-        var offsets: [Int]?
-        func ints(_ field: String, _ v: HeaderJSON) throws(AttnError) -> [Int] {
-            guard case let .array(items) = v else { throw bad(name, "\(field): expected an array of integers, found \(v.kindName)") }
-            var out: [Int] = []
-            for item in items {
-                guard case let .integer(x) = item else { throw bad(name, "\(field): expected non-negative integers, found \(item.kindName)") }
-                guard x >= 0 else { throw bad(name, "\(field): negative value \(x)") }
-                out.append(Int(x))
-            }
-            return out
-        }
-        for (k, v) in zip(fieldKeys, fieldValues) {
-            switch k {
-            case "dtype":
-                guard case let .string(s) = v else { throw bad(name, "dtype: expected a string, found \(v.kindName)") }
-                guard let d = SafetensorsDType(rawValue: s) else {
-                    throw bad(name, "unsupported dtype \"\(s)\" (supported: \(SafetensorsDType.allCases.map(\.rawValue).joined(separator: ", ")))")
-                }
-                dtype = d
-            case "shape": shape = try ints("shape", v)
-            case "data_offsets": offsets = try ints("data_offsets", v)
-            default: throw bad(name, "unknown field \"\(k)\" (expected dtype, shape, data_offsets)")
-            }
-        }
-        guard let dtype else { throw bad(name, "missing field \"dtype\"") }
-        guard let shape else { throw bad(name, "missing field \"shape\"") }
-        guard let offsets else { throw bad(name, "missing field \"data_offsets\"") }
-        guard offsets.count == 2 else { throw bad(name, "data_offsets: expected [begin, end], found \(offsets.count) values") }
-        let (begin, end) = (offsets[0], offsets[1])
-        guard begin <= end else { throw bad(name, "data_offsets [\(begin), \(end)]: begin is after end") }
-        guard end <= dataLength else {
-            throw bad(name, "data_offsets [\(begin), \(end)] run past the end of the data region (\(dataLength) bytes; file truncated?)")
-        }
-        var elements = 1
-        for d in shape {
-            let (p, o) = elements.multipliedReportingOverflow(by: d)
-            guard !o else { throw bad(name, "shape \(shape) has too many elements (overflow)") }
-            elements = p
-        }
-        let (bytes, o) = elements.multipliedReportingOverflow(by: dtype.byteSize)
-        guard !o, bytes == end - begin else {
-            throw bad(name, "\(dtype.rawValue) shape \(shape) needs \(o ? "more than Int.max" : String(bytes)) bytes but data_offsets [\(begin), \(end)] hold \(end - begin)")
-        }
-        return SafetensorsTensorInfo(name: name, dtype: dtype, shape: shape, dataOffsets: begin..<end, elementCount: elements)
+    private static func integer(_ any: Any) -> Int? {
+        guard let n = any as? NSNumber else { return nil }
+        // JSON booleans arrive as NSNumber too; reject them and non-integral numbers.
+        if String(describing: type(of: any)).contains("Boolean") { return nil }
+        let d = n.doubleValue
+        guard d == d.rounded(), abs(d) < 9.0e15 else { return nil }
+        return n.intValue
     }
 
-    // MARK: Access
-
-    /// Tensor names in data order.
-    public var names: [String] { tensors.map(\.name) }
+    private static func reason(_ error: Error) -> String {
+        (error as NSError).localizedDescription
+    }
 
     public func contains(_ name: String) -> Bool { index[name] != nil }
 
-    /// The header entry of `name`, or nil.
-    public func tensorInfo(_ name: String) -> SafetensorsTensorInfo? { index[name].map { tensors[$0] } }
-
-    /// The header entry of `name`; a missing tensor is an input error naming it.
-    public func info(_ name: String) throws(AttnError) -> SafetensorsTensorInfo {
+    public func info(_ name: String) throws(AttnError) -> TensorInfo {
         guard let i = index[name] else { throw AttnError.input(file: path, item: name, message: "tensor not found") }
         return tensors[i]
     }
 
-    /// Calls `body` with the tensor's raw little-endian bytes (valid only inside `body`).
-    public func withRawBytes<R>(_ name: String, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
+    /// Calls `body` with the tensor's raw little-endian bytes.
+    public func withBytes<R>(_ name: String, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
         let t = try info(name)
-        let all = storage.buffer
-        let slice = UnsafeRawBufferPointer(rebasing: all[(dataStart + t.dataOffsets.lowerBound)..<(dataStart + t.dataOffsets.upperBound)])
-        return try body(slice)
-    }
-
-    /// A copy of the tensor's raw bytes.
-    public func rawBytes(_ name: String) throws(AttnError) -> [UInt8] {
-        let t = try info(name)
-        return Array(storage.buffer[(dataStart + t.dataOffsets.lowerBound)..<(dataStart + t.dataOffsets.upperBound)])
-    }
-
-    /// Converts any floating-point tensor (F32, F16, BF16, F64) to Float into `dst` (count must equal
-    /// the element count). F64 → Float rounds to nearest.
-    public func readFloats(_ name: String, into dst: UnsafeMutableBufferPointer<Float>) throws(AttnError) {
-        let t = try info(name)
-        guard dst.count == t.elementCount else {
-            throw AttnError.input(file: path, item: name, message: "expected \(dst.count) elements, tensor has \(t.elementCount) (shape \(t.shape))")
-        }
-        let src = UnsafeRawBufferPointer(rebasing: storage.buffer[(dataStart + t.dataOffsets.lowerBound)..<(dataStart + t.dataOffsets.upperBound)])
-        let n = t.elementCount
-        switch t.dtype {
-        case .f32:
-            if n > 0 { UnsafeMutableRawPointer(dst.baseAddress!).copyMemory(from: src.baseAddress!, byteCount: n * 4) }
-        case .f16:
-            for i in 0..<n { dst[i] = HalfFloat.f16ToFloat(src.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)) }
-        case .bf16:
-            for i in 0..<n { dst[i] = HalfFloat.bf16ToFloat(src.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)) }
-        case .f64:
-            for i in 0..<n { dst[i] = Float(src.loadUnaligned(fromByteOffset: 8 * i, as: Double.self)) }
-        default:
-            throw AttnError.input(file: path, item: name, message: "expected a floating-point tensor (F32, F16, BF16, F64), found \(t.dtype.rawValue)")
+        return try data.withUnsafeBytes { raw in
+            try body(UnsafeRawBufferPointer(rebasing: raw[t.fileOffset ..< t.fileOffset + t.byteCount]))
         }
     }
 
-    /// Any floating-point tensor as `[Float]` (see `readFloats`).
+    /// The tensor converted to Float (any floating-point dtype).
     public func floats(_ name: String) throws(AttnError) -> [Float] {
         let t = try info(name)
         var out = [Float](repeating: 0, count: t.elementCount)
-        try out.withUnsafeMutableBufferPointer { (b) throws(AttnError) in try readFloats(name, into: b) }
+        try out.withUnsafeMutableBufferPointer { (buffer) throws(AttnError) in try floats(name, into: buffer) }
         return out
     }
 
-    /// An I32 tensor (I8/I16/U8/U16 widen exactly).
-    public func int32s(_ name: String) throws(AttnError) -> [Int32] {
+    /// Converts the tensor into `out` (which must hold exactly its element count).
+    public func floats(_ name: String, into out: UnsafeMutableBufferPointer<Float>) throws(AttnError) {
         let t = try info(name)
-        let src = UnsafeRawBufferPointer(rebasing: storage.buffer[(dataStart + t.dataOffsets.lowerBound)..<(dataStart + t.dataOffsets.upperBound)])
-        let n = t.elementCount
-        switch t.dtype {
-        case .i32: return (0..<n).map { src.loadUnaligned(fromByteOffset: 4 * $0, as: Int32.self) }
-        case .i16: return (0..<n).map { Int32(src.loadUnaligned(fromByteOffset: 2 * $0, as: Int16.self)) }
-        case .u16: return (0..<n).map { Int32(src.loadUnaligned(fromByteOffset: 2 * $0, as: UInt16.self)) }
-        case .i8: return (0..<n).map { Int32(src.load(fromByteOffset: $0, as: Int8.self)) }
-        case .u8: return (0..<n).map { Int32(src[$0]) }
-        default:
-            throw AttnError.input(file: path, item: name, message: "expected an integer tensor (I32 or narrower), found \(t.dtype.rawValue)")
+        guard t.dtype.isFloatingPoint else {
+            throw AttnError.input(file: path, item: name, message: "expected a floating-point tensor (F32/F16/BF16/F64), found \(t.dtype.rawValue)")
+        }
+        precondition(out.count == t.elementCount, "buffer of \(out.count) for \(t.elementCount) elements")
+        data.withUnsafeBytes { raw in
+            let base = raw.baseAddress! + t.fileOffset
+            let n = t.elementCount
+            switch t.dtype {
+            case .f32:
+                for i in 0..<n { out[i] = Float(bitPattern: UInt32(littleEndian: base.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self))) }
+            case .f16:
+                for i in 0..<n { out[i] = HalfFloat.f16ToFloat(UInt16(littleEndian: base.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))) }
+            case .bf16:
+                for i in 0..<n { out[i] = HalfFloat.bf16ToFloat(UInt16(littleEndian: base.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))) }
+            case .f64:
+                for i in 0..<n { out[i] = Float(Double(bitPattern: UInt64(littleEndian: base.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self)))) }
+            default:
+                break
+            }
         }
     }
 
-    /// An I64 tensor (I32 and narrower integer types widen exactly).
-    public func int64s(_ name: String) throws(AttnError) -> [Int64] {
+    /// The tensor as Int64 (any integer dtype, or BOOL as 0/1).
+    public func integers(_ name: String) throws(AttnError) -> [Int64] {
         let t = try info(name)
-        if t.dtype == .i64 {
-            let src = UnsafeRawBufferPointer(rebasing: storage.buffer[(dataStart + t.dataOffsets.lowerBound)..<(dataStart + t.dataOffsets.upperBound)])
-            return (0..<t.elementCount).map { src.loadUnaligned(fromByteOffset: 8 * $0, as: Int64.self) }
+        let n = t.elementCount
+        let values = data.withUnsafeBytes { raw -> [Int64]? in
+            let base = raw.baseAddress! + t.fileOffset
+            switch t.dtype {
+            case .i64: return (0..<n).map { Int64(littleEndian: base.loadUnaligned(fromByteOffset: 8 * $0, as: Int64.self)) }
+            case .i32: return (0..<n).map { Int64(Int32(littleEndian: base.loadUnaligned(fromByteOffset: 4 * $0, as: Int32.self))) }
+            case .i16: return (0..<n).map { Int64(Int16(littleEndian: base.loadUnaligned(fromByteOffset: 2 * $0, as: Int16.self))) }
+            case .i8: return (0..<n).map { Int64(base.loadUnaligned(fromByteOffset: $0, as: Int8.self)) }
+            case .u8, .bool: return (0..<n).map { Int64(base.loadUnaligned(fromByteOffset: $0, as: UInt8.self)) }
+            default: return nil
+            }
         }
-        guard [.i32, .i16, .u16, .i8, .u8].contains(t.dtype) else {
-            throw AttnError.input(file: path, item: name, message: "expected an integer tensor (I64 or narrower), found \(t.dtype.rawValue)")
+        guard let values else {
+            throw AttnError.input(file: path, item: name, message: "expected an integer tensor, found \(t.dtype.rawValue)")
         }
-        return try int32s(name).map { Int64($0) }
+        return values
     }
 }
 
-/// Builds a safetensors file the way the reference library (`safetensors.serialize`) does: tensors
-/// ordered by descending dtype (the reference enum order, i.e. wider types first, which keeps every
-/// tensor aligned to its element size) then by name; data packed with no gaps; the JSON header
-/// `{"__metadata__":{…},"name":{"dtype":…,"shape":[…],"data_offsets":[b,e]},…}` without spaces,
-/// padded with spaces to a multiple of 8 bytes. Metadata keys are written sorted (the reference
-/// library uses a hash map, so its order is arbitrary); `__metadata__` is omitted when empty.
+/// Builds a safetensors file in memory and writes it atomically. Tensors are laid out in the
+/// reference implementation's order (descending position in its dtype enum, which puts wider
+/// types first: I64, F64, F32, I32, BF16, F16, I16, I8, U8, BOOL; then by name), the header is
+/// `__metadata__` first then tensors in file order, padded with spaces to a multiple of 8 bytes.
 public struct SafetensorsWriter: Sendable {
-    struct Entry: Sendable {
-        let name: String
-        let dtype: SafetensorsDType
-        let shape: [Int]
-        let bytes: [UInt8]
-    }
-
     public var metadata: [String: String]
-    private var entries: [Entry] = []
-    private var names = Set<String>()
-    /// Name used in error messages.
-    public let label: String
+    private var entries: [(name: String, dtype: TensorDType, shape: [Int], bytes: [UInt8])] = []
 
-    public init(metadata: [String: String] = [:], label: String = "safetensors writer") {
+    public init(metadata: [String: String] = [:]) {
         self.metadata = metadata
-        self.label = label
     }
 
-    /// Adds a tensor from raw little-endian bytes; `bytes.count` must equal elements × dtype size.
-    public mutating func add(_ name: String, dtype: SafetensorsDType, shape: [Int], bytes: [UInt8]) throws(AttnError) {
-        func bad(_ m: String) -> AttnError { .input(file: label, item: name.isEmpty ? "\"\"" : name, message: m) }
-        guard !name.isEmpty, name != "__metadata__" else { throw bad("invalid tensor name") }
-        guard !names.contains(name) else { throw bad("duplicated tensor name") }
-        var elements = 1
-        for d in shape {
-            guard d >= 0 else { throw bad("negative dimension in shape \(shape)") }
-            let (p, o) = elements.multipliedReportingOverflow(by: d)
-            guard !o else { throw bad("shape \(shape) overflows") }
-            elements = p
-        }
-        guard elements.multipliedReportingOverflow(by: dtype.byteSize) == (bytes.count, false) else {
-            throw bad("\(dtype.rawValue) shape \(shape) needs \(elements) × \(dtype.byteSize) bytes, got \(bytes.count)")
-        }
-        names.insert(name)
-        entries.append(Entry(name: name, dtype: dtype, shape: shape, bytes: bytes))
+    /// Adds raw little-endian bytes; their length must match dtype × shape.
+    public mutating func add(_ name: String, dtype: TensorDType, shape: [Int], bytes: [UInt8]) {
+        precondition(shape.allSatisfy { $0 >= 0 } && shape.reduce(1, *) * dtype.byteWidth == bytes.count,
+                     "tensor \(name): \(bytes.count) bytes for \(dtype.rawValue) \(shape)")
+        precondition(!entries.contains { $0.name == name } && name != "__metadata__", "duplicate tensor name \(name)")
+        entries.append((name, dtype, shape, bytes))
     }
 
-    /// Adds Float data stored as F32, F16 or BF16 (rounded to nearest even).
-    public mutating func add(_ name: String, shape: [Int], floats: [Float], as dtype: SafetensorsDType = .f32) throws(AttnError) {
-        let bytes: [UInt8]
+    /// Adds Float values stored as `dtype` (F32, F16 or BF16; narrowing rounds to nearest even).
+    public mutating func add(_ name: String, floats: [Float], shape: [Int], as dtype: TensorDType = .f32) {
+        var bytes = [UInt8]()
+        bytes.reserveCapacity(floats.count * dtype.byteWidth)
         switch dtype {
-        case .f32: bytes = floats.withUnsafeBytes { Array($0) }
-        case .f16: bytes = HalfFloat.floatToF16(floats).withUnsafeBytes { Array($0) }
-        case .bf16: bytes = HalfFloat.floatToBF16(floats).withUnsafeBytes { Array($0) }
-        case .f64: bytes = floats.map { Double($0) }.withUnsafeBytes { Array($0) }
-        default:
-            throw AttnError.input(file: label, item: name, message: "cannot store floats as \(dtype.rawValue)")
+        case .f32: for f in floats { withUnsafeBytes(of: f.bitPattern.littleEndian) { bytes.append(contentsOf: $0) } }
+        case .f16: for f in floats { withUnsafeBytes(of: HalfFloat.floatToF16(f).littleEndian) { bytes.append(contentsOf: $0) } }
+        case .bf16: for f in floats { withUnsafeBytes(of: HalfFloat.floatToBF16(f).littleEndian) { bytes.append(contentsOf: $0) } }
+        default: preconditionFailure("add(floats:) stores F32, F16 or BF16, not \(dtype.rawValue)")
         }
-        try add(name, dtype: dtype, shape: shape, bytes: bytes)
+        add(name, dtype: dtype, shape: shape, bytes: bytes)
     }
 
-    public mutating func add(_ name: String, shape: [Int], int32s: [Int32]) throws(AttnError) {
-        try add(name, dtype: .i32, shape: shape, bytes: int32s.withUnsafeBytes { Array($0) })
+    public mutating func add(_ name: String, int32s: [Int32], shape: [Int]) {
+        var bytes = [UInt8]()
+        bytes.reserveCapacity(int32s.count * 4)
+        for v in int32s { withUnsafeBytes(of: v.littleEndian) { bytes.append(contentsOf: $0) } }
+        add(name, dtype: .i32, shape: shape, bytes: bytes)
     }
 
-    public mutating func add(_ name: String, shape: [Int], int64s: [Int64]) throws(AttnError) {
-        try add(name, dtype: .i64, shape: shape, bytes: int64s.withUnsafeBytes { Array($0) })
+    public mutating func add(_ name: String, int64s: [Int64], shape: [Int]) {
+        var bytes = [UInt8]()
+        bytes.reserveCapacity(int64s.count * 8)
+        for v in int64s { withUnsafeBytes(of: v.littleEndian) { bytes.append(contentsOf: $0) } }
+        add(name, dtype: .i64, shape: shape, bytes: bytes)
     }
 
-    /// Number of tensors added.
-    public var count: Int { entries.count }
-
-    /// The complete file image.
-    public func serialize() -> [UInt8] {
-        let ordered = entries.sorted {
-            $0.dtype.referenceRank != $1.dtype.referenceRank ? $0.dtype.referenceRank > $1.dtype.referenceRank : $0.name < $1.name
-        }
+    /// The whole file.
+    public func serialized() -> Data {
+        let ordered = entries.sorted { ($0.dtype.referenceRank, $1.name) > ($1.dtype.referenceRank, $0.name) }
         var header = "{"
-        var first = true
+        var parts: [String] = []
         if !metadata.isEmpty {
-            header += "\"__metadata__\":{"
-            header += metadata.keys.sorted().map { HeaderJSON.quoted($0) + ":" + HeaderJSON.quoted(metadata[$0]!) }.joined(separator: ",")
-            header += "}"
-            first = false
+            let fields = metadata.keys.sorted().map { "\(jsonString($0)):\(jsonString(metadata[$0]!))" }
+            parts.append("\"__metadata__\":{\(fields.joined(separator: ","))}")
         }
         var offset = 0
         for e in ordered {
-            if !first { header += "," }
-            first = false
-            header += HeaderJSON.quoted(e.name)
-            header += ":{\"dtype\":\"\(e.dtype.rawValue)\",\"shape\":[\(e.shape.map(String.init).joined(separator: ","))],\"data_offsets\":[\(offset),\(offset + e.bytes.count)]}"
+            let shape = e.shape.map(String.init).joined(separator: ",")
+            parts.append("\(jsonString(e.name)):{\"dtype\":\"\(e.dtype.rawValue)\",\"shape\":[\(shape)],\"data_offsets\":[\(offset),\(offset + e.bytes.count)]}")
             offset += e.bytes.count
         }
-        header += "}"
+        header += parts.joined(separator: ",") + "}"
         var headerBytes = Array(header.utf8)
-        headerBytes.append(contentsOf: [UInt8](repeating: 0x20, count: (8 - headerBytes.count % 8) % 8))
-        var out: [UInt8] = []
+        while headerBytes.count % 8 != 0 { headerBytes.append(UInt8(ascii: " ")) }
+        var out = Data()
         out.reserveCapacity(8 + headerBytes.count + offset)
         withUnsafeBytes(of: UInt64(headerBytes.count).littleEndian) { out.append(contentsOf: $0) }
         out.append(contentsOf: headerBytes)
@@ -459,8 +333,25 @@ public struct SafetensorsWriter: Sendable {
         return out
     }
 
-    /// Writes the file atomically (temporary file in the same directory, fsync, rename).
+    /// Writes the file atomically (temp file + rename): an interrupted write leaves no partial file.
     public func write(to path: String) throws(AttnError) {
-        try AtomicFile.write(serialize(), to: path)
+        try AtomicFile.write(serialized(), to: path)
     }
+}
+
+/// A JSON string literal (RFC 8259 escaping).
+func jsonString(_ s: String) -> String {
+    var out = "\""
+    for u in s.unicodeScalars {
+        switch u {
+        case "\"": out += "\\\""
+        case "\\": out += "\\\\"
+        case "\n": out += "\\n"
+        case "\r": out += "\\r"
+        case "\t": out += "\\t"
+        case _ where u.value < 0x20: out += String(format: "\\u%04x", u.value)
+        default: out.unicodeScalars.append(u)
+        }
+    }
+    return out + "\""
 }

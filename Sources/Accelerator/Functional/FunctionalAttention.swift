@@ -1,0 +1,391 @@
+import AttnCore
+import Dispatch
+import Foundation
+
+/// Q, K, V of one (sequence, layer) as the attention unit sees them.
+public struct LayerInput: Sendable {
+    public var sequence: Int
+    public var layer: Int
+    public var heads: Int
+    public var kvHeads: Int
+    public var tokens: Int
+    public var headDim: Int
+    public var causal: Bool
+    public var scale: Double
+    /// Rows before this are prefill; each later row is one decode step.
+    public var promptTokens: Int
+    /// [heads, T, d]
+    public var q: [Float]
+    /// [kvHeads, T, d]
+    public var k: [Float]
+    public var v: [Float]
+
+    public init(sequence: Int, layer: Int, heads: Int, kvHeads: Int, tokens: Int, headDim: Int, causal: Bool,
+                scale: Double, promptTokens: Int, q: [Float], k: [Float], v: [Float]) {
+        precondition(q.count == heads * tokens * headDim && k.count == kvHeads * tokens * headDim && v.count == k.count)
+        precondition(heads % kvHeads == 0)
+        self.sequence = sequence
+        self.layer = layer
+        self.heads = heads
+        self.kvHeads = kvHeads
+        self.tokens = tokens
+        self.headDim = headDim
+        self.causal = causal
+        self.scale = scale
+        self.promptTokens = promptTokens
+        self.q = q
+        self.k = k
+        self.v = v
+    }
+
+    /// Keys visible to row i.
+    @inlinable public func visible(_ i: Int) -> Int { causal ? i + 1 : tokens }
+}
+
+/// Accuracy and work counters, summable over heads, layers, sequences.
+public struct Fidelity: Sendable, Equatable {
+    /// Σ‖o − o_ref‖², Σ‖o_ref‖², Σ o·o_ref, Σ‖o‖² over every output row counted.
+    public var errSq = 0.0, refSq = 0.0, dot = 0.0, outSq = 0.0
+    /// Worst per-head relative L2 error and the head it came from ("s0.l3.h5").
+    public var worstHeadRelL2 = 0.0
+    public var worstHead = ""
+    /// Worst per-head cosine similarity.
+    public var worstHeadCosine = 1.0
+    public var rows = 0
+    public var visible = 0
+    public var kept = 0
+    /// Σ over rows of the exact attention probability mass on kept positions.
+    public var massKept = 0.0
+    public var saturations = 0
+    public var keepMaxEvents = 0
+    /// Σ over rows of visible elements with exact probability below 1e-3 and 1e-2.
+    public var below1e3 = 0, below1e2 = 0
+
+    public init() {}
+
+    public var relativeL2: Double { refSq > 0 ? (errSq / refSq).squareRoot() : 0 }
+    public var cosine: Double { refSq > 0 && outSq > 0 ? dot / (refSq * outSq).squareRoot() : 1 }
+    public var keptFraction: Double { visible > 0 ? Double(kept) / Double(visible) : 1 }
+    public var attentionMassKept: Double { rows > 0 ? massKept / Double(rows) : 1 }
+
+    public static func += (a: inout Fidelity, b: Fidelity) {
+        a.errSq += b.errSq; a.refSq += b.refSq; a.dot += b.dot; a.outSq += b.outSq
+        if b.worstHeadRelL2 > a.worstHeadRelL2 || a.worstHead.isEmpty && !b.worstHead.isEmpty {
+            if b.worstHeadRelL2 >= a.worstHeadRelL2 { a.worstHeadRelL2 = b.worstHeadRelL2; a.worstHead = b.worstHead }
+        }
+        a.worstHeadCosine = min(a.worstHeadCosine, b.worstHeadCosine)
+        a.rows += b.rows; a.visible += b.visible; a.kept += b.kept; a.massKept += b.massKept
+        a.saturations += b.saturations; a.keepMaxEvents += b.keepMaxEvents
+        a.below1e3 += b.below1e3; a.below1e2 += b.below1e2
+    }
+}
+
+/// The result of one (sequence, layer) through the functional model.
+public struct LayerResult: Sendable {
+    /// Approximate attention output [heads, T, d].
+    public var output: [Float]
+    /// Accuracy over prefill rows and decode rows separately.
+    public var prefill: Fidelity
+    public var decode: Fidelity
+    /// One per KV head and phase that has rows.
+    public var activities: [HeadActivity]
+}
+
+/// The bit-accurate functional model of the attention unit for one configuration.
+public struct FunctionalAttention: Sendable {
+    public let config: AttentionConfig
+    public let thresholds: TopThetaThresholds?
+    let probabilityQuantizer: ProbabilityQuantizer
+
+    public init(config: AttentionConfig, thresholds: TopThetaThresholds? = nil) {
+        if case .topTheta = config.pruning { precondition(thresholds != nil, "Top-θ needs calibrated thresholds") }
+        self.config = config
+        self.thresholds = thresholds
+        self.probabilityQuantizer = ProbabilityQuantizer(config.probabilityQuantization)
+    }
+
+    /// Quantized operands of one layer.
+    struct Operands {
+        let q: QuantizedTensor, k: QuantizedTensor, v: QuantizedTensor
+    }
+
+    func quantize(_ x: LayerInput) -> Operands {
+        let c = config
+        let qkGroups = c.granularity == .peg
+            ? QuantizedTensor.pegGroups([x.q, x.k], dim: x.headDim, groups: min(c.pegGroups, x.headDim)) : nil
+        return Operands(
+            q: QuantizedTensor(x.q, heads: x.heads, tokens: x.tokens, dim: x.headDim, bits: c.qBits, granularity: c.granularity,
+                               pegGroups: c.pegGroups, calibration: c.rangeCalibration, rounding: c.rounding, sharedGroups: qkGroups),
+            k: QuantizedTensor(x.k, heads: x.kvHeads, tokens: x.tokens, dim: x.headDim, bits: c.kBits, granularity: c.granularity,
+                               pegGroups: c.pegGroups, calibration: c.rangeCalibration, rounding: c.rounding, sharedGroups: qkGroups),
+            v: QuantizedTensor(x.v, heads: x.kvHeads, tokens: x.tokens, dim: x.headDim, bits: c.vBits, granularity: c.granularity,
+                               pegGroups: c.pegGroups, calibration: c.rangeCalibration, rounding: c.rounding))
+    }
+
+    /// Scores of row i of query head h against keys 0..<n through the fixed-point datapath:
+    /// integer Q·Kᵀ per scale group (accumulators saturate at accBits), rescaled, times the softmax scale.
+    func scores(_ x: LayerInput, _ ops: Operands, head h: Int, row i: Int, count n: Int, into s: inout [Double], saturations: inout Int) {
+        let d = x.headDim
+        let kvh = h / (x.heads / x.kvHeads)
+        let qT = ops.q, kT = ops.k
+        if qT.bits == 0 || kT.bits == 0 {
+            for j in 0..<n {
+                var dot = 0.0
+                for c in 0..<d { dot += qT.value(head: h, token: i, dim: c) * kT.value(head: kvh, token: j, dim: c) }
+                s[j] = dot * x.scale
+            }
+            return
+        }
+        let groups = max(qT.groups, kT.groups)
+        let qBase = (h * x.tokens + i) * d
+        if groups == 1 {
+            let sc = qT.scales[h] * kT.scales[kvh] * x.scale
+            qT.codes.withUnsafeBufferPointer { qc in
+                kT.codes.withUnsafeBufferPointer { kc in
+                    for j in 0..<n {
+                        let kBase = (kvh * x.tokens + j) * d
+                        var acc: Int64 = 0
+                        for c in 0..<d { acc &+= Int64(qc[qBase + c]) &* Int64(kc[kBase + c]) }
+                        acc = FixedPoint.saturate(acc, bits: config.accBits, events: &saturations)
+                        s[j] = Double(acc) * sc
+                    }
+                }
+            }
+        } else {
+            // PEG: one accumulator per embedding group, rescaled and summed (K rescales per output).
+            var acc = [Int64](repeating: 0, count: groups)
+            for j in 0..<n {
+                let kBase = (kvh * x.tokens + j) * d
+                for g in 0..<groups { acc[g] = 0 }
+                for c in 0..<d { acc[qT.groupOfDim[c]] &+= Int64(qT.codes[qBase + c]) &* Int64(kT.codes[kBase + c]) }
+                var total = 0.0
+                for g in 0..<groups {
+                    let a = FixedPoint.saturate(acc[g], bits: config.accBits, events: &saturations)
+                    total += Double(a) * qT.scales[h * qT.groups + g] * kT.scales[kvh * kT.groups + g]
+                }
+                s[j] = total * x.scale
+            }
+        }
+    }
+
+    /// e^(s − max) through the softmax unit's arithmetic.
+    @inlinable func exponent(_ z: Double) -> Double {
+        switch config.softmax {
+        case .float:
+            return exp(z)
+        case .fixed(let inFrac, let outFrac):
+            let zq = (z * Double(1 << inFrac)).rounded(.toNearestOrEven) / Double(1 << inFrac)
+            return (exp(zq) * Double(1 << outFrac)).rounded(.toNearestOrEven) / Double(1 << outFrac)
+        }
+    }
+
+    public func run(_ x: LayerInput) -> LayerResult {
+        let ops = quantize(x)
+        let d = x.headDim, t = x.tokens
+        let group = x.heads / x.kvHeads
+        let words = (t + 63) / 64
+        var output = [Float](repeating: 0, count: x.heads * t * d)
+        var keptBits = [UInt64](repeating: 0, count: x.heads * t * words)
+        var pre = [Fidelity](repeating: Fidelity(), count: x.heads)
+        var dec = [Fidelity](repeating: Fidelity(), count: x.heads)
+        let initialSaturations = ops.q.saturated + ops.k.saturated + ops.v.saturated
+
+        output.withUnsafeMutableBufferPointer { outBuf in
+            keptBits.withUnsafeMutableBufferPointer { bitBuf in
+                pre.withUnsafeMutableBufferPointer { preBuf in
+                    dec.withUnsafeMutableBufferPointer { decBuf in
+                        let outP = SharedBuffer(outBuf), bitP = SharedBuffer(bitBuf)
+                        let preP = SharedBuffer(preBuf), decP = SharedBuffer(decBuf)
+                        DispatchQueue.concurrentPerform(iterations: x.heads) { h in
+                            let (p, d) = self.runHead(x, ops, head: h, words: words, out: outP, bits: bitP)
+                            preP[h] = p
+                            decP[h] = d
+                        }
+                    }
+                }
+            }
+        }
+        var prefill = Fidelity(), decode = Fidelity()
+        for h in 0..<x.heads {
+            prefill += pre[h]
+            decode += dec[h]
+        }
+        prefill.saturations += initialSaturations
+
+        var activities: [HeadActivity] = []
+        let phases: [(HeadActivity.Phase, Range<Int>)] = [(.prefill, 0..<x.promptTokens), (.decode, x.promptTokens..<t)]
+        for (phase, rows) in phases where !rows.isEmpty {
+            let keyCounts = rows.map { Int32(x.visible($0)) }
+            let wpr = ((keyCounts.max().map(Int.init) ?? 0) + 63) / 64
+            for kvh in 0..<x.kvHeads {
+                var kept: [UInt64] = []
+                if config.pruning != .none {
+                    kept = [UInt64](repeating: 0, count: group * rows.count * wpr)
+                    for gh in 0..<group {
+                        let h = kvh * group + gh
+                        for (ri, r) in rows.enumerated() {
+                            for w in 0..<wpr { kept[(gh * rows.count + ri) * wpr + w] = keptBits[(h * t + r) * words + w] }
+                        }
+                    }
+                }
+                activities.append(HeadActivity(sequence: x.sequence, layer: x.layer, kvHead: kvh, queryHeads: group,
+                                               headDim: d, phase: phase, firstRowPosition: rows.lowerBound,
+                                               keyCounts: keyCounts, kept: kept))
+            }
+        }
+        return LayerResult(output: output, prefill: prefill, decode: decode, activities: activities)
+    }
+
+    func runHead(_ x: LayerInput, _ ops: Operands, head h: Int, words: Int, out: SharedBuffer<Float>,
+                 bits: SharedBuffer<UInt64>) -> (prefill: Fidelity, decode: Fidelity) {
+        let d = x.headDim, t = x.tokens
+        let kvh = h / (x.heads / x.kvHeads)
+        var s = [Double](repeating: 0, count: t)
+        var ref = [Double](repeating: 0, count: t)
+        var e = [Double](repeating: 0, count: t)
+        var keep = [Bool](repeating: false, count: t)
+        var o = [Double](repeating: 0, count: d)
+        var oRef = [Double](repeating: 0, count: d)
+        var vMean = [Double](repeating: 0, count: d)
+        var headPre = Fidelity(), headDec = Fidelity()
+        var sat = 0
+        var order: [Int] = []
+        for i in 0..<t {
+            let n = x.visible(i)
+            scores(x, ops, head: h, row: i, count: n, into: &s, saturations: &sat)
+            // Exact reference: float scores, softmax, P·V on float V.
+            var refMax = -Double.infinity
+            for j in 0..<n {
+                var dot = 0.0
+                let qb = (h * t + i) * d, kb = (kvh * t + j) * d
+                for c in 0..<d { dot += Double(x.q[qb + c]) * Double(x.k[kb + c]) }
+                ref[j] = dot * x.scale
+                refMax = max(refMax, ref[j])
+            }
+            var refSum = 0.0
+            for j in 0..<n { ref[j] = exp(ref[j] - refMax); refSum += ref[j] }
+            for j in 0..<n { ref[j] /= refSum }
+
+            var m = -Double.infinity
+            for j in 0..<n { m = max(m, s[j]) }
+            var sumAll = 0.0
+            for j in 0..<n { e[j] = exponent(s[j] - m); sumAll += e[j] }
+
+            // Pruning decision.
+            var threshold = -Double.infinity
+            switch config.pruning {
+            case .none:
+                for j in 0..<n { keep[j] = true }
+            case .probability(let tp):
+                for j in 0..<n { keep[j] = e[j] / sumAll > tp }
+            case .topTheta(let tt):
+                threshold = thresholds!.threshold(layer: x.layer, head: h, length: n, k: tt.k(forLayer: x.layer))
+                if tt.placement == .scores {
+                    for j in 0..<n { keep[j] = s[j] > threshold }
+                } else {
+                    for j in 0..<n { keep[j] = e[j] / sumAll > threshold }
+                }
+            case .topK(let k):
+                if n <= k {
+                    for j in 0..<n { keep[j] = true }
+                } else {
+                    order = Array(0..<n)
+                    order.sort { s[$0] != s[$1] ? s[$0] > s[$1] : $0 < $1 }
+                    for j in 0..<n { keep[j] = false }
+                    for j in order.prefix(k) { keep[j] = true }
+                }
+            }
+            var keptCount = 0
+            var argmax = 0
+            for j in 0..<n {
+                if keep[j] { keptCount += 1 }
+                if s[j] > s[argmax] { argmax = j }
+            }
+            var fid = Fidelity()
+            if keptCount == 0 {
+                keep[argmax] = true
+                keptCount = 1
+                fid.keepMaxEvents = 1
+            }
+
+            // Denominator.
+            var sumKept = 0.0
+            for j in 0..<n where keep[j] { sumKept += e[j] }
+            var denom = sumKept
+            switch config.pruning {
+            case .none, .probability:
+                denom = sumAll
+            case .topTheta(let tt):
+                if tt.placement == .probabilities {
+                    denom = sumAll
+                } else {
+                    switch tt.denominator {
+                    case .none: denom = sumKept
+                    case .exact: denom = sumAll
+                    case .countBound:
+                        let bound = threshold.isFinite ? exponent(min(0, threshold - m)) : 0
+                        denom = sumKept + Double(n - keptCount) * bound
+                    case .constant: denom = sumKept + thresholds!.constant(layer: x.layer, head: h)
+                    }
+                }
+            case .topK:
+                denom = sumKept
+            }
+
+            // Probabilities, clipped softmax, quantization, P·V.
+            for c in 0..<d { o[c] = 0; oRef[c] = 0 }
+            var pSum = 0.0
+            let clip = config.clippedSoftmax
+            for j in 0..<n {
+                let vb = (kvh * t + j) * d
+                let pr = ref[j]
+                if pr > 0 { for c in 0..<d { oRef[c] += pr * Double(x.v[vb + c]) } }
+                if pr < 1e-3 { fid.below1e3 += 1 }
+                if pr < 1e-2 { fid.below1e2 += 1 }
+                guard keep[j] else { continue }
+                fid.massKept += pr
+                var p = e[j] / denom
+                if case .fixed(_, let outFrac) = config.softmax {
+                    p = (p * Double(1 << outFrac)).rounded(.toNearestOrEven) / Double(1 << outFrac)
+                }
+                if let clip {
+                    let gamma = -clip.alpha / Double(n)
+                    p = min(1, max(0, (clip.zeta - gamma) * p + gamma))
+                }
+                p = probabilityQuantizer.quantize(p)
+                pSum += p
+                if p != 0 { for c in 0..<d { o[c] += p * ops.v.value(head: kvh, token: j, dim: c) } }
+                bits[(h * t + i) * words + j >> 6] |= UInt64(1) << UInt64(j & 63)
+            }
+            if case .topTheta(let tt) = config.pruning, tt.vMean {
+                // V-mean compensation: the dropped mass times the mean of the visible V rows
+                // (maintained incrementally in hardware as a running sum).
+                for c in 0..<d { vMean[c] = 0 }
+                for j in 0..<n { for c in 0..<d { vMean[c] += ops.v.value(head: kvh, token: j, dim: c) } }
+                let missing = 1 - pSum
+                for c in 0..<d { o[c] += missing * vMean[c] / Double(n) }
+            }
+            let ob = (h * t + i) * d
+            for c in 0..<d {
+                out[ob + c] = Float(o[c])
+                let diff = o[c] - oRef[c]
+                fid.errSq += diff * diff
+                fid.refSq += oRef[c] * oRef[c]
+                fid.outSq += o[c] * o[c]
+                fid.dot += o[c] * oRef[c]
+            }
+            fid.rows = 1
+            fid.visible = n
+            fid.kept = keptCount
+            if i < x.promptTokens { headPre += fid } else { headDec += fid }
+        }
+        for (acc, isPre) in [(headPre, true), (headDec, false)] where acc.rows > 0 {
+            var a = acc
+            a.worstHeadRelL2 = a.relativeL2
+            a.worstHeadCosine = a.cosine
+            a.worstHead = "s\(x.sequence).l\(x.layer).h\(h)"
+            if isPre { headPre = a; headPre.saturations += sat; sat = 0 } else { headDec = a; headDec.saturations += sat; sat = 0 }
+        }
+        return (headPre, headDec)
+    }
+}

@@ -1,0 +1,129 @@
+import Foundation
+
+/// Static Top-θ thresholds per (layer, head, row length n), calibrated as in Berestizshevsky et al.
+/// (arXiv 2502.08363, and their released code): on each calibration row with n > k visible elements,
+/// take the (k+1)-th largest value (score, or probability for placement after softmax) — the value
+/// that keeps exactly k with a strict `>` — and combine the samples of each (layer, head, n) as
+/// mean + stdFactor · std (population std). Rows with n ≤ k stay dense. A length with no calibration
+/// sample uses the nearest calibrated length (below first, else above) of the same layer and head;
+/// a (layer, head) with no samples at all stays dense.
+///
+/// The calibrated-constant denominator compensation uses, per (layer, head), the mean over
+/// calibration rows of Σ e^(s − max) over the elements exact top-k dropped.
+public struct TopThetaThresholds: Sendable, Equatable {
+    public let layers: Int, heads: Int, maxLength: Int
+    /// θ[(layer · heads + head) · (maxLength + 1) + n]; NaN where not calibrated.
+    public var theta: [Double]
+    /// Per (layer, head).
+    public var constants: [Float]
+    /// Calibration rows used per (layer, head) (for reports).
+    public var samples: [Int32]
+
+    public init(layers: Int, heads: Int, maxLength: Int, theta: [Double], constants: [Float], samples: [Int32]) {
+        precondition(theta.count == layers * heads * (maxLength + 1) && constants.count == layers * heads)
+        self.layers = layers
+        self.heads = heads
+        self.maxLength = maxLength
+        self.theta = theta
+        self.constants = constants
+        self.samples = samples
+    }
+
+    /// The threshold for a row of n visible elements; −∞ (keep all) when n ≤ k or uncalibrated.
+    public func threshold(layer l: Int, head h: Int, length n: Int, k: Int) -> Double {
+        if n <= k || l >= layers || h >= heads { return -.infinity }
+        let base = (l * heads + h) * (maxLength + 1)
+        let start = min(n, maxLength)
+        var i = start
+        while i > k {
+            if !theta[base + i].isNaN { return theta[base + i] }
+            i -= 1
+        }
+        i = start + 1
+        while i <= maxLength {
+            if !theta[base + i].isNaN { return theta[base + i] }
+            i += 1
+        }
+        return -.infinity
+    }
+
+    public func constant(layer l: Int, head h: Int) -> Double {
+        l < layers && h < heads ? Double(constants[l * heads + h]) : 0
+    }
+}
+
+/// Accumulates calibration rows and produces `TopThetaThresholds`.
+public struct TopThetaCalibrator: Sendable {
+    public let config: AttentionConfig
+    public let topTheta: AttentionConfig.TopTheta
+    let layers: Int, heads: Int, maxLength: Int
+    var sum: [Double], sumSq: [Double], count: [Int32]
+    var constSum: [Double], constCount: [Int32]
+
+    public init(config: AttentionConfig, layers: Int, heads: Int, maxLength: Int) {
+        guard case .topTheta(let t) = config.pruning else { preconditionFailure("calibrating without Top-θ pruning") }
+        self.config = config
+        self.topTheta = t
+        self.layers = layers
+        self.heads = heads
+        self.maxLength = maxLength
+        let n = layers * heads * (maxLength + 1)
+        sum = .init(repeating: 0, count: n)
+        sumSq = .init(repeating: 0, count: n)
+        count = .init(repeating: 0, count: n)
+        constSum = .init(repeating: 0, count: layers * heads)
+        constCount = .init(repeating: 0, count: layers * heads)
+    }
+
+    /// Adds every row (prefill and decode) of one (sequence, layer).
+    public mutating func add(_ x: LayerInput) {
+        let fa = FunctionalAttention(config: { var c = config; c.pruning = .none; return c }())
+        let ops = fa.quantize(x)
+        let k = topTheta.k(forLayer: x.layer)
+        var s = [Double](repeating: 0, count: x.tokens)
+        var sat = 0
+        for h in 0..<x.heads {
+            for i in 0..<x.tokens {
+                let n = x.visible(i)
+                guard n > k, n <= maxLength else { continue }
+                fa.scores(x, ops, head: h, row: i, count: n, into: &s, saturations: &sat)
+                var values = Array(s[0..<n])
+                let m = values.max()!
+                var total = 0.0
+                for j in 0..<n { total += fa.exponent(values[j] - m) }
+                if topTheta.placement == .probabilities {
+                    for j in 0..<n { values[j] = fa.exponent(values[j] - m) / total }
+                }
+                let sorted = values.sorted(by: >)
+                let kth = sorted[k]   // (k+1)-th largest
+                let idx = (x.layer * heads + h) * (maxLength + 1) + n
+                sum[idx] += kth
+                sumSq[idx] += kth * kth
+                count[idx] += 1
+                // Mass exact top-k drops, for the calibrated-constant compensation.
+                var dropped = 0.0
+                let scoresSorted = Array(s[0..<n]).sorted(by: >)
+                for j in k..<n { dropped += fa.exponent(scoresSorted[j] - m) }
+                constSum[x.layer * heads + h] += dropped
+                constCount[x.layer * heads + h] += 1
+            }
+        }
+    }
+
+    public func thresholds() -> TopThetaThresholds {
+        var theta = [Double](repeating: .nan, count: sum.count)
+        for i in 0..<sum.count where count[i] > 0 {
+            let n = Double(count[i])
+            let mean = sum[i] / n
+            let variance = max(0, sumSq[i] / n - mean * mean)
+            theta[i] = mean + topTheta.stdFactor * variance.squareRoot()
+        }
+        var constants = [Float](repeating: 0, count: constSum.count)
+        var samples = [Int32](repeating: 0, count: constSum.count)
+        for i in 0..<constSum.count where constCount[i] > 0 {
+            constants[i] = Float(constSum[i] / Double(constCount[i]))
+            samples[i] = constCount[i]
+        }
+        return TopThetaThresholds(layers: layers, heads: heads, maxLength: maxLength, theta: theta, constants: constants, samples: samples)
+    }
+}

@@ -1,0 +1,53 @@
+/// The softmax unit: running max over the row, exponent by LUT (or 2^x by shift-and-add with a
+/// small fraction table), running denominator, then one normalization (multiply by 1/Σ) per kept
+/// element; `lanes` elements per cycle in each pass.
+///
+/// Work per row of n visible scores with `kept` survivors:
+/// - max pass: n comparisons (fused with the threshold comparator's read of the scores);
+/// - exp: `kept` when the threshold is applied before softmax (dropped scores never reach the
+///   exponent), n otherwise (no pruning, post-softmax thresholds, top-k); plus the dropped ones again
+///   when the exact denominator compensation needs them;
+/// - post-softmax thresholds (Ji et al.) compare p = e/Σ against t, so the denominator must be
+///   complete first: a second pass over n exponentials (read back from the score buffer);
+/// - normalization: `kept` multiplies; clipped softmax adds one clamp per kept element;
+/// - count-based or constant denominator compensation: a few operations per row (negligible,
+///   counted as one multiply-add).
+///
+/// cycles = ⌈max_ops / lanes⌉ + ⌈exp_ops / lanes⌉ + ⌈norm_ops / lanes⌉ (+ second pass).
+public struct SoftmaxUnit: Sendable, Equatable {
+    public enum Exp: String, Sendable, CaseIterable {
+        /// Table lookup of e^x over the fixed-point range.
+        case lut
+        /// 2^(x·log₂e) by shifting, with a fraction table: one extra multiply per element.
+        case shift
+    }
+
+    public var lanes: Int = 16
+    public var exp: Exp = .lut
+    public var lutEntries: Int = 256
+
+    public init(lanes: Int = 16, exp: Exp = .lut, lutEntries: Int = 256) {
+        self.lanes = lanes
+        self.exp = exp
+        self.lutEntries = lutEntries
+    }
+
+    /// Operation counts of one row.
+    public struct Work: Sendable, Equatable {
+        public var maxOps = 0
+        public var expOps = 0
+        public var normOps = 0
+        public var secondPassOps = 0
+        public var extraMultiplies = 0
+
+        public static func + (a: Work, b: Work) -> Work {
+            Work(maxOps: a.maxOps + b.maxOps, expOps: a.expOps + b.expOps, normOps: a.normOps + b.normOps,
+                 secondPassOps: a.secondPassOps + b.secondPassOps, extraMultiplies: a.extraMultiplies + b.extraMultiplies)
+        }
+    }
+
+    public func cycles(_ w: Work) -> Int {
+        func c(_ n: Int) -> Int { (n + lanes - 1) / lanes }
+        return c(w.maxOps) + c(w.expOps) + c(w.normOps) + c(w.secondPassOps)
+    }
+}

@@ -1,3 +1,0 @@
-import AttnCore
-import Accelerator
-import ReferenceModels

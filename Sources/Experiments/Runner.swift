@@ -1,0 +1,243 @@
+import Accelerator
+import AttnCore
+import Dispatch
+import Foundation
+
+/// What the functional model computed for one trace under one arithmetic: the activity the timing
+/// model replays and the accuracy figures, per phase (and per layer for `--detail`).
+public struct FunctionalOutcome: Sendable {
+    public var activities: [HeadActivity.Phase: [HeadActivity]] = [:]
+    public var fidelity: [HeadActivity.Phase: Fidelity] = [:]
+    /// Per phase, per layer.
+    public var layerFidelity: [HeadActivity.Phase: [Int: Fidelity]] = [:]
+    public var evaluated: [Int] = []
+    public var calibration: [Int] = []
+}
+
+/// How detailed the report is: one row per trace and phase, or also per layer / per (layer, KV head).
+public enum ReportDetail: String, Sendable, CaseIterable {
+    case summary, layer, head
+}
+
+/// Runs points over traces: functional results once per (trace, arithmetic), timing per point.
+public final class Runner: @unchecked Sendable {
+    public let detail: ReportDetail
+    private var readers: [String: TraceReader] = [:]
+    private var outcomes: [String: FunctionalOutcome] = [:]
+    private let lock = NSLock()
+
+    public init(detail: ReportDetail = .summary) {
+        self.detail = detail
+    }
+
+    /// Opens (and fully validates) every trace the points use, before any work starts.
+    public func openTraces(_ points: [ExperimentPoint]) throws(AttnError) {
+        for p in points {
+            for t in p.config.traces where readers[t] == nil {
+                readers[t] = try TraceReader(path: t, options: TraceReadOptions(allowNonFinite: p.config.allowNonFinite))
+            }
+        }
+        // Check sequence selections and buffer sizes against each trace now, before any work.
+        for p in points {
+            for t in p.config.traces {
+                let r = readers[t]!
+                _ = try sequences(p.config, r)
+                try checkBuffers(p.config, r)
+            }
+        }
+    }
+
+    func sequences(_ c: ExperimentConfig, _ r: TraceReader) throws(AttnError) -> (calibration: [Int], evaluation: [Int]) {
+        let n = r.metadata.sequences
+        let needsCalibration: Bool
+        if case .topTheta = c.attention.pruning { needsCalibration = true } else { needsCalibration = false }
+        let cal = c.calibrationSequences.filter { $0 < n }
+        if needsCalibration && cal.isEmpty {
+            throw AttnError.input(file: r.path, item: nil, message: "Top-θ needs calibration sequences, but calibration.sequences \(c.calibrationSequences) names none of its \(n) sequences")
+        }
+        let eval: [Int]
+        if let e = c.evaluationSequences {
+            if let bad = e.first(where: { $0 >= n }) {
+                throw AttnError.input(file: r.path, item: nil, message: "evaluation.sequences names sequence \(bad), the trace has \(n)")
+            }
+            eval = e
+        } else {
+            eval = (0..<n).filter { !cal.contains($0) }
+        }
+        if eval.isEmpty {
+            throw AttnError.input(file: r.path, item: nil, message: "no sequence left to evaluate: the trace has \(n) and calibration.sequences takes \(cal) (set calibration.sequences: [] when not using Top-θ)")
+        }
+        return (needsCalibration ? cal : [], eval)
+    }
+
+    /// Physically impossible buffers: each must hold at least one row of what it stores.
+    func checkBuffers(_ c: ExperimentConfig, _ r: TraceReader) throws(AttnError) {
+        let m = r.metadata, w = c.attention.timingWorkload, mem = c.hardware.memory
+        let group = m.heads / m.kvHeads
+        let needs: [(String, Double, Int, String)] = [
+            ("hardware.memory.q_buffer_kib", mem.qBufferKiB, group * m.headDim * ((w.qBits + 7) / 8), "one query row of the GQA group"),
+            ("hardware.memory.out_buffer_kib", mem.outBufferKiB, group * m.headDim * ((w.outBits + 7) / 8), "one output row of the GQA group"),
+            ("hardware.memory.score_buffer_kib", mem.scoreBufferKiB, (r.lengths.max() ?? 0) * ((w.scoreBits + 7) / 8), "one row of scores of the longest sequence"),
+        ]
+        for (key, kib, bytes, what) in needs where kib * 1024 < Double(bytes) {
+            throw AttnError.input(file: r.path, item: nil,
+                                  message: "\(key) = \(kib) KiB cannot hold \(what) (\(bytes) bytes); this trace needs at least \(CSV.number((Double(bytes) / 1024 * 1000).rounded(.up) / 1000)) KiB")
+        }
+    }
+
+    func layerInput(_ r: TraceReader, sequence s: Int, layer l: Int) throws(AttnError) -> LayerInput {
+        let m = r.metadata
+        let data = try r.layer(sequence: s, layer: l)
+        return LayerInput(sequence: s, layer: l, heads: m.heads, kvHeads: m.kvHeads, tokens: data.tokens, headDim: m.headDim,
+                          causal: m.causal, scale: Double(m.scale), promptTokens: m.promptTokens[s], q: data.q, k: data.k, v: data.v)
+    }
+
+    /// Top-θ thresholds calibrated on the configured calibration sequences of a trace (or loaded
+    /// from `calibration.thresholds`).
+    public func calibrate(_ c: ExperimentConfig, trace: String) throws(AttnError) -> TopThetaThresholds {
+        let r = readers[trace]!
+        if let file = c.thresholdsFile {
+            return try ThresholdsFile.load(file, for: r)
+        }
+        let (cal, _) = try sequences(c, r)
+        let m = r.metadata
+        var calibrator = TopThetaCalibrator(config: c.attention, layers: m.layers, heads: m.heads, maxLength: r.lengths.max()!)
+        for s in cal {
+            for l in 0..<m.layers { calibrator.add(try layerInput(r, sequence: s, layer: l)) }
+        }
+        return calibrator.thresholds()
+    }
+
+    /// The functional outcome for (trace, arithmetic of `c`), computed once and cached.
+    public func functional(_ c: ExperimentConfig, trace: String) throws(AttnError) -> FunctionalOutcome {
+        let key = trace + "\u{0}" + c.arithmeticKey
+        lock.lock()
+        if let o = outcomes[key] { lock.unlock(); return o }
+        lock.unlock()
+        let r = readers[trace]!
+        let (cal, eval) = try sequences(c, r)
+        var thresholds: TopThetaThresholds?
+        if case .topTheta = c.attention.pruning { thresholds = try calibrate(c, trace: trace) }
+        let fa = FunctionalAttention(config: c.attention, thresholds: thresholds)
+        var o = FunctionalOutcome()
+        o.evaluated = eval
+        o.calibration = cal
+        for s in eval {
+            for l in 0..<r.metadata.layers {
+                let result = fa.run(try layerInput(r, sequence: s, layer: l))
+                for a in result.activities { o.activities[a.phase, default: []].append(a) }
+                for (phase, f) in [(HeadActivity.Phase.prefill, result.prefill), (.decode, result.decode)] where f.rows > 0 {
+                    o.fidelity[phase, default: Fidelity()] += f
+                    o.layerFidelity[phase, default: [:]][l, default: Fidelity()] += f
+                }
+            }
+        }
+        lock.lock()
+        outcomes[key] = o
+        lock.unlock()
+        return o
+    }
+
+    /// Report rows of one point, over its traces and phases.
+    public func rows(for p: ExperimentPoint) throws(AttnError) -> [ReportRow] {
+        var rows: [ReportRow] = []
+        let pipeline = AttentionPipeline(hardware: p.config.hardware, workload: p.config.attention.timingWorkload)
+        let area = AreaModel(hardware: p.config.hardware, multiplierBits: max(p.config.attention.qBits, 8)).totalMM2
+        for trace in p.config.traces {
+            let outcome = try functional(p.config, trace: trace)
+            for phase in p.config.phases {
+                guard let acts = outcome.activities[phase], let fid = outcome.fidelity[phase] else { continue }
+                var total = PhaseCost()
+                var byLayer: [Int: PhaseCost] = [:]
+                var byHead: [String: (Int, Int, PhaseCost)] = [:]
+                // Heads of one (sequence, layer) stream through the pipeline back to back.
+                var layerStream = PhaseCost()
+                var streamKey: (Int, Int)? = nil
+                func closeStream() {
+                    guard let key = streamKey else { return }
+                    total += layerStream
+                    if detail != .summary { byLayer[key.1, default: PhaseCost()] += layerStream }
+                }
+                for a in acts {
+                    let c = pipeline.cost(a)
+                    if streamKey == nil || streamKey! != (a.sequence, a.layer) {
+                        closeStream()
+                        streamKey = (a.sequence, a.layer)
+                        layerStream = c
+                    } else {
+                        layerStream = layerStream.followed(by: c)
+                    }
+                    if detail == .head {
+                        let k = "\(a.layer).\(a.kvHead)"
+                        var e = byHead[k] ?? (a.layer, a.kvHead, PhaseCost())
+                        e.2 += c
+                        byHead[k] = e
+                    }
+                }
+                closeStream()
+                let base = ReportRow.Context(point: p, trace: (trace as NSString).lastPathComponent, phase: phase,
+                                             evaluated: outcome.evaluated, calibration: outcome.calibration,
+                                             clockGHz: p.config.hardware.clockGHz, areaMM2: area)
+                rows.append(ReportRow(base, layer: nil, kvHead: nil, cost: total, fidelity: fid))
+                if detail == .layer || detail == .head {
+                    for l in byLayer.keys.sorted() {
+                        rows.append(ReportRow(base, layer: l, kvHead: nil, cost: byLayer[l]!,
+                                              fidelity: outcome.layerFidelity[phase]?[l] ?? Fidelity()))
+                    }
+                }
+                if detail == .head {
+                    for (l, h, c) in byHead.values.sorted(by: { ($0.0, $0.1) < ($1.0, $1.1) }) {
+                        // Fidelity is per layer (heads of a layer are aggregated in the functional pass).
+                        rows.append(ReportRow(base, layer: l, kvHead: h, cost: c, fidelity: outcome.layerFidelity[phase]?[l] ?? Fidelity()))
+                    }
+                }
+            }
+        }
+        return rows
+    }
+
+    /// Every point's rows, in point order. Functional outcomes are computed first (one per distinct
+    /// arithmetic and trace), then points are costed in parallel; `onPoint` receives each point's rows
+    /// as soon as they are ready (from any thread). Points not started when `cancel` is set are
+    /// skipped (their slot stays nil).
+    public func run(_ points: [ExperimentPoint], progress: ProgressLine? = nil, cancel: CancellationFlag? = nil,
+                    onPoint: (@Sendable (Int, [ReportRow]) -> Void)? = nil) throws(AttnError) -> [[ReportRow]?] {
+        try openTraces(points)
+        var seen = Set<String>()
+        for p in points {
+            for t in p.config.traces where seen.insert(t + "\u{0}" + p.config.arithmeticKey).inserted {
+                if cancel?.isSet == true { break }
+                _ = try functional(p.config, trace: t)
+            }
+        }
+        var results = [Result<[ReportRow], AttnError>?](repeating: nil, count: points.count)
+        results.withUnsafeMutableBufferPointer { buf in
+            let out = SharedBuffer(buf)
+            DispatchQueue.concurrentPerform(iterations: points.count) { i in
+                if cancel?.isSet == true { return }
+                let r = Result { () throws(AttnError) in try self.rows(for: points[i]) }
+                out[i] = r
+                if case .success(let rows) = r { onPoint?(i, rows) }
+                progress?.advance()
+            }
+        }
+        var rows: [[ReportRow]?] = []
+        for r in results {
+            switch r {
+            case .none: rows.append(nil)
+            case .success(let v): rows.append(v)
+            case .failure(let e): throw e
+            }
+        }
+        return rows
+    }
+}
+
+/// A flag set from a signal handler and read by workers.
+public final class CancellationFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = false
+    public init() {}
+    public var isSet: Bool { lock.lock(); defer { lock.unlock() }; return value }
+    public func set() { lock.lock(); value = true; lock.unlock() }
+}

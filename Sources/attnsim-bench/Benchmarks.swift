@@ -1,0 +1,64 @@
+import Accelerator
+import AttnCore
+import Experiments
+import Foundation
+
+/// Every benchmark, in report order. Each checks its result once before being timed.
+func allBenchmarks() -> [Benchmark] {
+    var list: [Benchmark] = []
+
+    // The GEMM list timed against SCALE-Sim (Scripts/scalesim_timing.py): 32×32 array, 3 dataflows.
+    let gemms = [(128, 64, 128), (128, 128, 64), (512, 768, 768)]
+    let arrays = SystolicArray.Dataflow.allCases.map { SystolicArray(rows: 32, cols: 32, dataflow: $0) }
+    precondition(arrays[0].gemm(m: 128, k: 64, n: 128).cycles == 2016, "os Q·Kᵀ must be SCALE-Sim's 2015 + 1")
+    list.append(Benchmark(name: "gemm_scalesim_list", unit: "9 GEMMs", itemsPerIteration: 9) {
+        var sum = 0
+        for a in arrays { for (m, k, n) in gemms { sum &+= a.gemm(m: m, k: k, n: n).cycles } }
+        return sum
+    })
+
+    // Timing model cost per head group as sequence length grows (causal prefill, head_dim 64, 32×32).
+    let hw = HardwareConfig()
+    let pipeline = AttentionPipeline(hardware: hw, workload: TimingWorkload())
+    for t in [128, 512, 1024, 2048, 4096] {
+        let act = HeadActivity(sequence: 0, layer: 0, kvHead: 0, queryHeads: 3, headDim: 64, phase: .prefill,
+                               firstRowPosition: 0, keyCounts: (1...t).map { Int32($0) })
+        precondition(pipeline.cost(act).tiles == (t + 31) / 32)
+        list.append(Benchmark(name: "timing_prefill_T\(t)", unit: "head group", itemsPerIteration: 1) {
+            pipeline.cost(act).cycles
+        })
+    }
+    // Same tiles, 16× the cycles: the cost of evaluating must not change.
+    for d in [64, 1024] {
+        let act = HeadActivity(sequence: 0, layer: 0, kvHead: 0, queryHeads: 3, headDim: d, phase: .prefill,
+                               firstRowPosition: 0, keyCounts: (1...512).map { Int32($0) })
+        list.append(Benchmark(name: "timing_prefill_T512_d\(d)", unit: "head group", itemsPerIteration: 1) {
+            pipeline.cost(act).cycles
+        })
+    }
+
+    // Functional model: one SmolLM2 layer of the committed trace, 8-bit datapath, Top-k 16.
+    if let reader = try? TraceReader(path: "Traces/smollm2-shakespeare.safetensors"), let layer = try? reader.layer(sequence: 1, layer: 10) {
+        let m = reader.metadata
+        let x = LayerInput(sequence: 1, layer: 10, heads: m.heads, kvHeads: m.kvHeads, tokens: layer.tokens, headDim: m.headDim,
+                           causal: true, scale: Double(m.scale), promptTokens: m.promptTokens[1], q: layer.q, k: layer.k, v: layer.v)
+        var cfg = AttentionConfig()
+        cfg.pruning = .topK(16)
+        let fa = FunctionalAttention(config: cfg)
+        let macs = Double(m.heads * m.headDim * (1...layer.tokens).reduce(0, +))  // integer Q·Kᵀ MACs
+        precondition(fa.run(x).prefill.rows > 0)
+        list.append(Benchmark(name: "functional_smollm2_layer", unit: "layer (integer QK MACs)", itemsPerIteration: macs) {
+            fa.run(x).activities.count
+        })
+    }
+
+    // Sweeps over the default traces (run from the package root).
+    for (name, path) in [("sweep_1000_timing_only", "Configs/sweep-1000.yaml"), ("sweep_small_18", "Configs/sweep-small.yaml")] {
+        guard let points = try? ExperimentLoader.load(path: path) else { continue }
+        list.append(Benchmark(name: name, unit: "sweep (\(points.count) points)", itemsPerIteration: Double(points.count)) {
+            guard let rows = try? Runner().run(points) else { return -1 }
+            return rows.count
+        })
+    }
+    return list
+}

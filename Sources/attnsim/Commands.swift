@@ -1,0 +1,282 @@
+import Accelerator
+import AttnCore
+import Experiments
+import Foundation
+
+/// The commands that work, in help order.
+func allCommands() -> [CommandSpec] {
+    [runCommand(sweep: false), runCommand(sweep: true), mergeCommand(), calibrateCommand(), gemmCommand(), inspectCommand(), plotCommand(), columnsCommand()]
+}
+
+func runCommand(sweep: Bool) -> CommandSpec {
+    var options: [OptionSpec] = [
+        .value("--out", "FILE", "CSV output file, '-' for stdout", default: "-"),
+        .value("--detail", "LEVEL", "rows per phase (summary), also per layer (layer) or per layer and KV head (head)", default: "summary"),
+        .repeated("--set", "KEY=VALUE", "override a config value, e.g. --set hardware.array.rows=64 (repeatable)"),
+        .flag("--print-config", "print each point's resolved config (canonical form) and its config_id, and exit"),
+        .flag("--quiet", "no progress line"),
+    ]
+    if sweep {
+        options += [
+            .value("--max-points", "N", "refuse sweeps that expand to more points", default: "100000"),
+            .flag("--resume", "keep the finished points already in --out and run only the others"),
+            .value("--shard", "I/N", "run only the points whose index % N == I (0 ≤ I < N); combine shards with 'attnsim merge'"),
+        ]
+    }
+    return CommandSpec(
+        name: sweep ? "sweep" : "run",
+        summary: sweep ? "Replay traces through every point of a config's sweep and write a CSV report."
+                       : "Replay traces through one accelerator configuration and write a CSV report.",
+        positionals: ["CONFIG"],
+        options: options,
+        discussion: """
+        CONFIG is a YAML-subset file (docs/config-language.md, docs/config-reference.md). Trace paths in it
+        are relative to the config file. Columns: docs/report-columns.md (or 'attnsim columns').
+        """ + (sweep ? """
+
+        The CSV is rewritten atomically as points finish (at most once a second) and at the end, always
+        in point order: Ctrl-C or a kill leaves a valid CSV of the finished points, and --resume continues
+        it. Sharding and merging: docs/cluster.md.
+        """ : "\nThe output is written atomically. A config with a sweep: or zip: section must be run with 'attnsim sweep'."),
+        run: { args in try runOrSweep(args, sweep: sweep) })
+}
+
+func runOrSweep(_ args: ParsedArguments, sweep: Bool) throws {
+    let out = args.string("--out") ?? "-"
+    try AtomicFile.checkWritable(out, flag: "--out")
+    let detail = try args.choice("--detail", default: ReportDetail.summary)
+    let maxPoints = sweep ? try args.int("--max-points", default: 100_000) : 1
+    let resume = args.has("--resume")
+    if resume && out == "-" { throw AttnError.usage(flag: "--resume", message: "needs --out FILE (the CSV to continue)") }
+    var shard: (index: Int, count: Int)?
+    if let text = args.string("--shard") {
+        let parts = text.split(separator: "/").map { Int($0) }
+        guard parts.count == 2, let i = parts[0], let n = parts[1], n >= 1, i >= 0, i < n else {
+            throw AttnError.usage(flag: "--shard", message: "expected I/N with 0 ≤ I < N, got '\(text)'")
+        }
+        shard = (i, n)
+    }
+    let all = try ExperimentLoader.load(path: args.positionals[0], overrides: args.all("--set"),
+                                        maxPoints: maxPoints, allowSweep: sweep)
+    if args.has("--print-config") {
+        for p in all {
+            print("# point \(p.index) config_id \(p.configID)")
+            print(p.config.node.canonicalText)
+        }
+        return
+    }
+    var paths: [String] = []
+    for p in all { for s in p.swept where !paths.contains(s.path) { paths.append(s.path) } }
+    let header = ReportRow.header(sweptPaths: paths)
+    let existing = resume ? try SweepOutput.resume(path: out, header: header, configIDs: all.map(\.configID)) : [:]
+    let points = all.filter { p in
+        (shard.map { p.index % $0.count == $0.index } ?? true) && existing[p.index] == nil
+    }
+    let output = SweepOutput(path: out, header: header, existing: existing)
+    let cancel = CancellationFlag()
+    let signals = installInterruptHandlers(cancel)
+    defer { _ = signals }
+    let progress = ProgressLine(total: points.count, quiet: args.has("--quiet"))
+    let pathsCopy = paths
+    _ = try Runner(detail: detail).run(points, progress: progress, cancel: cancel) { i, rows in
+        output.add(point: points[i].index, rows: rows.map { $0.fields(sweptPaths: pathsCopy) })
+    }
+    progress.finish()
+    try output.flush()
+    if cancel.isSet {
+        throw AttnError.runtime("interrupted: \(output.finishedPoints) of \(all.count) points are in \(out == "-" ? "the output" : out)"
+                                + (out == "-" ? "" : "; rerun with --resume to finish"))
+    }
+}
+
+/// SIGINT and SIGTERM set `cancel` (the first time); workers stop taking new points and the CSV of
+/// finished points is written before exiting.
+func installInterruptHandlers(_ cancel: CancellationFlag) -> [DispatchSourceSignal] {
+    [SIGINT, SIGTERM].map { sig in
+        signal(sig, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+        source.setEventHandler {
+            if !cancel.isSet {
+                FileHandle.standardError.write(Data("\nattnsim: interrupted; finishing the points under way and writing the CSV\n".utf8))
+            }
+            cancel.set()
+        }
+        source.resume()
+        return source
+    }
+}
+
+func mergeCommand() -> CommandSpec {
+    CommandSpec(
+        name: "merge",
+        summary: "Combine the CSVs of a sharded sweep into one, checking for duplicate and missing points.",
+        positionals: ["CSV..."],
+        options: [
+            .value("--out", "FILE", "merged CSV, '-' for stdout", default: "-"),
+            .value("--config", "CONFIG", "the sweep's config: check every point is present with its config_id"),
+            .repeated("--set", "KEY=VALUE", "overrides used with the sweep (with --config)"),
+        ],
+        discussion: "Rows come out in point order, so merged shards equal the unsharded sweep's CSV.",
+        run: { args in
+            let out = args.string("--out") ?? "-"
+            try AtomicFile.checkWritable(out, flag: "--out")
+            let ids = try args.string("--config").map { c throws(AttnError) in
+                try ExperimentLoader.load(path: c, overrides: args.all("--set")).map(\.configID)
+            }
+            try AtomicFile.write(try SweepMerge.merge(args.positionals, configIDs: ids), to: out)
+        })
+}
+
+func gemmCommand() -> CommandSpec {
+    CommandSpec(
+        name: "gemm",
+        summary: "Cycles, folds, utilization and SRAM accesses of one GEMM on the systolic array.",
+        positionals: [],
+        options: [
+            .value("--m", "M", "output rows"), .value("--k", "K", "reduction length"), .value("--n", "N", "output columns"),
+            .value("--rows", "R", "array rows", default: "32"), .value("--cols", "C", "array columns", default: "32"),
+            .value("--dataflow", "DF", "os, ws or is", default: "os"),
+            .value("--schedule", "S", "scalesim (folds fill and drain one after another) or overlapped", default: "scalesim"),
+            .value("--a-bits", "B", "element width of A (bits)", default: "8"),
+            .value("--b-bits", "B", "element width of B (bits)", default: "8"),
+            .value("--out-bits", "B", "element width of outputs / partial sums (bits)", default: "32"),
+            .flag("--csv", "print one CSV header and row instead of text"),
+        ],
+        discussion: """
+        Computes out[M][N] = A[M][K]·B[K][N]. Cycles are a count; SCALE-Sim prints the index of the last
+        cycle (one less): its figure is shown as scalesim_printed_cycles. See docs/model.md.
+        """,
+        run: { args in
+            let m = try args.int("--m", range: 1...1 << 40), k = try args.int("--k", range: 1...1 << 40)
+            let n = try args.int("--n", range: 1...1 << 40)
+            let array = SystolicArray(rows: try args.int("--rows", default: 32, range: 1...1 << 20),
+                                      cols: try args.int("--cols", default: 32, range: 1...1 << 20),
+                                      dataflow: try args.choice("--dataflow", default: SystolicArray.Dataflow.os),
+                                      schedule: try args.choice("--schedule", default: SystolicArray.FoldSchedule.scalesim))
+            let aBits = try args.int("--a-bits", default: 8, range: 1...64), bBits = try args.int("--b-bits", default: 8, range: 1...64)
+            let oBits = try args.int("--out-bits", default: 32, range: 1...64)
+            let c = array.gemm(m: m, k: k, n: n)
+            func bytes(_ elements: Int, _ bits: Int) -> Int { (elements * bits + 7) / 8 }
+            let fields: [(String, String)] = [
+                ("m", "\(m)"), ("k", "\(k)"), ("n", "\(n)"), ("rows", "\(array.rows)"), ("cols", "\(array.cols)"),
+                ("dataflow", array.dataflow.rawValue), ("schedule", array.schedule.rawValue),
+                ("cycles", "\(c.cycles)"), ("scalesim_printed_cycles", "\(c.cycles - 1)"),
+                ("folds", "\(c.folds)"), ("row_folds", "\(c.rowFolds)"), ("col_folds", "\(c.colFolds)"),
+                ("cycles_per_fold", "\(c.cyclesPerFold)"), ("macs", "\(c.macs)"),
+                ("utilization", CSV.number(c.utilization)), ("mapping_efficiency", CSV.number(c.mappingEfficiency)),
+                ("sram_a_reads", "\(c.aReads)"), ("sram_b_reads", "\(c.bReads)"), ("sram_out_writes", "\(c.outWrites)"),
+                ("sram_a_read_bytes", "\(bytes(c.aReads, aBits))"), ("sram_b_read_bytes", "\(bytes(c.bReads, bBits))"),
+                ("sram_out_write_bytes", "\(bytes(c.outWrites, oBits))"),
+            ]
+            if args.has("--csv") {
+                print(CSV.record(fields.map(\.0)) + CSV.record(fields.map(\.1)), terminator: "")
+            } else {
+                let w = fields.map(\.0.count).max()!
+                for (k, v) in fields { print(k + String(repeating: " ", count: w - k.count + 2) + v) }
+            }
+        })
+}
+
+func columnsCommand() -> CommandSpec {
+    CommandSpec(
+        name: "columns",
+        summary: "List the report's CSV columns with their meaning and units.",
+        positionals: [], options: [], discussion: "",
+        run: { _ in
+            for (name, meaning) in ReportRow.columns { print("\(name)\t\(meaning)") }
+        })
+}
+
+func plotCommand() -> CommandSpec {
+    CommandSpec(
+        name: "plot",
+        summary: "Scatter plot of two report columns as SVG, Pareto front highlighted.",
+        positionals: ["CSV"],
+        options: [
+            .value("--x", "COL", "column on the x axis"), .value("--y", "COL", "column on the y axis"),
+            .value("--color", "COL", "column whose values colour the points"),
+            .value("--out", "FILE", "SVG file to write ('-' for stdout)"),
+            .value("--x-goal", "min|max", "better direction on x, for the Pareto front", default: "min"),
+            .value("--y-goal", "min|max", "better direction on y, for the Pareto front", default: "min"),
+            .repeated("--where", "COL=VALUE", "keep only rows where COL equals VALUE (repeatable)"),
+            .value("--title", "TEXT", "plot title"),
+            .flag("--log-x", "logarithmic x axis"), .flag("--log-y", "logarithmic y axis"),
+        ],
+        discussion: "Rows whose x or y is not a number are skipped (and counted on stderr).",
+        run: { args in
+            let out = try args.required("--out")
+            try AtomicFile.checkWritable(out, flag: "--out")
+            let table = try CSVTable(path: args.positionals[0])
+            let xi = try table.columnIndex(try args.required("--x")), yi = try table.columnIndex(try args.required("--y"))
+            let ci = try args.string("--color").map { c throws(AttnError) in try table.columnIndex(c) }
+            var filters: [(Int, String)] = []
+            for w in args.all("--where") {
+                guard let eq = w.firstIndex(of: "=") else { throw AttnError.usage(flag: "--where", message: "expected COL=VALUE, got '\(w)'") }
+                filters.append((try table.columnIndex(String(w[..<eq])), String(w[w.index(after: eq)...])))
+            }
+            var points: [ScatterPlot.Point] = []
+            var skipped = 0
+            for row in table.rows where filters.allSatisfy({ row[$0.0] == $0.1 }) {
+                guard let x = Double(row[xi]), let y = Double(row[yi]), x.isFinite, y.isFinite else { skipped += 1; continue }
+                points.append(ScatterPlot.Point(x: x, y: y, group: ci.map { row[$0] } ?? ""))
+            }
+            guard !points.isEmpty else { throw AttnError.input(file: table.file, item: nil, message: "no row has numbers in both \(table.columns[xi]) and \(table.columns[yi])") }
+            if skipped > 0 { FileHandle.standardError.write(Data("attnsim: plot: skipped \(skipped) rows without numbers\n".utf8)) }
+            var plot = ScatterPlot(points: points, xLabel: axisLabel(forColumn: table.columns[xi]),
+                                   yLabel: axisLabel(forColumn: table.columns[yi]), colorLabel: ci.map { table.columns[$0] },
+                                   title: args.string("--title") ?? "")
+            plot.xGoal = try args.choice("--x-goal", default: ScatterPlot.Goal.minimize)
+            plot.yGoal = try args.choice("--y-goal", default: ScatterPlot.Goal.minimize)
+            plot.logX = args.has("--log-x")
+            plot.logY = args.has("--log-y")
+            try AtomicFile.write(plot.svg(), to: out)
+        })
+}
+
+func inspectCommand() -> CommandSpec {
+    CommandSpec(
+        name: "inspect",
+        summary: "Describe a trace: model, shapes, value ranges, outliers and attention-probability statistics.",
+        positionals: ["TRACE"],
+        options: [.flag("--allow-nonfinite", "accept NaN/Inf values in Q/K/V")],
+        discussion: "The trace is validated completely first; statistics use exact float attention.",
+        run: { args in
+            let r = try TraceReader(path: args.positionals[0], options: TraceReadOptions(allowNonFinite: args.has("--allow-nonfinite")))
+            print(TraceInspector.report(r, statistics: try TraceInspector.statistics(r)), terminator: "")
+        })
+}
+
+func calibrateCommand() -> CommandSpec {
+    CommandSpec(
+        name: "calibrate",
+        summary: "Calibrate Top-θ thresholds for a config's traces and write them to a file.",
+        positionals: ["CONFIG"],
+        options: [
+            .value("--out", "FILE", "thresholds file to write (safetensors)"),
+            .repeated("--set", "KEY=VALUE", "override a config value (repeatable)"),
+        ],
+        discussion: """
+        Uses the config's attention section (datapath and Top-θ k, placement, std_factor) and its
+        calibration.sequences. Reference the file from another config with calibration.thresholds: FILE
+        (its evaluation must not use the calibration sequences). Format: docs/algorithms.md.
+        """,
+        run: { args in
+            let out = try args.required("--out")
+            try AtomicFile.checkWritable(out, flag: "--out")
+            let points = try ExperimentLoader.load(path: args.positionals[0], overrides: args.all("--set"), allowSweep: false)
+            let c = points[0].config
+            guard case .topTheta(let t) = c.attention.pruning else {
+                throw AttnError.usage(flag: nil, message: "\(args.positionals[0]): attention.pruning.kind must be top_theta to calibrate thresholds")
+            }
+            let runner = Runner()
+            try runner.openTraces(points)
+            var entries: [(trace: String, thresholds: TopThetaThresholds)] = []
+            for trace in c.traces { entries.append((trace, try runner.calibrate(c, trace: trace))) }
+            try ThresholdsFile.write(entries, metadata: [
+                "config_id": c.configID, "k": String(t.k), "placement": t.placement.rawValue,
+                "calibration_sequences": c.calibrationSequences.map(String.init).joined(separator: " "),
+                "traces": c.traces.map { ($0 as NSString).lastPathComponent }.joined(separator: " "),
+            ], to: out)
+            FileHandle.standardError.write(Data("attnsim: wrote thresholds for \(entries.count) trace(s) to \(out)\n".utf8))
+        })
+}

@@ -1,0 +1,212 @@
+import Foundation
+import Testing
+@testable import Accelerator
+
+/// Random layer input with a seeded generator; `outlierDim` multiplies one dimension of Q and K.
+func randomLayer(seed: UInt64, heads: Int = 4, kvHeads: Int = 2, tokens: Int = 12, dim: Int = 8, causal: Bool = true,
+                 prompt: Int? = nil, outlierDim: Int? = nil, outlierScale: Float = 40, spread: Float = 1) -> LayerInput {
+    var rng = SeededRNG(seed: seed)
+    func r() -> Float { Float(Double(rng.next() % 2_000_001) / 1_000_000 - 1) * spread }
+    var q = (0..<(heads * tokens * dim)).map { _ in r() * 2 }
+    var k = (0..<(kvHeads * tokens * dim)).map { _ in r() * 2 }
+    let v = (0..<(kvHeads * tokens * dim)).map { _ in r() }
+    if let o = outlierDim {
+        for i in stride(from: o, to: q.count, by: dim) { q[i] *= outlierScale }
+        for i in stride(from: o, to: k.count, by: dim) { k[i] *= outlierScale }
+    }
+    return LayerInput(sequence: 0, layer: 0, heads: heads, kvHeads: kvHeads, tokens: tokens, headDim: dim, causal: causal,
+                      scale: 1 / Double(dim).squareRoot(), promptTokens: prompt ?? tokens, q: q, k: k, v: v)
+}
+
+/// Exact float attention, written independently of the functional model.
+func referenceAttention(_ x: LayerInput) -> [Double] {
+    var out = [Double](repeating: 0, count: x.heads * x.tokens * x.headDim)
+    let g = x.heads / x.kvHeads
+    for h in 0..<x.heads {
+        for i in 0..<x.tokens {
+            let n = x.causal ? i + 1 : x.tokens
+            var s = (0..<n).map { j in
+                (0..<x.headDim).reduce(0.0) { $0 + Double(x.q[(h * x.tokens + i) * x.headDim + $1]) * Double(x.k[((h / g) * x.tokens + j) * x.headDim + $1]) } * x.scale
+            }
+            let m = s.max()!
+            s = s.map { exp($0 - m) }
+            let z = s.reduce(0, +)
+            for j in 0..<n {
+                for c in 0..<x.headDim { out[(h * x.tokens + i) * x.headDim + c] += s[j] / z * Double(x.v[((h / g) * x.tokens + j) * x.headDim + c]) }
+            }
+        }
+    }
+    return out
+}
+
+@Suite struct FunctionalTests {
+    @Test func sixteenBitDatapathEqualsFloatAttention() {
+        var cfg = AttentionConfig()
+        cfg.qBits = 16; cfg.kBits = 16; cfg.vBits = 16; cfg.accBits = 64
+        let x = randomLayer(seed: 1)
+        let r = FunctionalAttention(config: cfg).run(x)
+        let ref = referenceAttention(x)
+        var err = 0.0, norm = 0.0
+        for i in 0..<ref.count { err += pow(Double(r.output[i]) - ref[i], 2); norm += ref[i] * ref[i] }
+        #expect((err / norm).squareRoot() <= 1e-3)
+        #expect(r.prefill.relativeL2 <= 1e-3)
+        #expect(r.prefill.keptFraction == 1)
+        #expect(abs(r.prefill.attentionMassKept - 1) < 1e-12)
+        #expect(r.prefill.saturations == 0)
+    }
+
+    @Test func floatPathIsExact() {
+        var cfg = AttentionConfig()
+        cfg.qBits = 0; cfg.kBits = 0; cfg.vBits = 0
+        let x = randomLayer(seed: 2, causal: false)
+        let r = FunctionalAttention(config: cfg).run(x)
+        #expect(r.prefill.relativeL2 < 1e-6)
+    }
+
+    @Test func jiLogLevelsForThreeBits() {
+        let q = ProbabilityQuantizer(.log(bits: 3, threshold: 1e-3))
+        let expected = [1.64e-3, 4.39e-3, 1.18e-2, 3.16e-2, 8.48e-2, 0.228, 0.611]
+        #expect(q.levels.count == 7)
+        for (a, b) in zip(q.levels, expected) { #expect(abs(a - b) / b < 0.01, "\(a) vs \(b)") }
+        #expect(q.quantize(1e-3) == 0)          // p ≤ t → zero code
+        #expect(q.quantize(1.0) == q.levels[6]) // p = 1 comes back as 0.611
+    }
+
+    @Test func jiBinOfAValueByHand() {
+        // Δ = log2(1000)/7 = 1.4238; p = 0.05: (log2 0.05 − log2 0.001)/Δ = (−4.3219 + 9.9658)/1.4238 = 3.964 → bin 3.
+        let q = ProbabilityQuantizer(.log(bits: 3, threshold: 1e-3))
+        #expect(q.quantize(0.05) == q.levels[3])
+        #expect(abs(q.levels[3] - 0.0316) < 1e-3)
+    }
+
+    @Test func powerOfTwoAndUniformQuantizers() {
+        let p2 = ProbabilityQuantizer(.logPowerOfTwo(bits: 3))
+        let powers: [Double] = [0.015625, 0.03125, 0.0625, 0.125, 0.25, 0.5, 1]
+        #expect(p2.levels == powers)
+        #expect(p2.quantize(0.3) == 0.25)      // log2 0.3 = −1.74 → −2
+        #expect(p2.quantize(0.4) == 0.5)       // −1.32 → −1
+        #expect(p2.quantize(0.001) == 0)       // below half the smallest level
+        let u = ProbabilityQuantizer(.uniform(bits: 2))
+        #expect(u.quantize(0.5) == 2.0 / 3)    // 0.5·3 = 1.5 → 2
+        #expect(u.quantize(0.1) == 0)
+    }
+
+    @Test func probabilityThresholdPrunesWithoutRenormalizing() {
+        // One head, one row of 3 keys (non-causal, d = 1): scores 0, ln 2, ln 7 → p = 0.1, 0.2, 0.7.
+        let x = LayerInput(sequence: 0, layer: 0, heads: 1, kvHeads: 1, tokens: 3, headDim: 1, causal: false, scale: 1,
+                           promptTokens: 3, q: [1, 1, 1], k: [0, Float(log(2.0)), Float(log(7.0))], v: [10, 20, 30])
+        var cfg = AttentionConfig()
+        cfg.qBits = 0; cfg.kBits = 0; cfg.vBits = 0
+        cfg.pruning = .probability(threshold: 0.15)
+        let r = FunctionalAttention(config: cfg).run(x)
+        // Kept 0.2 and 0.7, not renormalized: 0.2·20 + 0.7·30 = 25 (exact: 1 + 4 + 21 = 26).
+        #expect(abs(Double(r.output[0]) - 25) < 1e-4)
+        #expect(r.prefill.kept == 6 && r.prefill.visible == 9)
+        #expect(abs(r.prefill.attentionMassKept - 0.9) < 1e-6)
+        #expect(r.prefill.below1e2 == 0)
+    }
+
+    @Test func topThetaCompensations() {
+        // Same row; θ between ln 2 and ln 7 on scores keeps only the last key.
+        let x = LayerInput(sequence: 0, layer: 0, heads: 1, kvHeads: 1, tokens: 3, headDim: 1, causal: false, scale: 1,
+                           promptTokens: 3, q: [1, 1, 1], k: [0, Float(log(2.0)), Float(log(7.0))], v: [10, 20, 30])
+        let theta = TopThetaThresholds(layers: 1, heads: 1, maxLength: 3, theta: [.nan, .nan, .nan, 1.0],
+                                       constants: [0.5], samples: [1])
+        func out(_ denom: AttentionConfig.DenominatorCompensation, vMean: Bool = false) -> Double {
+            var t = AttentionConfig.TopTheta(k: 1)
+            t.denominator = denom
+            t.vMean = vMean
+            t.denseLayers = 0
+            var cfg = AttentionConfig()
+            cfg.qBits = 0; cfg.kBits = 0; cfg.vBits = 0
+            cfg.pruning = .topTheta(t)
+            return Double(FunctionalAttention(config: cfg, thresholds: theta).run(x).output[0])
+        }
+        // e^(s − max): 1/7, 2/7, 1.
+        #expect(abs(out(.none) - 30) < 1e-4)                        // softmax over kept: p = 1
+        #expect(abs(out(.exact) - 0.7 * 30) < 1e-4)                  // denominator 10/7
+        #expect(abs(out(.countBound) - 30 / (1 + 2 * exp(1.0 - log(7.0)))) < 1e-4)
+        #expect(abs(out(.constant) - 30 / 1.5) < 1e-4)
+        // V-mean: exact denominator keeps 0.7; adds 0.3 × mean(10, 20, 30) = 6.
+        #expect(abs(out(.exact, vMean: true) - (21 + 6)) < 1e-4)
+    }
+
+    @Test func calibratedThresholdsKeepExactlyKOnTheCalibrationRows() {
+        let x = randomLayer(seed: 5, heads: 2, kvHeads: 1, tokens: 24, dim: 8)
+        var t = AttentionConfig.TopTheta(k: 4)
+        t.stdFactor = 0
+        t.denseLayers = 0
+        var cfg = AttentionConfig()
+        cfg.pruning = .topTheta(t)
+        var cal = TopThetaCalibrator(config: cfg, layers: 1, heads: 2, maxLength: 24)
+        cal.add(x)
+        let r = FunctionalAttention(config: cfg, thresholds: cal.thresholds()).run(x)
+        // Rows 0..3 have ≤ 4 keys (dense); every later row keeps exactly k = 4 (one sample per length).
+        let dense = (1...4).reduce(0, +) * 2
+        #expect(r.prefill.kept == dense + 20 * 4 * 2)
+        #expect(r.prefill.keepMaxEvents == 0)
+    }
+
+    @Test func topKKeepsTheKLargest() {
+        let x = randomLayer(seed: 8, heads: 1, kvHeads: 1, tokens: 10, dim: 4, causal: false)
+        var cfg = AttentionConfig()
+        cfg.pruning = .topK(3)
+        let r = FunctionalAttention(config: cfg).run(x)
+        #expect(r.prefill.kept == 30)
+        #expect(r.prefill.attentionMassKept < 1)
+    }
+
+    @Test func pegBeatsPerTensorWithOutlierDimensions() {
+        // One dimension 8× larger than the rest (Bondarenko et al.'s structured outliers): a per-tensor
+        // 4-bit scale rounds the other dimensions to almost nothing; PEG gives them their own scale.
+        let x = randomLayer(seed: 11, heads: 2, kvHeads: 2, tokens: 16, dim: 16, causal: false, outlierDim: 3, outlierScale: 8)
+        func error(_ g: AttentionConfig.Granularity, groups: Int = 4) -> Double {
+            var c = AttentionConfig()
+            c.qBits = 4; c.kBits = 4; c.vBits = 0
+            c.granularity = g
+            c.pegGroups = groups
+            return FunctionalAttention(config: c).run(x).prefill.relativeL2
+        }
+        let tensor = error(.tensor), peg1 = error(.peg, groups: 1), peg4 = error(.peg, groups: 4), peg16 = error(.peg, groups: 16)
+        #expect(peg1 == tensor)              // one group is per-tensor quantization
+        #expect(peg4 < 0.7 * tensor, "PEG-4 \(peg4) vs per-tensor \(tensor)")
+        #expect(peg16 <= peg4)               // more groups, finer scales
+    }
+
+    @Test func accumulatorSaturationIsCounted() {
+        var cfg = AttentionConfig()
+        cfg.accBits = 8
+        let r = FunctionalAttention(config: cfg).run(randomLayer(seed: 4))
+        #expect(r.prefill.saturations > 0)
+    }
+
+    @Test func activitiesSplitPhasesAndGroupHeads() {
+        // Causal, 4 heads over 2 KV heads, 6 prompt rows + 4 decode rows, top-k 2.
+        let x = randomLayer(seed: 6, heads: 4, kvHeads: 2, tokens: 10, dim: 4, prompt: 6)
+        var cfg = AttentionConfig()
+        cfg.pruning = .topK(2)
+        let r = FunctionalAttention(config: cfg).run(x)
+        #expect(r.activities.count == 4)
+        let decode = r.activities.filter { $0.phase == .decode }
+        #expect(decode.count == 2)
+        #expect(decode[0].keyCounts == [7, 8, 9, 10])
+        #expect(decode[0].firstRowPosition == 6)
+        #expect(decode[0].queryHeads == 2)
+        for a in r.activities {
+            for h in 0..<a.queryHeads {
+                for row in 0..<a.rows { #expect(a.keptCount(head: h, row: row) == min(2, Int(a.keyCounts[row]))) }
+            }
+        }
+        #expect(r.decode.rows == 4 * 4)
+        #expect(r.prefill.rows == 6 * 4)
+    }
+
+    @Test func keepNothingRowsKeepTheirMaximum() {
+        let x = randomLayer(seed: 12, heads: 1, kvHeads: 1, tokens: 5, dim: 4, causal: false)
+        var cfg = AttentionConfig()
+        cfg.pruning = .probability(threshold: 0.99)
+        let r = FunctionalAttention(config: cfg).run(x)
+        #expect(r.prefill.keepMaxEvents == 5)
+        #expect(r.prefill.kept == 5)
+    }
+}

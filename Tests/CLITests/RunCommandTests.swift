@@ -1,0 +1,314 @@
+import Foundation
+import Testing
+
+/// `attnsim run` / `sweep` on the tiny fixture trace, as a user runs them.
+@Suite struct RunCommandTests {
+    static let trace = CLI.packageRoot.appendingPathComponent("Tests/Fixtures/io/trace_tiny.safetensors").path
+
+    func writeConfig(_ body: String, in dir: URL, name: String = "c.yaml") throws -> String {
+        let path = dir.appendingPathComponent(name).path
+        try ("traces: [\"\(Self.trace)\"]\ncalibration: {sequences: [0]}\n" + body).write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    func csv(_ text: String) -> [[String: String]] {
+        let lines = text.split(separator: "\n").map(String.init)
+        let header = lines[0].split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        return lines.dropFirst().map { Dictionary(uniqueKeysWithValues: zip(header, $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init))) }
+    }
+
+    @Test func runWritesOneRowPerTraceAndPhase() throws {
+        let dir = try CLI.temporaryDirectory()
+        let cfg = try writeConfig("hardware: {array: {rows: 4, cols: 4}}\n", in: dir)
+        let out = dir.appendingPathComponent("r.csv").path
+        let r = try CLI.run(["run", cfg, "--out", out, "--quiet"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let rows = csv(try String(contentsOfFile: out, encoding: .utf8))
+        #expect(rows.map { $0["phase"]! } == ["prefill", "decode"])
+        #expect(rows.allSatisfy { $0["trace"] == "trace_tiny.safetensors" && $0["sequences"] == "1" && $0["calibration_sequences"] == "none" })
+        // No pruning: everything kept and every visible V row fetched; 8-bit datapath error is small but not zero.
+        for row in rows {
+            #expect(row["kept_fraction"] == "1")
+            #expect(row["v_rows_fetched_fraction"] == "1")
+            #expect(Double(row["rel_l2_error"]!)! > 0 && Double(row["rel_l2_error"]!)! < 0.05)
+            #expect(Int(row["cycles"]!)! > 0)
+        }
+        // Sequence 1 has 2 tokens, 1 prompt: 1 prefill row and 1 decode row per head (2 heads) per layer (2).
+        #expect(rows[0]["rows"] == "4" && rows[1]["rows"] == "4")
+    }
+
+    @Test func sweepIsDeterministicAndAddsSweptColumns() throws {
+        let dir = try CLI.temporaryDirectory()
+        let cfg = try writeConfig("""
+            attention: {pruning: {kind: top_k, k: 1}}
+            sweep:
+              hardware.array.rows: [2, 4]
+              attention.datapath.q_bits: [4, 8]
+            """, in: dir)
+        let a = try CLI.run(["sweep", cfg, "--quiet"])
+        let b = try CLI.run(["sweep", cfg, "--quiet", "--out", "-"])
+        #expect(a.status == 0, "\(a.stderr)")
+        #expect(a.stdout == b.stdout)
+        let rows = csv(a.stdout)
+        #expect(rows.count == 4 * 2)
+        #expect(rows.map { $0["hardware.array.rows"]! } == ["2", "2", "2", "2", "4", "4", "4", "4"])
+        #expect(Set(rows.map { $0["config_id"]! }).count == 4)
+        // Same arithmetic, different array: identical accuracy, different cycles.
+        #expect(rows[0]["rel_l2_error"] == rows[4]["rel_l2_error"])
+        #expect(rows[0]["cycles"] != rows[4]["cycles"])
+    }
+
+    @Test func runRefusesASweepConfig() throws {
+        let dir = try CLI.temporaryDirectory()
+        let cfg = try writeConfig("sweep: {hardware.array.rows: [2, 4]}\n", in: dir)
+        let r = try CLI.run(["run", cfg])
+        #expect(r.status == 2)
+        #expect(r.stderr.contains("use 'attnsim sweep'") || r.stderr.contains("run it with 'attnsim sweep'"))
+    }
+
+    @Test func malformedConfigExitsTwoWithALocationAndWritesNothing() throws {
+        let dir = try CLI.temporaryDirectory()
+        let cfg = try writeConfig("hardware:\n  array: {rows: 4, colz: 4}\n", in: dir)
+        let out = dir.appendingPathComponent("never.csv").path
+        let r = try CLI.run(["run", cfg, "--out", out])
+        #expect(r.status == 2)
+        #expect(r.stderr.hasPrefix("attnsim: \(cfg):4:"))
+        #expect(r.stderr.contains("did you mean 'cols'"))
+        #expect(r.stderr.split(separator: "\n").count == 1)
+        #expect(!FileManager.default.fileExists(atPath: out))
+    }
+
+    @Test func badValueNamesTheKeyPath() throws {
+        let dir = try CLI.temporaryDirectory()
+        let cfg = try writeConfig("attention: {datapath: {q_bits: 99}}\n", in: dir)
+        let r = try CLI.run(["run", cfg])
+        #expect(r.status == 2)
+        #expect(r.stderr.contains("attention.datapath.q_bits"))
+    }
+
+    @Test func corruptTraceExitsTwoNamingTheFile() throws {
+        let dir = try CLI.temporaryDirectory()
+        let bad = dir.appendingPathComponent("bad.safetensors").path
+        try Data([1, 2, 3, 4, 5, 6, 7, 8, 9]).write(to: URL(fileURLWithPath: bad))
+        let cfg = dir.appendingPathComponent("c.yaml").path
+        try "traces: [bad.safetensors]\n".write(toFile: cfg, atomically: true, encoding: .utf8)
+        let out = dir.appendingPathComponent("o.csv").path
+        let r = try CLI.run(["run", cfg, "--out", out])
+        #expect(r.status == 2)
+        #expect(r.stderr.hasPrefix("attnsim: \(bad): "))
+        #expect(!FileManager.default.fileExists(atPath: out))
+    }
+
+    @Test func unwritableOutputFailsBeforeWork() throws {
+        let dir = try CLI.temporaryDirectory()
+        let cfg = try writeConfig("", in: dir)
+        let r = try CLI.run(["run", cfg, "--out", "/nonexistent/dir/out.csv"])
+        #expect(r.status == 2)
+        #expect(r.stderr == "attnsim: --out: '/nonexistent/dir/out.csv': directory '/nonexistent/dir' does not exist\n")
+    }
+
+    @Test func setOverridesAndPrintConfig() throws {
+        let dir = try CLI.temporaryDirectory()
+        let cfg = try writeConfig("", in: dir)
+        let r = try CLI.run(["run", cfg, "--set", "hardware.array.rows=8", "--print-config"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("rows: 8"))
+        #expect(r.stdout.hasPrefix("# point 0 config_id "))
+        let bad = try CLI.run(["run", cfg, "--set", "hardware.array.rowz=8"])
+        #expect(bad.status == 2)
+        #expect(bad.stderr.contains("did you mean 'rows'"))
+    }
+
+    @Test func detailLayerAddsRowsPerLayer() throws {
+        let dir = try CLI.temporaryDirectory()
+        let cfg = try writeConfig("", in: dir)
+        let r = try CLI.run(["run", cfg, "--detail", "layer", "--quiet"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let rows = csv(r.stdout)
+        #expect(rows.map { $0["layer"]! } == ["all", "0", "1", "all", "0", "1"])
+        let total = Int(rows[0]["cycles"]!)!, parts = Int(rows[1]["cycles"]!)! + Int(rows[2]["cycles"]!)!
+        #expect(total == parts)
+    }
+}
+
+@Suite struct OtherCommandTests {
+    @Test func gemmMatchesThePeersDocExample() throws {
+        let r = try CLI.run(["gemm", "--m", "128", "--k", "64", "--n", "128", "--rows", "32", "--cols", "32", "--dataflow", "ws", "--csv"])
+        #expect(r.status == 0)
+        let lines = r.stdout.split(separator: "\n").map { $0.split(separator: ",").map(String.init) }
+        let row = Dictionary(uniqueKeysWithValues: zip(lines[0], lines[1]))
+        #expect(row["cycles"] == "1776")
+        #expect(row["scalesim_printed_cycles"] == "1775")
+    }
+
+    @Test func gemmUsageErrors() throws {
+        let missing = try CLI.run(["gemm", "--m", "4", "--k", "4"])
+        #expect(missing.status == 2)
+        #expect(missing.stderr == "attnsim: --n: is required (N)\n")
+        let bad = try CLI.run(["gemm", "--m", "4", "--k", "4", "--n", "x"])
+        #expect(bad.stderr.hasPrefix("attnsim: --n: expected an integer"))
+        let df = try CLI.run(["gemm", "--m", "4", "--k", "4", "--n", "4", "--dataflow", "xs"])
+        #expect(df.stderr == "attnsim: --dataflow: expected one of os, ws, is, got 'xs'\n")
+        let typo = try CLI.run(["gemm", "--rowz", "4"])
+        #expect(typo.stderr.contains("did you mean --rows?"))
+    }
+
+    @Test func commandHelpShowsOptions() throws {
+        let r = try CLI.run(["sweep", "--help"])
+        #expect(r.status == 0)
+        #expect(r.stdout.contains("Usage: attnsim sweep [options] CONFIG"))
+        #expect(r.stdout.contains("--detail LEVEL"))
+    }
+
+    @Test func inspectReportsStatistics() throws {
+        let r = try CLI.run(["inspect", RunCommandTests.trace])
+        #expect(r.status == 0)
+        #expect(r.stdout.contains("heads          2 query, 1 KV (group 2), head_dim 2"))
+        #expect(r.stdout.contains("of attention probabilities below 1e-3"))
+    }
+
+    @Test func plotWritesSVGWithAParetoFront() throws {
+        let dir = try CLI.temporaryDirectory()
+        let csvPath = dir.appendingPathComponent("r.csv").path
+        try "energy_pj,rel_l2_error,k\n1,0.5,a\n2,0.1,b\n3,0.2,c\nx,1,d\n".write(toFile: csvPath, atomically: true, encoding: .utf8)
+        let svg = dir.appendingPathComponent("p.svg").path
+        let r = try CLI.run(["plot", csvPath, "--x", "energy_pj", "--y", "rel_l2_error", "--color", "k", "--out", svg])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stderr.contains("skipped 1 rows"))
+        let text = try String(contentsOfFile: svg, encoding: .utf8)
+        #expect(text.contains("energy_pj [pJ]"))
+        #expect(text.contains("polyline"))
+        let bad = try CLI.run(["plot", csvPath, "--x", "energy", "--y", "rel_l2_error", "--out", svg])
+        #expect(bad.status == 2)
+        #expect(bad.stderr.contains("no column 'energy'; did you mean 'energy_pj'?"))
+    }
+
+    @Test func columnsListsEveryReportColumn() throws {
+        let r = try CLI.run(["columns"])
+        #expect(r.status == 0)
+        for c in ["config_id", "cycles_vfetch", "bound_by", "energy_pj", "kept_fraction", "v_rows_fetched_fraction"] {
+            #expect(r.stdout.contains("\(c)\t"))
+        }
+    }
+}
+
+@Suite struct DocsTests {
+    /// docs/report-columns.md lists every column the tool writes (it is generated from `attnsim columns`).
+    @Test func reportColumnsDocIsComplete() throws {
+        let doc = try String(contentsOfFile: CLI.packageRoot.appendingPathComponent("docs/report-columns.md").path, encoding: .utf8)
+        let r = try CLI.run(["columns"])
+        let names = r.stdout.split(separator: "\n").map { String($0.split(separator: "\t")[0]) }
+        #expect(names.count >= 40)
+        for n in names { #expect(doc.contains("| `\(n)` |"), "docs/report-columns.md lacks \(n)") }
+    }
+
+    /// The README's main job runs on the committed traces and writes one row per point × trace × phase.
+    @Test func readmeMainJobRuns() throws {
+        let dir = try CLI.temporaryDirectory()
+        let out = dir.appendingPathComponent("sweep.csv").path
+        let r = try CLI.run(["sweep", "Configs/sweep-small.yaml", "--out", out, "--quiet"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let lines = try String(contentsOfFile: out, encoding: .utf8).split(separator: "\n")
+        // 18 points × (MiniLM prefill + SmolLM2 prefill + SmolLM2 decode).
+        #expect(lines.count == 1 + 18 * 3)
+        let readme = try String(contentsOfFile: CLI.packageRoot.appendingPathComponent("README.md").path, encoding: .utf8)
+        #expect(readme.contains("attnsim sweep Configs/sweep-small.yaml --out sweep.csv"))
+    }
+}
+
+/// The functional model's claims on the committed traces (issue: bit-accurate functional model).
+@Suite struct CommittedTraceClaimsTests {
+    func rows(_ config: String, _ extra: [String] = []) throws -> [[String: String]] {
+        let r = try CLI.run(["sweep", config, "--quiet"] + extra)
+        #expect(r.status == 0, "\(r.stderr)")
+        let lines = r.stdout.split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+        return lines.dropFirst().map { Dictionary(uniqueKeysWithValues: zip(lines[0], $0)) }
+    }
+
+    /// Ji et al.'s probability threshold prunes ≥ 75% of MiniLM's attention probabilities at t = 0.05,
+    /// and the report carries the fraction below 1e-3 and the attention-output error.
+    @Test func jiPruningOnMiniLM() throws {
+        let rows = try rows("Configs/ji-minilm.yaml")
+        let t05 = rows.first { $0["attention.pruning.threshold"] == "0.05" && $0["attention.probabilities.quantization"] == "none" }!
+        #expect(1 - Double(t05["kept_fraction"]!)! >= 0.75)
+        #expect(Double(t05["rel_l2_error"]!)! > 0)
+        #expect(Double(t05["probs_below_1e3"]!)! > 0.1)
+        // Pruning grows with the threshold, and so does the error.
+        let plain = rows.filter { $0["attention.probabilities.quantization"] == "none" }
+        let kept = plain.map { Double($0["kept_fraction"]!)! }, err = plain.map { Double($0["rel_l2_error"]!)! }
+        #expect(kept == kept.sorted(by: >))
+        #expect(err == err.sorted())
+    }
+
+    /// Top-θ calibrated on one Shakespeare play and evaluated on another fetches ≥ 3× fewer V rows in
+    /// SmolLM2's decode at k = 4.
+    @Test func topThetaDecodeVRowsOnSmolLM2() throws {
+        let rows = try rows("Configs/top-theta-smollm2.yaml")
+        let k4 = rows.first { $0["attention.pruning.k"] == "4" && $0["phase"] == "decode" }!
+        #expect(Double(k4["v_rows_fetched_fraction"]!)! <= 1.0 / 3)
+        #expect(k4["calibration_sequences"] == "0" && k4["sequences"] == "1")
+        #expect(Double(k4["rel_l2_error"]!)! < 0.5)
+    }
+
+    @Test func calibratedThresholdsFileReproducesInProcessCalibration() throws {
+        let dir = try CLI.temporaryDirectory()
+        let cfg = dir.appendingPathComponent("c.yaml").path
+        try """
+        traces: ["\(RunCommandTests.trace)"]
+        calibration: {sequences: [0]}
+        attention: {pruning: {kind: top_theta, k: 1, dense_layers: 0}}
+        """.write(toFile: cfg, atomically: true, encoding: .utf8)
+        let th = dir.appendingPathComponent("th.safetensors").path
+        let c = try CLI.run(["calibrate", cfg, "--out", th])
+        #expect(c.status == 0, "\(c.stderr)")
+        let direct = try CLI.run(["run", cfg, "--quiet"])
+        let viaFile = try CLI.run(["run", cfg, "--quiet", "--set", "calibration.thresholds=\(th)"])
+        #expect(viaFile.status == 0, "\(viaFile.stderr)")
+        // Same numbers; only config_id differs (the config names the file).
+        func dropID(_ s: String) -> [String] { s.split(separator: "\n").dropFirst().map { String($0.split(separator: ",", maxSplits: 1)[1]) } }
+        #expect(dropID(direct.stdout) == dropID(viaFile.stdout))
+        let notTheta = try CLI.run(["calibrate", RunCommandTests.trace, "--out", th])
+        #expect(notTheta.status == 2)
+    }
+}
+
+@Suite struct HardwareValidationTests {
+    @Test func buffersSmallerThanOneRowAreRejectedBeforeWork() throws {
+        let dir = try CLI.temporaryDirectory()
+        let cfg = dir.appendingPathComponent("c.yaml").path
+        try "traces: [\"\(RunCommandTests.trace)\"]\nhardware: {memory: {q_buffer_kib: 0.001}}\n".write(toFile: cfg, atomically: true, encoding: .utf8)
+        let r = try CLI.run(["run", cfg])
+        #expect(r.status == 2)
+        #expect(r.stderr.contains("hardware.memory.q_buffer_kib = 0.001 KiB cannot hold one query row"))
+    }
+
+    @Test(arguments: [
+        ("hardware: {comparator: {lanes: 0}}", "hardware.comparator.lanes"),
+        ("hardware: {array: {rows: 0}}", "hardware.array.rows"),
+        ("attention: {datapath: {k_bits: 1}}", "attention.datapath.k_bits"),
+        ("attention: {probabilities: {quantization: log, bits: 0}}", "attention.probabilities.bits"),
+        ("attention: {pruning: {kind: top_theta}}", "attention.pruning.k"),
+        ("attention: {pruning: {kind: top_theta, k: 4, placement: probabilities, denominator: count_bound}}", "attention.pruning.denominator"),
+        ("hardware: {memory: {burst_bytes: -64}}", "hardware.memory.burst_bytes"),
+    ])
+    func impossibleHardwareAndArithmetic(yaml: String, key: String) throws {
+        let dir = try CLI.temporaryDirectory()
+        let cfg = dir.appendingPathComponent("c.yaml").path
+        try "traces: [\"\(RunCommandTests.trace)\"]\n\(yaml)\n".write(toFile: cfg, atomically: true, encoding: .utf8)
+        let r = try CLI.run(["run", cfg])
+        #expect(r.status == 2, "\(yaml)")
+        #expect(r.stderr.hasPrefix("attnsim: \(cfg):"), "\(r.stderr)")
+        #expect(r.stderr.contains(key), "\(r.stderr)")
+    }
+
+    @Test func sweepsBeyondTheLimitNeedMaxPoints() throws {
+        let dir = try CLI.temporaryDirectory()
+        let cfg = dir.appendingPathComponent("c.yaml").path
+        try "traces: [\"\(RunCommandTests.trace)\"]\nsweep: {hardware.array.rows: [1, 2, 3, 4], hardware.array.cols: [1, 2, 3]}\n"
+            .write(toFile: cfg, atomically: true, encoding: .utf8)
+        let r = try CLI.run(["sweep", cfg, "--max-points", "10"])
+        #expect(r.status == 2)
+        #expect(r.stderr.contains("12"), "\(r.stderr)")
+        #expect(try CLI.run(["sweep", cfg, "--max-points", "12", "--quiet"]).status == 0)
+    }
+}
