@@ -53,7 +53,7 @@ import Testing
         let path = try writeTrace(Self.tinyMetadata(), lengths: [3, 2]) { values, name in
             if name == "seq1.layer0.k" { values[3] = .nan }
         }
-        #expect(throws: AttnError.input(file: path, item: "seq1.layer0.k", message: "non-finite value nan at flat index 3 (use --allow-nonfinite to accept)")) {
+        #expect(throws: AttnError.input(file: path, item: "seq1.layer0.k", message: "non-finite value nan at [head 0, token 1, dim 1] (flat index 3; use --allow-nonfinite to accept)")) {
             try TraceReader(path: path)
         }
         #expect(try TraceReader(path: path, options: TraceReadOptions(allowNonFinite: true)).lengths == [3, 2])

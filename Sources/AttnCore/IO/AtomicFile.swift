@@ -34,7 +34,18 @@ public enum AtomicFile {
     /// Writes `data` to `path` atomically; `-` writes to stdout.
     public static func write(_ data: Data, to path: String) throws(AttnError) {
         if path == "-" {
-            FileHandle.standardOutput.write(data)
+            // A plain write loop: FileHandle.write traps on errors such as a closed pipe.
+            fflush(nil)
+            let failure = data.withUnsafeBytes { raw -> Int32? in
+                var done = 0
+                while done < raw.count {
+                    let n = Foundation.write(STDOUT_FILENO, raw.baseAddress! + done, raw.count - done)
+                    if n < 0 { if errno == EINTR { continue }; return errno }
+                    done += n
+                }
+                return nil
+            }
+            if let e = failure { throw AttnError.runtime("standard output: write failed (\(systemErrorText(e)))") }
             return
         }
         try checkWritable(path)

@@ -6,7 +6,8 @@ import Foundation
 public enum CSV {
     /// One field, quoted when needed.
     public static func field(_ s: String) -> String {
-        if s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) {
+        // Scalars, not Characters: "\r\n" is one Character equal to neither "\r" nor "\n".
+        if s.unicodeScalars.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) {
             return "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""
         }
         return s
@@ -30,7 +31,14 @@ public enum CSV {
     /// Parses CSV text into records of fields. Accepts LF and CRLF line ends, quoted fields with
     /// embedded separators, quotes and newlines. Errors name `file:line`.
     public static func parse(_ text: String, file: String) throws(AttnError) -> [[String]] {
+        try parseWithLines(text, file: file).records
+    }
+
+    /// `parse`, plus the 1-based line on which each record starts (records may span lines).
+    static func parseWithLines(_ text: String, file: String) throws(AttnError) -> (records: [[String]], lines: [Int]) {
         var records: [[String]] = []
+        var lines: [Int] = []
+        var recordStart = 1
         var record: [String] = []
         var field = ""
         var inQuotes = false
@@ -79,10 +87,12 @@ public enum CSV {
             case "\n":
                 record.append(field)
                 records.append(record)
+                lines.append(recordStart)
                 record = []
                 field = ""
                 fieldStarted = false
                 line += 1
+                recordStart = line
             default:
                 field.unicodeScalars.append(c)
             }
@@ -94,8 +104,9 @@ public enum CSV {
         if fieldStarted || !field.isEmpty || !record.isEmpty {
             record.append(field)
             records.append(record)
+            lines.append(recordStart)
         }
-        return records
+        return (records, lines)
     }
 }
 
@@ -126,7 +137,7 @@ public struct CSVTable: Sendable {
     }
 
     public init(text: String, file: String) throws(AttnError) {
-        let records = try CSV.parse(text, file: file)
+        let (records, lines) = try CSV.parseWithLines(text, file: file)
         guard let header = records.first, !(header.count == 1 && header[0].isEmpty) else {
             throw AttnError.input(file: file, item: nil, message: "empty CSV file, expected a header row")
         }
@@ -134,8 +145,8 @@ public struct CSVTable: Sendable {
         for c in header where !seen.insert(c).inserted {
             throw AttnError.input(file: "\(file):1", item: nil, message: "duplicate column '\(c)'")
         }
-        for (i, r) in records.dropFirst().enumerated() where r.count != header.count {
-            throw AttnError.input(file: "\(file):\(i + 2)", item: nil, message: "record has \(r.count) fields, the header has \(header.count)")
+        for (r, line) in zip(records, lines).dropFirst() where r.count != header.count {
+            throw AttnError.input(file: "\(file):\(line)", item: nil, message: "record has \(r.count) fields, the header has \(header.count)")
         }
         self.file = file
         self.columns = header

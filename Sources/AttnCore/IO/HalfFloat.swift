@@ -59,4 +59,54 @@ public enum HalfFloat {
         let rounding = UInt32(0x7FFF) + ((x >> 16) & 1)
         return UInt16((x &+ rounding) >> 16)
     }
+
+    // MARK: Bulk conversions (dst.count must be ≥ src.count; extra dst elements are untouched)
+
+    @inlinable public static func f16ToFloat(_ src: UnsafeBufferPointer<UInt16>, into dst: UnsafeMutableBufferPointer<Float>) {
+        precondition(dst.count >= src.count, "HalfFloat: destination too small")
+        for i in 0..<src.count { dst[i] = f16ToFloat(src[i]) }
+    }
+
+    @inlinable public static func floatToF16(_ src: UnsafeBufferPointer<Float>, into dst: UnsafeMutableBufferPointer<UInt16>) {
+        precondition(dst.count >= src.count, "HalfFloat: destination too small")
+        for i in 0..<src.count { dst[i] = floatToF16(src[i]) }
+    }
+
+    @inlinable public static func bf16ToFloat(_ src: UnsafeBufferPointer<UInt16>, into dst: UnsafeMutableBufferPointer<Float>) {
+        precondition(dst.count >= src.count, "HalfFloat: destination too small")
+        for i in 0..<src.count { dst[i] = bf16ToFloat(src[i]) }
+    }
+
+    @inlinable public static func floatToBF16(_ src: UnsafeBufferPointer<Float>, into dst: UnsafeMutableBufferPointer<UInt16>) {
+        precondition(dst.count >= src.count, "HalfFloat: destination too small")
+        for i in 0..<src.count { dst[i] = floatToBF16(src[i]) }
+    }
+
+    public static func f16ToFloat(_ src: [UInt16]) -> [Float] {
+        [Float](unsafeUninitializedCapacity: src.count) { dst, n in
+            src.withUnsafeBufferPointer { f16ToFloat($0, into: dst) }
+            n = src.count
+        }
+    }
+
+    public static func floatToF16(_ src: [Float]) -> [UInt16] {
+        [UInt16](unsafeUninitializedCapacity: src.count) { dst, n in
+            src.withUnsafeBufferPointer { floatToF16($0, into: dst) }
+            n = src.count
+        }
+    }
+
+    public static func bf16ToFloat(_ src: [UInt16]) -> [Float] {
+        [Float](unsafeUninitializedCapacity: src.count) { dst, n in
+            src.withUnsafeBufferPointer { bf16ToFloat($0, into: dst) }
+            n = src.count
+        }
+    }
+
+    public static func floatToBF16(_ src: [Float]) -> [UInt16] {
+        [UInt16](unsafeUninitializedCapacity: src.count) { dst, n in
+            src.withUnsafeBufferPointer { floatToBF16($0, into: dst) }
+            n = src.count
+        }
+    }
 }

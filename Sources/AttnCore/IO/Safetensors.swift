@@ -15,6 +15,24 @@ public enum TensorDType: String, Sendable, CaseIterable {
     }
 
     public var isFloatingPoint: Bool { self == .f64 || self == .f32 || self == .f16 || self == .bf16 }
+
+    /// Position in the reference library's `Dtype` enum (Rust, `derive(Ord)`: BOOL, …, U8, I8, …, I16,
+    /// U16, F16, BF16, I32, U32, F32, F64, I64, U64). Its serializer writes tensors by descending
+    /// rank, then by name — checked against safetensors 0.8.0 (Tests/Fixtures/io/writer_reference).
+    var referenceRank: Int {
+        switch self {
+        case .bool: return 0
+        case .u8: return 4
+        case .i8: return 5
+        case .i16: return 9
+        case .f16: return 11
+        case .bf16: return 12
+        case .i32: return 13
+        case .f32: return 15
+        case .f64: return 16
+        case .i64: return 17
+        }
+    }
 }
 
 /// Where one tensor lives in a safetensors file.
@@ -80,6 +98,15 @@ public final class SafetensorsFile: @unchecked Sendable {
             throw fail(nil, "header is not a JSON object (expected '{' at byte 8)")
         }
         let headerData = data.subdata(in: data.startIndex + 8 ..< data.startIndex + 8 + headerLength)
+        // Strict syntax check first: JSONSerialization keeps the last of duplicated keys silently,
+        // so a header naming a tensor twice would otherwise lose one of them without a word.
+        let strict = headerData.withUnsafeBytes { raw in Result { () throws(HeaderJSONError) in try HeaderJSON.parse(raw) } }
+        if case let .failure(e) = strict {
+            if e.message.hasPrefix("duplicated key") {
+                throw fail(nil, "header has a \(e.message) at byte \(e.offset) (tensor names and metadata keys must be unique)")
+            }
+            throw fail(nil, "header is not valid JSON (\(e.message) at byte \(e.offset))")
+        }
         let json: Any
         do {
             json = try JSONSerialization.jsonObject(with: headerData, options: [])
@@ -234,7 +261,8 @@ public final class SafetensorsFile: @unchecked Sendable {
 }
 
 /// Builds a safetensors file in memory and writes it atomically. Tensors are laid out in the
-/// reference implementation's order (larger element width first, then by name), the header is
+/// reference implementation's order (descending position in its dtype enum, which puts wider
+/// types first: I64, F64, F32, I32, BF16, F16, I16, I8, U8, BOOL; then by name), the header is
 /// `__metadata__` first then tensors in file order, padded with spaces to a multiple of 8 bytes.
 public struct SafetensorsWriter: Sendable {
     public var metadata: [String: String]
@@ -281,7 +309,7 @@ public struct SafetensorsWriter: Sendable {
 
     /// The whole file.
     public func serialized() -> Data {
-        let ordered = entries.sorted { ($0.dtype.byteWidth, $1.name) > ($1.dtype.byteWidth, $0.name) }
+        let ordered = entries.sorted { ($0.dtype.referenceRank, $1.name) > ($1.dtype.referenceRank, $0.name) }
         var header = "{"
         var parts: [String] = []
         if !metadata.isEmpty {

@@ -190,6 +190,10 @@ public final class TraceReader: @unchecked Sendable {
             lengths.append(t)
         }
         self.lengths = lengths
+        if file.tensors.count != expected.count {
+            let extra = file.tensors.map(\.name).filter { !expected.contains($0) }.sorted()
+            throw fail(extra.first ?? "header", "unexpected tensor (an attnsim trace holds only seq{S}.tokens and seq{S}.layer{L}.q/k/v for S < \(meta.sequences), L < \(meta.layers))")
+        }
         if !options.allowNonFinite {
             for s in 0..<meta.sequences {
                 for l in 0..<meta.layers {
@@ -197,7 +201,9 @@ public final class TraceReader: @unchecked Sendable {
                         let name = TraceMetadata.tensorName(s, l, which)
                         let values = try file.floats(name)
                         if let i = values.firstIndex(where: { !$0.isFinite }) {
-                            throw fail(name, "non-finite value \(values[i]) at flat index \(i) (use --allow-nonfinite to accept)")
+                            let (h, rest) = i.quotientAndRemainder(dividingBy: lengths[s] * meta.headDim)
+                            let (t, d) = rest.quotientAndRemainder(dividingBy: meta.headDim)
+                            throw fail(name, "non-finite value \(values[i]) at [head \(h), token \(t), dim \(d)] (flat index \(i); use --allow-nonfinite to accept)")
                         }
                     }
                 }
