@@ -74,3 +74,36 @@ import Testing
         #expect(throws: AttnError.self) { try model.forward([v], cache: &inc) }
     }
 }
+
+@Suite struct ByteLevelBPETests {
+    static let tokenizer: Result<ByteLevelBPE, AttnError> = {
+        do { return .success(try ByteLevelBPE(gguf: GGUFFile(path: try EncoderFixtures.asset("smollm2/SmolLM2-135M-Instruct.Q4_1.gguf")))) }
+        catch let e as AttnError { return .failure(e) } catch { return .failure(.runtime("\(error)")) }
+    }()
+
+    /// Identical ids to Hugging Face `tokenizers` (Scripts/decoder_golden.py) on 300 Shakespeare lines
+    /// and edge cases (digits, contractions, whitespace runs, accents, CJK, emoji, NBSP).
+    @Test func matchesHuggingFaceTokenizers() throws {
+        let bpe = try Self.tokenizer.get()
+        let data = try Data(contentsOf: EncoderFixtures.packageRoot.appendingPathComponent("Tests/Fixtures/decoder/bpe_cases.json"))
+        let cases = try JSONSerialization.jsonObject(with: data) as! [[String: Any]]
+        #expect(cases.count > 300)
+        var mismatches: [String] = []
+        for c in cases {
+            let text = c["text"] as! String, ids = (c["ids"] as! [NSNumber]).map(\.intValue)
+            let got = bpe.encode(text)
+            if got != ids { mismatches.append("\(text.debugDescription): \(got) vs \(ids)") }
+            #expect(bpe.decode(got) == text)
+        }
+        #expect(mismatches.isEmpty, "\(mismatches.prefix(5))")
+    }
+
+    /// "The capital of France is" continues with " Paris." greedily, as in PyTorch (Traces/README.md).
+    @Test func capitalOfFrance() throws {
+        let bpe = try Self.tokenizer.get()
+        let model = try LlamaTests.model.get()
+        let prompt = bpe.encode("The capital of France is")
+        let (ids, _) = try model.generate(prompt: prompt, count: 8)
+        #expect(bpe.decode(ids) == " Paris.\n\nThe answer is:")
+    }
+}

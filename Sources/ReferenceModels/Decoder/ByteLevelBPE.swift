@@ -2,8 +2,9 @@ import AttnCore
 
 /// Byte-level BPE (GPT-2 style) built from a GGUF file's `tokenizer.ggml.tokens` and
 /// `tokenizer.ggml.merges`, with the pre-tokenizer of the model family:
-/// - SmolLM2 (`tokenizer.ggml.pre` = `smollm`): every digit is its own piece (Hugging Face
-///   `Digits(individual_digits: true)`), then GPT-2's split;
+/// - SmolLM2 (`tokenizer.ggml.pre` = `smollm`): every numeric character (Unicode Nd, Nl, No — Rust's
+///   `char::is_numeric`, as Hugging Face's `Digits(individual_digits: true)` uses) is its own piece,
+///   then GPT-2's split;
 /// - otherwise GPT-2's split alone.
 /// GPT-2's split is the regex `'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+`,
 /// implemented by hand over Unicode scalars (no regex engine). Each piece's UTF-8 bytes are mapped
@@ -121,11 +122,11 @@ public final class ByteLevelBPE: @unchecked Sendable {
         if splitDigits {
             var i = 0
             while i < scalars.count {
-                if Self.isNumber(scalars[i]) && scalars[i].properties.numericType == .decimal {
+                if Self.isNumber(scalars[i]) {
                     pieces.append([scalars[i]]); i += 1
                 } else {
                     var j = i
-                    while j < scalars.count && !(Self.isNumber(scalars[j]) && scalars[j].properties.numericType == .decimal) { j += 1 }
+                    while j < scalars.count && !Self.isNumber(scalars[j]) { j += 1 }
                     pieces += Self.gpt2Split(Array(scalars[i..<j]))
                     i = j
                 }
