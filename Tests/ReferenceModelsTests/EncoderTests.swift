@@ -107,6 +107,15 @@ struct EncoderTests {
         #expect(probe.calls.map(\.sequence).prefix(2) == [10, 11])
     }
 
+    /// The default seam (FastExactAttention) and text entry point give PyTorch's embedding.
+    @Test func embedWithDefaultSeam() throws {
+        let (model, golden, sentences) = try Self.load()
+        let out = try model.embed(sentences[4])
+        #expect(out.tokens > 64)
+        #expect(Self.maxAbsDiff(out.hidden, try golden.floats("s4.hidden")) < 1e-4)
+        #expect(Self.cosine(out.embedding, try golden.floats("s4.embedding")) > 0.9999)
+    }
+
     @Test func badInputsAreClearErrors() throws {
         let (model, _, _) = try Self.load()
         #expect(throws: AttnError.self) { try model.forward([101, 40000, 102]) }
@@ -146,6 +155,26 @@ struct EncoderMathTests {
         } } }
         let ref = EncoderMath.layerNormReference(x, rows: rows, dim: dim, gamma: gamma, beta: beta, eps: 1e-12)
         #expect(zip(y, ref).allSatisfy { abs($0 - $1) < 1e-5 })
+    }
+
+    /// The SIMD/parallel attention kernel equals the seam's reference `ExactAttention` (bidirectional
+    /// with padding, causal with an offset, grouped-query heads, odd head size).
+    @Test(arguments: [(12, 12, 32, 40, 40, 0, false, 33), (9, 3, 64, 5, 21, 16, true, 21), (4, 2, 7, 6, 6, 0, true, 6),
+                      (2, 1, 8, 1, 300, 299, true, 300)])
+    func fastAttentionMatchesExactAttention(heads: Int, kvHeads: Int, d: Int, tq: Int, tk: Int, offset: Int, causal: Bool, valid: Int) {
+        var g = LCG(s: UInt64(heads * 7 + d + tk))
+        let q = (0..<heads * tq * d).map { _ in g.next() * 2 }
+        let k = (0..<kvHeads * tk * d).map { _ in g.next() * 2 }
+        let v = (0..<kvHeads * tk * d).map { _ in g.next() }
+        let call = AttentionCall(sequence: 0, layer: 0, heads: heads, kvHeads: kvHeads, headDim: d, queryRows: tq, keyRows: tk,
+                                 queryOffset: offset, causal: causal, validKeys: valid, scale: 1 / Float(d).squareRoot())
+        var a = [Float](repeating: .nan, count: heads * tq * d), b = a
+        q.withUnsafeBufferPointer { qp in k.withUnsafeBufferPointer { kp in v.withUnsafeBufferPointer { vp in
+            a.withUnsafeMutableBufferPointer { ExactAttention().attend(call, q: qp, k: kp, v: vp, out: $0) }
+            b.withUnsafeMutableBufferPointer { FastExactAttention().attend(call, q: qp, k: kp, v: vp, out: $0) }
+        } } }
+        let diff = zip(a, b).reduce(Float(0)) { max($0, abs($1.0 - $1.1)) }
+        #expect(diff < 1e-5)
     }
 
     /// Exact GELU at points with known values: gelu(0)=0, gelu(1)=0.8413447, gelu(-1)=-0.1586553
