@@ -30,8 +30,11 @@ final class ProbeAttention: AttentionSeam {
 
 @Suite("BERT encoder (all-MiniLM-L6-v2) vs PyTorch")
 struct EncoderTests {
+    /// Loaded once per test process (the 90 MB checkpoint dominates debug-build test time).
+    static let shared: Result<BertEncoder, any Error> = Result { try BertEncoder(directory: try EncoderFixtures.minilmDirectory) }
+
     static func load() throws -> (BertEncoder, SafetensorsFile, [String]) {
-        let model = try BertEncoder(directory: try EncoderFixtures.minilmDirectory)
+        let model = try shared.get()
         let golden = try SafetensorsFile(path: EncoderFixtures.fixture("minilm_golden.safetensors"))
         let sentences = try JSONDecoder().decode([String].self, from: Data(golden.metadata["sentences"]!.utf8))
         return (model, golden, sentences)

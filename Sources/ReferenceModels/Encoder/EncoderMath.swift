@@ -59,6 +59,23 @@ public enum EncoderMath {
     static func linearBlock(_ x: UnsafePointer<Float>, rows: Int, inDim k: Int, _ w: UnsafePointer<Float>,
                             _ bias: UnsafePointer<Float>?, outDim: Int, from n0: Int, to n1: Int,
                             y: UnsafeMutablePointer<Float>) {
+        #if DEBUG
+        // Unoptimized builds: SIMD operators are generic calls at -Onone (~70× slower than scalar code
+        // on pointers), so debug test runs use this scalar twin of the tile below.
+        for m in 0..<rows {
+            for n in n0..<n1 {
+                let xr = x + m * k, wr = w + n * k
+                var s0: Float = 0, s1: Float = 0, s2: Float = 0, s3: Float = 0
+                var c = 0
+                while c + 4 <= k {
+                    s0 += xr[c] * wr[c]; s1 += xr[c + 1] * wr[c + 1]; s2 += xr[c + 2] * wr[c + 2]; s3 += xr[c + 3] * wr[c + 3]
+                    c += 4
+                }
+                while c < k { s0 += xr[c] * wr[c]; c += 1 }
+                y[m * outDim + n] = (s0 + s1) + (s2 + s3) + (bias?[n] ?? 0)
+            }
+        }
+        #else
         let k4 = k & ~3
         var m = 0
         while m < rows {
@@ -110,6 +127,7 @@ public enum EncoderMath {
             }
             m += 4
         }
+        #endif
     }
 
     /// Reference twin of `linear`: one Double dot product per output.
@@ -135,6 +153,13 @@ public enum EncoderMath {
         let inv = 1 / Float(dim)
         for r in 0..<rows {
             let p = x.baseAddress! + r * dim
+            #if DEBUG
+            var sum: Float = 0
+            for c in 0..<dim { sum += p[c] }
+            let mean = sum * inv
+            var sq: Float = 0
+            for c in 0..<dim { let t = p[c] - mean; sq += t * t }
+            #else
             var acc = SIMD8<Float>()
             var c = 0
             while c < d8 { acc += load8(p + c); c += 8 }
@@ -147,6 +172,7 @@ public enum EncoderMath {
             while c < d8 { let t = load8(p + c) - mv; acc2 += t * t; c += 8 }
             var sq = acc2.sum()
             while c < dim { let t = p[c] - mean; sq += t * t; c += 1 }
+            #endif
             let rstd = 1 / (sq * inv + eps).squareRoot()
             for c in 0..<dim { p[c] = (p[c] - mean) * rstd * gamma[c] + beta[c] }
         }
@@ -219,11 +245,16 @@ public enum EncoderMath {
             var maxScore = -Float.infinity
             for j in 0..<visible {
                 let kj = kBase + j * d
+                #if DEBUG
+                var dot: Float = 0
+                for c in 0..<d { dot += qi[c] * kj[c] }
+                #else
                 var acc = SIMD4<Float>()
                 var c = 0
                 while c < d4 { acc += load4(qi + c) * load4(kj + c); c += 4 }
                 var dot = acc.sum()
                 while c < d { dot += qi[c] * kj[c]; c += 1 }
+                #endif
                 let sc = dot * call.scale
                 scores[j] = sc
                 if sc > maxScore { maxScore = sc }
@@ -239,8 +270,11 @@ public enum EncoderMath {
             let inv: Float = visible > 0 ? 1 / sum : 0
             for j in 0..<visible {
                 let p = scores[j] * inv
-                let pv = SIMD4<Float>(repeating: p)
                 let vj = vBase + j * d
+                #if DEBUG
+                for c in 0..<d { o[c] += p * vj[c] }
+                #else
+                let pv = SIMD4<Float>(repeating: p)
                 var c = 0
                 while c < d4 {
                     let r = UnsafeMutableRawPointer(o + c)
@@ -248,6 +282,7 @@ public enum EncoderMath {
                     c += 4
                 }
                 while c < d { o[c] += p * vj[c]; c += 1 }
+                #endif
             }
         }
     }
