@@ -189,3 +189,44 @@ struct EncoderMathTests {
         #expect(zip(x, expected).allSatisfy { abs($0 - $1) < 1e-6 })
     }
 }
+
+@Suite("BERT loading errors")
+struct EncoderLoadingErrorTests {
+    static let config = BertConfig(hiddenSize: 8, numAttentionHeads: 2, numHiddenLayers: 1, intermediateSize: 16,
+                                   layerNormEps: 1e-12, maxPositionEmbeddings: 4, typeVocabSize: 2, vocabSize: 10)
+
+    @Test func missingConfigKeyNamesFileAndKey() throws {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("cfg-\(UUID().uuidString).json")
+        defer { try? FileManager.default.removeItem(at: url) }
+        try #"{"hidden_size": 8, "num_attention_heads": 2, "num_hidden_layers": 1, "layer_norm_eps": 1e-12, "max_position_embeddings": 4, "type_vocab_size": 2, "vocab_size": 10, "hidden_act": "gelu"}"#
+            .write(to: url, atomically: true, encoding: .utf8)
+        do {
+            _ = try BertConfig(path: url.path)
+            Issue.record("expected a missing-key error")
+        } catch {
+            #expect(error.description == "\(url.path): intermediate_size: missing key (expected a positive integer)")
+        }
+    }
+
+    @Test func missingAndMisshapedTensorsAreNamed() throws {
+        var w = SafetensorsWriter()
+        w.add("bert.embeddings.word_embeddings.weight", floats: [Float](repeating: 0, count: 80), shape: [10, 8])
+        w.add("bert.embeddings.position_embeddings.weight", floats: [Float](repeating: 0, count: 24), shape: [3, 8])
+        let file = try SafetensorsFile(data: w.serialized(), path: "tiny.safetensors")
+        do {
+            _ = try BertWeights(file: file, config: Self.config)
+            Issue.record("expected a shape error")
+        } catch {
+            #expect(error.description == "tiny.safetensors: bert.embeddings.position_embeddings.weight: shape [3, 8], expected [4, 8] from config.json")
+        }
+        var w2 = SafetensorsWriter()
+        w2.add("embeddings.word_embeddings.weight", floats: [Float](repeating: 0, count: 80), shape: [10, 8])
+        let file2 = try SafetensorsFile(data: w2.serialized(), path: "tiny2.safetensors")
+        do {
+            _ = try BertWeights(file: file2, config: Self.config)
+            Issue.record("expected a missing-tensor error")
+        } catch {
+            #expect(error.description == "tiny2.safetensors: embeddings.position_embeddings.weight: tensor not found; expected shape [4, 8]")
+        }
+    }
+}
