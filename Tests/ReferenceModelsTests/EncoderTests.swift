@@ -30,8 +30,11 @@ final class ProbeAttention: AttentionSeam {
 
 @Suite("BERT encoder (all-MiniLM-L6-v2) vs PyTorch")
 struct EncoderTests {
+    /// Loaded once per test process (the 90 MB checkpoint dominates debug-build test time).
+    static let shared: Result<BertEncoder, any Error> = Result { try BertEncoder(directory: try EncoderFixtures.minilmDirectory) }
+
     static func load() throws -> (BertEncoder, SafetensorsFile, [String]) {
-        let model = try BertEncoder(directory: try EncoderFixtures.minilmDirectory)
+        let model = try shared.get()
         let golden = try SafetensorsFile(path: EncoderFixtures.fixture("minilm_golden.safetensors"))
         let sentences = try JSONDecoder().decode([String].self, from: Data(golden.metadata["sentences"]!.utf8))
         return (model, golden, sentences)
@@ -107,6 +110,15 @@ struct EncoderTests {
         #expect(probe.calls.map(\.sequence).prefix(2) == [10, 11])
     }
 
+    /// The default seam (FastExactAttention) and text entry point give PyTorch's embedding.
+    @Test func embedWithDefaultSeam() throws {
+        let (model, golden, sentences) = try Self.load()
+        let out = try model.embed(sentences[4])
+        #expect(out.tokens > 64)
+        #expect(Self.maxAbsDiff(out.hidden, try golden.floats("s4.hidden")) < 1e-4)
+        #expect(Self.cosine(out.embedding, try golden.floats("s4.embedding")) > 0.9999)
+    }
+
     @Test func badInputsAreClearErrors() throws {
         let (model, _, _) = try Self.load()
         #expect(throws: AttnError.self) { try model.forward([101, 40000, 102]) }
@@ -148,6 +160,26 @@ struct EncoderMathTests {
         #expect(zip(y, ref).allSatisfy { abs($0 - $1) < 1e-5 })
     }
 
+    /// The SIMD/parallel attention kernel equals the seam's reference `ExactAttention` (bidirectional
+    /// with padding, causal with an offset, grouped-query heads, odd head size).
+    @Test(arguments: [(12, 12, 32, 40, 40, 0, false, 33), (9, 3, 64, 5, 21, 16, true, 21), (4, 2, 7, 6, 6, 0, true, 6),
+                      (2, 1, 8, 1, 300, 299, true, 300)])
+    func fastAttentionMatchesExactAttention(heads: Int, kvHeads: Int, d: Int, tq: Int, tk: Int, offset: Int, causal: Bool, valid: Int) {
+        var g = LCG(s: UInt64(heads * 7 + d + tk))
+        let q = (0..<heads * tq * d).map { _ in g.next() * 2 }
+        let k = (0..<kvHeads * tk * d).map { _ in g.next() * 2 }
+        let v = (0..<kvHeads * tk * d).map { _ in g.next() }
+        let call = AttentionCall(sequence: 0, layer: 0, heads: heads, kvHeads: kvHeads, headDim: d, queryRows: tq, keyRows: tk,
+                                 queryOffset: offset, causal: causal, validKeys: valid, scale: 1 / Float(d).squareRoot())
+        var a = [Float](repeating: .nan, count: heads * tq * d), b = a
+        q.withUnsafeBufferPointer { qp in k.withUnsafeBufferPointer { kp in v.withUnsafeBufferPointer { vp in
+            a.withUnsafeMutableBufferPointer { ExactAttention().attend(call, q: qp, k: kp, v: vp, out: $0) }
+            b.withUnsafeMutableBufferPointer { FastExactAttention().attend(call, q: qp, k: kp, v: vp, out: $0) }
+        } } }
+        let diff = zip(a, b).reduce(Float(0)) { max($0, abs($1.0 - $1.1)) }
+        #expect(diff < 1e-5)
+    }
+
     /// Exact GELU at points with known values: gelu(0)=0, gelu(1)=0.8413447, gelu(-1)=-0.1586553
     /// (x·Φ(x) with Φ the standard normal CDF), gelu(3)=2.9959502.
     @Test func geluIsExactErf() {
@@ -155,5 +187,46 @@ struct EncoderMathTests {
         x.withUnsafeMutableBufferPointer { EncoderMath.gelu($0) }
         let expected: [Float] = [0, 0.8413447, -0.1586553, 2.9959502]
         #expect(zip(x, expected).allSatisfy { abs($0 - $1) < 1e-6 })
+    }
+}
+
+@Suite("BERT loading errors")
+struct EncoderLoadingErrorTests {
+    static let config = BertConfig(hiddenSize: 8, numAttentionHeads: 2, numHiddenLayers: 1, intermediateSize: 16,
+                                   layerNormEps: 1e-12, maxPositionEmbeddings: 4, typeVocabSize: 2, vocabSize: 10)
+
+    @Test func missingConfigKeyNamesFileAndKey() throws {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("cfg-\(UUID().uuidString).json")
+        defer { try? FileManager.default.removeItem(at: url) }
+        try #"{"hidden_size": 8, "num_attention_heads": 2, "num_hidden_layers": 1, "layer_norm_eps": 1e-12, "max_position_embeddings": 4, "type_vocab_size": 2, "vocab_size": 10, "hidden_act": "gelu"}"#
+            .write(to: url, atomically: true, encoding: .utf8)
+        do {
+            _ = try BertConfig(path: url.path)
+            Issue.record("expected a missing-key error")
+        } catch {
+            #expect(error.description == "\(url.path): intermediate_size: missing key (expected a positive integer)")
+        }
+    }
+
+    @Test func missingAndMisshapedTensorsAreNamed() throws {
+        var w = SafetensorsWriter()
+        w.add("bert.embeddings.word_embeddings.weight", floats: [Float](repeating: 0, count: 80), shape: [10, 8])
+        w.add("bert.embeddings.position_embeddings.weight", floats: [Float](repeating: 0, count: 24), shape: [3, 8])
+        let file = try SafetensorsFile(data: w.serialized(), path: "tiny.safetensors")
+        do {
+            _ = try BertWeights(file: file, config: Self.config)
+            Issue.record("expected a shape error")
+        } catch {
+            #expect(error.description == "tiny.safetensors: bert.embeddings.position_embeddings.weight: shape [3, 8], expected [4, 8] from config.json")
+        }
+        var w2 = SafetensorsWriter()
+        w2.add("embeddings.word_embeddings.weight", floats: [Float](repeating: 0, count: 80), shape: [10, 8])
+        let file2 = try SafetensorsFile(data: w2.serialized(), path: "tiny2.safetensors")
+        do {
+            _ = try BertWeights(file: file2, config: Self.config)
+            Issue.record("expected a missing-tensor error")
+        } catch {
+            #expect(error.description == "tiny2.safetensors: embeddings.position_embeddings.weight: tensor not found; expected shape [4, 8]")
+        }
     }
 }

@@ -36,7 +36,7 @@ public struct BertConfig: Sendable, Equatable {
         func fail(_ key: String, _ message: String) -> AttnError { .input(file: path, item: key, message: message) }
         func int(_ key: String) throws(AttnError) -> Int {
             guard let v = obj[key] else { throw fail(key, "missing key (expected a positive integer)") }
-            guard let n = v as? Int, !(v is Bool), n > 0 else { throw fail(key, "expected a positive integer, found \(v)") }
+            guard let n = v as? Int, n > 0 else { throw fail(key, "expected a positive integer, found \(v)") }
             return n
         }
         let hidden = try int("hidden_size")
@@ -45,7 +45,7 @@ public struct BertConfig: Sendable, Equatable {
             throw fail("num_attention_heads", "hidden_size \(hidden) is not a multiple of num_attention_heads \(heads)")
         }
         guard let epsAny = obj["layer_norm_eps"] else { throw fail("layer_norm_eps", "missing key (expected a positive number)") }
-        guard let eps = (epsAny as? NSNumber)?.doubleValue, !(epsAny is Bool), eps > 0 else {
+        guard let eps = (epsAny as? NSNumber)?.doubleValue, eps > 0 else {
             throw fail("layer_norm_eps", "expected a positive number, found \(epsAny)")
         }
         if let act = obj["hidden_act"] {

@@ -51,12 +51,12 @@ public struct BertEncoder: Sendable {
     }
 
     /// Tokenizes `text` (with [CLS]/[SEP], truncated to the model's positions) and runs `forward`.
-    public func embed(_ text: String, seam: any AttentionSeam = ExactAttention(), sequence: Int = 0) throws(AttnError) -> BertEncoderOutput {
+    public func embed(_ text: String, seam: any AttentionSeam = FastExactAttention(), sequence: Int = 0) throws(AttnError) -> BertEncoderOutput {
         try forward(tokenizer.encode(text), seam: seam, sequence: sequence)
     }
 
     /// Runs one sequence (token type 0 unless `tokenTypes` is given).
-    public func forward(_ ids: [Int32], tokenTypes: [Int32]? = nil, seam: any AttentionSeam = ExactAttention(),
+    public func forward(_ ids: [Int32], tokenTypes: [Int32]? = nil, seam: any AttentionSeam = FastExactAttention(),
                         sequence: Int = 0) throws(AttnError) -> BertEncoderOutput {
         try forward(batch: [ids], tokenTypes: tokenTypes.map { [$0] }, seam: seam, firstSequence: sequence)[0]
     }
@@ -65,7 +65,7 @@ public struct BertEncoder: Sendable {
     /// attention runs per sequence (`AttentionCall.sequence = firstSequence + b`) with
     /// queryRows = keyRows = longest length and `validKeys` = the sequence's length. Outputs are trimmed
     /// to each sequence's real tokens.
-    public func forward(batch: [[Int32]], tokenTypes: [[Int32]]? = nil, seam: any AttentionSeam = ExactAttention(),
+    public func forward(batch: [[Int32]], tokenTypes: [[Int32]]? = nil, seam: any AttentionSeam = FastExactAttention(),
                         firstSequence: Int = 0) throws(AttnError) -> [BertEncoderOutput] {
         let c = config
         let h = c.hiddenSize, heads = c.numAttentionHeads, d = c.headDim, inter = c.intermediateSize
