@@ -2,6 +2,7 @@ import Accelerator
 import AttnCore
 import Experiments
 import Foundation
+import ReferenceModels
 
 /// Every benchmark, in report order. Each checks its result once before being timed.
 func allBenchmarks() -> [Benchmark] {
@@ -58,6 +59,34 @@ func allBenchmarks() -> [Benchmark] {
         list.append(Benchmark(name: name, unit: "sweep (\(points.count) points)", itemsPerIteration: Double(points.count)) {
             guard let rows = try? Runner().run(points) else { return -1 }
             return rows.count
+        })
+    }
+    return list + modelBenchmarks()
+}
+
+/// Reference-model speed (needs Scripts/fetch-assets): MiniLM forward of 128 tokens, SmolLM2
+/// prefill of 256 tokens and single-token decode steps.
+func modelBenchmarks() -> [Benchmark] {
+    var list: [Benchmark] = []
+    if let encoder = try? BertEncoder(directory: ".assets/minilm") {
+        let ids = [Int32(101)] + (0..<126).map { Int32(1000 + $0 * 37 % 20000) } + [102]
+        precondition((try? encoder.forward(ids))?.tokens == 128)
+        list.append(Benchmark(name: "minilm_forward_128", unit: "forward (128 tokens)", itemsPerIteration: 128) {
+            (try? encoder.forward(ids))?.tokens ?? -1
+        })
+    }
+    if let model = try? LlamaModel(path: ".assets/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf") {
+        let prompt = (0..<256).map { 100 + $0 * 53 % 40000 }
+        list.append(Benchmark(name: "smollm2_prefill_256", unit: "prefill (256 tokens)", itemsPerIteration: 256) {
+            var cache = model.makeCache()
+            return (try? model.forward(prompt, cache: &cache, logitsFor: true))?.count ?? -1
+        })
+        var cache = model.makeCache()
+        _ = try? model.forward(prompt, cache: &cache, logitsFor: true)
+        let base = cache
+        list.append(Benchmark(name: "smollm2_decode_step_at_256", unit: "token", itemsPerIteration: 1) {
+            var c = base
+            return (try? model.forward([42], cache: &c, logitsFor: true))?.count ?? -1
         })
     }
     return list

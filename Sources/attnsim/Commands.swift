@@ -5,7 +5,7 @@ import Foundation
 
 /// The commands that work, in help order.
 func allCommands() -> [CommandSpec] {
-    [runCommand(sweep: false), runCommand(sweep: true), mergeCommand(), calibrateCommand(), gemmCommand(), inspectCommand(), plotCommand(), columnsCommand()]
+    [runCommand(sweep: false), runCommand(sweep: true), mergeCommand(), calibrateCommand(), recordCommand(), gemmCommand(), inspectCommand(), plotCommand(), columnsCommand()]
 }
 
 func runCommand(sweep: Bool) -> CommandSpec {
@@ -278,5 +278,39 @@ func calibrateCommand() -> CommandSpec {
                 "traces": c.traces.map { ($0 as NSString).lastPathComponent }.joined(separator: " "),
             ], to: out)
             FileHandle.standardError.write(Data("attnsim: wrote thresholds for \(entries.count) trace(s) to \(out)\n".utf8))
+        })
+}
+
+func recordCommand() -> CommandSpec {
+    CommandSpec(
+        name: "record",
+        summary: "Run a reference model over text and record its attention as a trace.",
+        positionals: [],
+        options: [
+            .value("--model", "PATH", "a BERT directory (config.json, model.safetensors, vocab.txt) or a Llama-family .gguf file"),
+            .value("--text", "FILE", "text, one sequence per non-empty line"),
+            .value("--out", "TRACE", "trace file to write (.safetensors)"),
+            .value("--max-tokens", "N", "truncate each sequence's prompt to N tokens", default: "128"),
+            .value("--sequences", "N", "record only the first N lines"),
+            .value("--generate", "N", "decoder only: append N greedy tokens per line, recorded as decode rows", default: "0"),
+            .value("--dtype", "f16|f32", "storage of Q, K, V", default: "f16"),
+        ],
+        discussion: "Q and K are recorded after any rotary embedding, exactly as the attention unit sees them (docs/trace-format.md).",
+        run: { args in
+            var o = RecordOptions(model: try args.required("--model"), text: try args.required("--text"), out: try args.required("--out"))
+            try AtomicFile.checkWritable(o.out, flag: "--out")
+            o.maxTokens = try args.int("--max-tokens", default: 128, range: 1...1_000_000)
+            o.sequences = try args.int("--sequences", default: Int.max, range: 1...Int.max)
+            o.generate = try args.int("--generate", default: 0, range: 0...1_000_000)
+            switch args.string("--dtype") ?? "f16" {
+            case "f16": o.dtype = .f16
+            case "f32": o.dtype = .f32
+            case let d: throw AttnError.usage(flag: "--dtype", message: "expected f16 or f32, got '\(d)'")
+            }
+            if o.generate > 0 && !o.model.hasSuffix(".gguf") {
+                throw AttnError.usage(flag: "--generate", message: "needs a decoder (.gguf); an encoder has no decode phase")
+            }
+            let summary = try Recording.record(o)
+            FileHandle.standardError.write(Data("attnsim: \(summary)\n".utf8))
         })
 }

@@ -312,3 +312,44 @@ import Testing
         #expect(try CLI.run(["sweep", cfg, "--max-points", "12", "--quiet"]).status == 0)
     }
 }
+
+/// `attnsim record` with the Swift reference encoder reproduces the committed MiniLM trace (recorded
+/// from PyTorch's BertModel): same tokens, Q/K/V within F16 rounding.
+@Suite struct RecordCommandTests {
+    @Test func swiftMiniLMRecordingMatchesTheCommittedTrace() throws {
+        let assets = ProcessInfo.processInfo.environment["ATTNSIM_ASSETS"] ?? CLI.packageRoot.appendingPathComponent(".assets").path
+        let movie = (assets as NSString).appendingPathComponent("text/movieReviewSnippets_GroundTruth.txt")
+        guard let text = try? String(contentsOfFile: movie, encoding: .utf8) else {
+            Issue.record("missing asset \(movie): run Scripts/fetch-assets first")
+            return
+        }
+        let lines = text.split(whereSeparator: \.isNewline).map(String.init)
+        let picked = [4, 5, 6, 8, 10, 11, 12, 13, 14, 15].map { lines[$0 - 1].split(separator: "\t")[2] }
+        let dir = try CLI.temporaryDirectory()
+        let textFile = dir.appendingPathComponent("movie10.txt").path
+        try (picked.joined(separator: "\n") + "\n").write(toFile: textFile, atomically: true, encoding: .utf8)
+        let out = dir.appendingPathComponent("minilm.safetensors").path
+        let r = try CLI.run(["record", "--model", (assets as NSString).appendingPathComponent("minilm"), "--text", textFile, "--out", out])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stderr.contains("recorded 10 sequences"))
+        // Compare through `inspect`, which validates both traces fully and prints their statistics.
+        let mine = try CLI.run(["inspect", out]), theirs = try CLI.run(["inspect", "Traces/minilm-movie.safetensors"])
+        func table(_ s: String) -> [String] { s.split(separator: "\n").filter { $0.first?.isNumber == true || $0.hasPrefix("all layers") }.map(String.init) }
+        // Every statistic (value ranges, kurtosis, outlier ratios, fractions of small probabilities,
+        // first/last-token mass) within 1% (or 1e-3 absolute: one probability of 349,272 may cross a
+        // threshold after F16 rounding).
+        let a = table(mine.stdout), b = table(theirs.stdout)
+        #expect(a.count == 7 && b.count == 7)
+        for (x, y) in zip(a.dropLast(), b.dropLast()) {
+            let u = x.split(separator: "\t").compactMap { Double($0) }, v = y.split(separator: "\t").compactMap { Double($0) }
+            #expect(u.count == 14 && u.count == v.count)
+            for (p, q) in zip(u, v) { #expect(abs(p - q) <= max(1e-3, 0.01 * abs(q)), "\(x) vs \(y)") }
+        }
+        #expect(mine.stdout.contains("sequences      10: tokens 24 28 30 22 17 17 18 28 14 15"))
+        let bad = try CLI.run(["record", "--model", "/nonexistent", "--text", textFile, "--out", out])
+        #expect(bad.status == 2)
+        #expect(bad.stderr.hasPrefix("attnsim: /nonexistent: no such model"))
+        let gen = try CLI.run(["record", "--model", (assets as NSString).appendingPathComponent("minilm"), "--text", textFile, "--out", out, "--generate", "4"])
+        #expect(gen.stderr == "attnsim: --generate: needs a decoder (.gguf); an encoder has no decode phase\n")
+    }
+}

@@ -258,7 +258,8 @@ public final class LlamaModel: @unchecked Sendable {
     }
 
     /// Greedy continuation: prefill `prompt`, then `count` tokens one step at a time with the cache.
-    /// Also returns the mean negative log-likelihood of the prompt (for perplexity).
+    /// Every generated token is also fed back (so a recording seam sees one decode row per generated
+    /// token). Also returns the mean negative log-likelihood of the prompt (for perplexity).
     public func generate(prompt: [Int], count: Int, seam: any AttentionSeam = ExactAttention(), sequence: Int = 0)
         throws(AttnError) -> (tokens: [Int], promptNLL: Double) {
         var cache = makeCache()
@@ -268,9 +269,8 @@ public final class LlamaModel: @unchecked Sendable {
         for t in 0..<(prompt.count - 1) { nll -= Self.logSoftmax(logits[(t * v)..<((t + 1) * v)], at: prompt[t + 1]) }
         var out: [Int] = []
         var next = Self.argmax(logits[((prompt.count - 1) * v)...])
-        for i in 0..<count {
+        for _ in 0..<count {
             out.append(next)
-            if i == count - 1 { break }
             let l = try forward([next], cache: &cache, seam: seam, sequence: sequence, logitsFor: true)
             next = Self.argmax(l[...])
         }
