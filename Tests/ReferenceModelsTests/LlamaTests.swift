@@ -106,3 +106,40 @@ import Testing
         #expect(bpe.decode(ids) == " Paris.\n\nThe answer is:")
     }
 }
+
+/// Next-token logits and perplexity against PyTorch (Scripts/smollm2_logits_golden.py).
+@Suite struct LlamaLogitsTests {
+    @Test func logitsWithinOneThousandthAndPerplexity() throws {
+        let model = try LlamaTests.model.get()
+        let data = try Data(contentsOf: EncoderFixtures.packageRoot.appendingPathComponent("Tests/Fixtures/decoder/smollm2_logits.json"))
+        let g = try JSONSerialization.jsonObject(with: data) as! [String: Any]
+        let ids = (g["prompt_ids"] as! [NSNumber]).map(\.intValue)
+        var cache = model.makeCache()
+        let logits = try model.forward(ids, cache: &cache)
+        let v = model.config.vocab
+        for entry in g["prompt_logits"] as! [[String: Any]] {
+            let pos = (entry["position"] as! NSNumber).intValue
+            let row = Array(logits[(pos * v)..<((pos + 1) * v)])
+            let top = (entry["top_ids"] as! [NSNumber]).map(\.intValue)
+            let values = (entry["top_values"] as! [NSNumber]).map(\.floatValue)
+            let first8 = (entry["first8"] as! [NSNumber]).map(\.floatValue)
+            let scale = max(abs((entry["max"] as! NSNumber).floatValue), abs((entry["min"] as! NSNumber).floatValue))
+            var worst: Float = 0
+            for (i, id) in top.enumerated() { worst = max(worst, abs(row[id] - values[i])) }
+            for c in 0..<8 { worst = max(worst, abs(row[c] - first8[c])) }
+            #expect(worst / scale <= 1e-3, "position \(pos): max |diff| \(worst) / max |logit| \(scale)")
+            #expect(LlamaModel.argmax(row[...]) == top[0])
+            let mean = row.reduce(0.0) { $0 + Double($1) } / Double(v)
+            #expect(abs(mean - (entry["mean"] as! NSNumber).doubleValue) <= 1e-3 * Double(scale))
+        }
+        // Perplexity of 128 Hamlet tokens: PyTorch 25.646.
+        let passage = (g["passage_ids"] as! [NSNumber]).map(\.intValue)
+        var c2 = model.makeCache()
+        let l2 = try model.forward(passage, cache: &c2)
+        var nll = 0.0
+        for t in 0..<(passage.count - 1) { nll -= LlamaModel.logSoftmax(l2[(t * v)..<((t + 1) * v)], at: passage[t + 1]) }
+        let ppl = exp(nll / Double(passage.count - 1))
+        let ref = (g["passage_perplexity"] as! NSNumber).doubleValue
+        #expect(abs(ppl - ref) / ref <= 0.005, "perplexity \(ppl) vs PyTorch \(ref)")
+    }
+}
