@@ -194,6 +194,16 @@ public final class GGUFFile: @unchecked Sendable {
         return tensors[i]
     }
 
+    /// The tensor's raw bytes (its blocks, as stored).
+    public func rawBytes(_ name: String) throws(AttnError) -> [UInt8] {
+        let t = try tensor(name)
+        guard let b = t.type.block else {
+            throw AttnError.input(file: path, item: name, message: "tensor type \(t.type.name) is not supported")
+        }
+        let n = t.elementCount / b.elements * b.bytes
+        return data.withUnsafeBytes { Array($0[t.fileOffset..<(t.fileOffset + n)]) }
+    }
+
     /// The tensor dequantized to Float, row-major with dims reversed (rows × rowLength).
     public func floats(_ name: String) throws(AttnError) -> [Float] {
         let t = try tensor(name)

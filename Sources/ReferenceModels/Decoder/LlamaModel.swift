@@ -59,7 +59,10 @@ public final class LlamaModel: @unchecked Sendable {
     struct Layer {
         var attnNorm, ffnNorm: [Float]
         var wq, wk, wv, wo, gate, up, down: [Float]
+        /// The same matrices in their GGUF blocks (Q4_1/Q8_0), for single-token decode steps.
+        var qq, qk, qv, qo, qgate, qup, qdown: QuantizedMatrix?
     }
+    let quantizedOutput: QuantizedMatrix?
     let embedding: [Float]
     let output: [Float]
     let finalNorm: [Float]
@@ -92,7 +95,15 @@ public final class LlamaModel: @unchecked Sendable {
             }
             return out
         }
+        // Row order that undoes the permutation, for the quantized copies (dst row ← src row).
+        func permutation(heads: Int) -> [Int] {
+            let hd = c.headDim
+            var order = [Int](repeating: 0, count: heads * hd)
+            for h in 0..<heads { for i in 0..<(hd / 2) { for j in 0..<2 { order[h * hd + j * (hd / 2) + i] = h * hd + i * 2 + j } } }
+            return order
+        }
         embedding = try load("token_embd.weight", rows: c.vocab, cols: c.hidden)
+        quantizedOutput = try QuantizedMatrix(f, f.contains("output.weight") ? "output.weight" : "token_embd.weight")
         output = f.contains("output.weight") ? try load("output.weight", rows: c.vocab, cols: c.hidden) : embedding
         finalNorm = try load("output_norm.weight", rows: 1, cols: c.hidden)
         var layers: [Layer] = []
@@ -107,16 +118,25 @@ public final class LlamaModel: @unchecked Sendable {
                 wo: try load(p + "attn_output.weight", rows: c.hidden, cols: c.heads * c.headDim),
                 gate: try load(p + "ffn_gate.weight", rows: c.ffn, cols: c.hidden),
                 up: try load(p + "ffn_up.weight", rows: c.ffn, cols: c.hidden),
-                down: try load(p + "ffn_down.weight", rows: c.hidden, cols: c.ffn)))
+                down: try load(p + "ffn_down.weight", rows: c.hidden, cols: c.ffn),
+                qq: try QuantizedMatrix(f, p + "attn_q.weight", rowOrder: permutation(heads: c.heads)),
+                qk: try QuantizedMatrix(f, p + "attn_k.weight", rowOrder: permutation(heads: c.kvHeads)),
+                qv: try QuantizedMatrix(f, p + "attn_v.weight"),
+                qo: try QuantizedMatrix(f, p + "attn_output.weight"),
+                qgate: try QuantizedMatrix(f, p + "ffn_gate.weight"),
+                qup: try QuantizedMatrix(f, p + "ffn_up.weight"),
+                qdown: try QuantizedMatrix(f, p + "ffn_down.weight")))
         }
         self.layers = layers
         invFreq = (0..<(c.headDim / 2)).map { 1 / pow(c.ropeTheta, Double(2 * $0) / Double(c.headDim)) }
     }
 
-    /// Keys and values of every position so far, per layer: [kvHeads, count, headDim] each.
+    /// Keys and values of every position so far, per layer, stored [kvHeads, capacity, headDim]
+    /// (capacity doubles as needed) so appending a decode step writes only its own rows.
     public struct KVCache: Sendable {
         var k: [[Float]]
         var v: [[Float]]
+        var capacity = 0
         public internal(set) var count = 0
         let kvHeads: Int, headDim: Int
 
@@ -127,31 +147,65 @@ public final class LlamaModel: @unchecked Sendable {
             self.headDim = headDim
         }
 
-        /// Appends new rows ([kvHeads, n, d] each) of a layer.
-        mutating func append(layer: Int, k newK: [Float], v newV: [Float], rows n: Int) {
-            let d = headDim, old = count
-            var k2 = [Float](repeating: 0, count: kvHeads * (old + n) * d)
-            var v2 = k2
-            for h in 0..<kvHeads {
-                for t in 0..<old {
-                    for c in 0..<d {
-                        k2[(h * (old + n) + t) * d + c] = k[layer][(h * old + t) * d + c]
-                        v2[(h * (old + n) + t) * d + c] = v[layer][(h * old + t) * d + c]
+        /// Makes room for `needed` positions in every layer.
+        mutating func reserve(_ needed: Int) {
+            guard needed > capacity else { return }
+            let newCap = max(needed, capacity * 2, 64), d = headDim
+            for l in 0..<k.count {
+                var k2 = [Float](repeating: 0, count: kvHeads * newCap * d), v2 = k2
+                if capacity > 0 {
+                    for h in 0..<kvHeads {
+                        let n = count * d
+                        k2.withUnsafeMutableBufferPointer { dst in k[l].withUnsafeBufferPointer { src in
+                            dst.baseAddress!.advanced(by: h * newCap * d).update(from: src.baseAddress!.advanced(by: h * capacity * d), count: n) } }
+                        v2.withUnsafeMutableBufferPointer { dst in v[l].withUnsafeBufferPointer { src in
+                            dst.baseAddress!.advanced(by: h * newCap * d).update(from: src.baseAddress!.advanced(by: h * capacity * d), count: n) } }
                     }
                 }
+                k[l] = k2
+                v[l] = v2
+            }
+            capacity = newCap
+        }
+
+        /// Writes new rows ([kvHeads, n, d] each) of a layer after the `count` stored ones.
+        mutating func append(layer: Int, k newK: [Float], v newV: [Float], rows n: Int) {
+            let d = headDim, cap = capacity
+            for h in 0..<kvHeads {
                 for t in 0..<n {
                     for c in 0..<d {
-                        k2[(h * (old + n) + old + t) * d + c] = newK[(h * n + t) * d + c]
-                        v2[(h * (old + n) + old + t) * d + c] = newV[(h * n + t) * d + c]
+                        k[layer][(h * cap + count + t) * d + c] = newK[(h * n + t) * d + c]
+                        v[layer][(h * cap + count + t) * d + c] = newV[(h * n + t) * d + c]
                     }
                 }
             }
-            k[layer] = k2
-            v[layer] = v2
+        }
+
+        /// K and V of a layer for `rows` positions, contiguous [kvHeads, rows, d] as the seam wants.
+        func contiguous(layer: Int, rows: Int) -> (k: [Float], v: [Float]) {
+            let d = headDim
+            if rows == capacity { return (k[layer], v[layer]) }
+            var kc = [Float](repeating: 0, count: kvHeads * rows * d), vc = kc
+            for h in 0..<kvHeads {
+                kc.withUnsafeMutableBufferPointer { dst in k[layer].withUnsafeBufferPointer { src in
+                    dst.baseAddress!.advanced(by: h * rows * d).update(from: src.baseAddress!.advanced(by: h * capacity * d), count: rows * d) } }
+                vc.withUnsafeMutableBufferPointer { dst in v[layer].withUnsafeBufferPointer { src in
+                    dst.baseAddress!.advanced(by: h * rows * d).update(from: src.baseAddress!.advanced(by: h * capacity * d), count: rows * d) } }
+            }
+            return (kc, vc)
         }
     }
 
     public func makeCache() -> KVCache { KVCache(layers: config.layers, kvHeads: config.kvHeads, headDim: config.headDim) }
+
+    /// x·Wᵀ; a single row uses the quantized blocks when the weights have them (decode steps).
+    func project(_ x: [Float], rows: Int, _ w: [Float], _ q: QuantizedMatrix?, inDim: Int, outDim: Int) -> [Float] {
+        if rows == 1, let q, useQuantizedDecode { return q.multiply(x) }
+        return linear(x, rows: rows, w, inDim: inDim, outDim: outDim)
+    }
+
+    /// Decode steps multiply the GGUF blocks directly (true) or the dequantized Float weights.
+    public var useQuantizedDecode = true
 
     func linear(_ x: [Float], rows: Int, _ w: [Float], inDim: Int, outDim: Int) -> [Float] {
         var y = [Float](repeating: 0, count: rows * outDim)
@@ -197,7 +251,7 @@ public final class LlamaModel: @unchecked Sendable {
 
     /// Runs `tokens` at positions cache.count..< and returns the logits of every new position
     /// ([n, vocab]). Attention goes through `seam` with `sequence` as the call's sequence index.
-    public func forward(_ tokens: [Int], cache: inout KVCache, seam: any AttentionSeam = ExactAttention(), sequence: Int = 0,
+    public func forward(_ tokens: [Int], cache: inout KVCache, seam: any AttentionSeam = FastExactAttention(), sequence: Int = 0,
                         logitsFor lastOnly: Bool = false) throws(AttnError) -> [Float] {
         let c = config, n = tokens.count, d = c.hidden, hd = c.headDim
         if let bad = tokens.first(where: { $0 < 0 || $0 >= c.vocab }) {
@@ -211,6 +265,7 @@ public final class LlamaModel: @unchecked Sendable {
                                 n: Int, d: Int, hd: Int) throws(AttnError) -> [Float] {
         let c = config
         let start = cache.count
+        cache.reserve(start + n)
         var x = [Float](repeating: 0, count: n * d)
         for (t, id) in tokens.enumerated() { for j in 0..<d { x[t * d + j] = embedding[id * d + j] } }
         for (l, L) in layers.enumerated() {
@@ -221,46 +276,47 @@ public final class LlamaModel: @unchecked Sendable {
                 for t in 0..<n { for hh in 0..<heads { for e in 0..<hd { out[(hh * n + t) * hd + e] = y[t * heads * hd + hh * hd + e] } } }
                 return out
             }
-            var q = split(linear(h, rows: n, L.wq, inDim: d, outDim: c.heads * hd), heads: c.heads)
-            var k = split(linear(h, rows: n, L.wk, inDim: d, outDim: c.kvHeads * hd), heads: c.kvHeads)
-            let v = split(linear(h, rows: n, L.wv, inDim: d, outDim: c.kvHeads * hd), heads: c.kvHeads)
+            var q = split(project(h, rows: n, L.wq, L.qq, inDim: d, outDim: c.heads * hd), heads: c.heads)
+            var k = split(project(h, rows: n, L.wk, L.qk, inDim: d, outDim: c.kvHeads * hd), heads: c.kvHeads)
+            let v = split(project(h, rows: n, L.wv, L.qv, inDim: d, outDim: c.kvHeads * hd), heads: c.kvHeads)
             rope(&q, heads: c.heads, rows: n, start: start)
             rope(&k, heads: c.kvHeads, rows: n, start: start)
             cache.append(layer: l, k: k, v: v, rows: n)
             let total = start + n
+            let (kAll, vAll) = cache.contiguous(layer: l, rows: total)
             var ctx = [Float](repeating: 0, count: c.heads * n * hd)
             let call = AttentionCall(sequence: sequence, layer: l, heads: c.heads, kvHeads: c.kvHeads, headDim: hd, queryRows: n,
                                      keyRows: total, queryOffset: start, causal: true, scale: 1 / Float(hd).squareRoot())
             q.withUnsafeBufferPointer { qp in
-                cache.k[l].withUnsafeBufferPointer { kp in
-                    cache.v[l].withUnsafeBufferPointer { vp in
+                kAll.withUnsafeBufferPointer { kp in
+                    vAll.withUnsafeBufferPointer { vp in
                         ctx.withUnsafeMutableBufferPointer { op in seam.attend(call, q: qp, k: kp, v: vp, out: op) }
                     }
                 }
             }
             var merged = [Float](repeating: 0, count: n * c.heads * hd)
             for t in 0..<n { for hh in 0..<c.heads { for e in 0..<hd { merged[t * c.heads * hd + hh * hd + e] = ctx[(hh * n + t) * hd + e] } } }
-            let o = linear(merged, rows: n, L.wo, inDim: c.heads * hd, outDim: d)
+            let o = project(merged, rows: n, L.wo, L.qo, inDim: c.heads * hd, outDim: d)
             for i in 0..<x.count { x[i] += o[i] }
             let h2 = rmsNorm(x, rows: n, weight: L.ffnNorm)
-            let g = linear(h2, rows: n, L.gate, inDim: d, outDim: c.ffn)
-            let u = linear(h2, rows: n, L.up, inDim: d, outDim: c.ffn)
+            let g = project(h2, rows: n, L.gate, L.qgate, inDim: d, outDim: c.ffn)
+            let u = project(h2, rows: n, L.up, L.qup, inDim: d, outDim: c.ffn)
             var act = [Float](repeating: 0, count: g.count)
             for i in 0..<g.count { act[i] = g[i] / (1 + expf(-g[i])) * u[i] }
-            let down = linear(act, rows: n, L.down, inDim: c.ffn, outDim: d)
+            let down = project(act, rows: n, L.down, L.qdown, inDim: c.ffn, outDim: d)
             for i in 0..<x.count { x[i] += down[i] }
         }
         cache.count = start + n
         let rows = lastOnly ? 1 : n
         let last = Array(x[((n - rows) * d)...])
         let normed = rmsNorm(last, rows: rows, weight: finalNorm)
-        return linear(normed, rows: rows, output, inDim: d, outDim: c.vocab)
+        return project(normed, rows: rows, output, quantizedOutput, inDim: d, outDim: c.vocab)
     }
 
     /// Greedy continuation: prefill `prompt`, then `count` tokens one step at a time with the cache.
     /// Every generated token is also fed back (so a recording seam sees one decode row per generated
     /// token). Also returns the mean negative log-likelihood of the prompt (for perplexity).
-    public func generate(prompt: [Int], count: Int, seam: any AttentionSeam = ExactAttention(), sequence: Int = 0)
+    public func generate(prompt: [Int], count: Int, seam: any AttentionSeam = FastExactAttention(), sequence: Int = 0)
         throws(AttnError) -> (tokens: [Int], promptNLL: Double) {
         var cache = makeCache()
         let logits = try forward(prompt, cache: &cache, seam: seam, sequence: sequence)
