@@ -104,12 +104,7 @@ public final class GGUFFile: @unchecked Sendable {
     private let data: Data
 
     public convenience init(path: String) throws(AttnError) {
-        let data: Data
-        do {
-            data = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped)
-        } catch {
-            throw AttnError.input(file: path, item: nil, message: "cannot read GGUF file (\((error as NSError).localizedDescription))")
-        }
+        let data = try mappedFile(path, kind: "GGUF file")
         try self.init(data: data, path: path)
     }
 

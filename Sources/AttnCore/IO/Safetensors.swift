@@ -69,12 +69,7 @@ public final class SafetensorsFile: @unchecked Sendable {
 
     /// Opens and validates `path` (memory-mapped).
     public convenience init(path: String) throws(AttnError) {
-        let data: Data
-        do {
-            data = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped)
-        } catch {
-            throw AttnError.input(file: path, item: nil, message: "cannot read safetensors file (\(Self.reason(error)))")
-        }
+        let data = try mappedFile(path, kind: "safetensors file")
         try self.init(data: data, path: path)
     }
 
