@@ -246,3 +246,39 @@ func referenceAttention(_ x: LayerInput) -> [Double] {
         #expect(keptBits == r.prefill.kept)
     }
 }
+
+@Suite struct QueryRowRangeTests {
+    /// Only some query rows (a decode step calls the unit on the newest row) give exactly those rows
+    /// of the full run, with the same kept bits, when Q's quantization does not depend on the other rows.
+    @Test func singleRowsEqualTheFullRun() {
+        var cfg = AttentionConfig()
+        cfg.qBits = 0
+        cfg.pruning = .topK(3)
+        cfg.probabilityQuantization = .log(bits: 3, threshold: 1e-3)
+        let x = randomLayer(seed: 11, heads: 4, kvHeads: 2, tokens: 10, dim: 8, causal: true, prompt: 6)
+        let fa = FunctionalAttention(config: cfg)
+        let full = fa.run(x)
+        let d = x.headDim
+        var decodeKept = 0, decodeRows = 0
+        for i in 0..<x.tokens {
+            var q: [Float] = []
+            for h in 0..<x.heads { q += x.q[((h * x.tokens + i) * d)..<((h * x.tokens + i + 1) * d)] }
+            let one = LayerInput(sequence: 0, layer: 0, heads: x.heads, kvHeads: x.kvHeads, tokens: x.tokens, headDim: d,
+                                 causal: true, scale: x.scale, promptTokens: x.promptTokens, queryRows: i..<(i + 1),
+                                 q: q, k: x.k, v: x.v)
+            let r = fa.run(one)
+            #expect(r.output.count == x.heads * d)
+            for h in 0..<x.heads {
+                for c in 0..<d { #expect(r.output[h * d + c] == full.output[(h * x.tokens + i) * d + c]) }
+            }
+            // The row lands in its own phase, with one activity per KV head.
+            #expect(r.activities.count == x.kvHeads)
+            #expect(r.activities.allSatisfy { $0.phase == (i < x.promptTokens ? .prefill : .decode) && $0.firstRowPosition == i })
+            if i >= x.promptTokens { decodeKept += r.decode.kept; decodeRows += r.decode.rows }
+            #expect((i < x.promptTokens ? r.decode.rows : r.prefill.rows) == 0)
+        }
+        #expect(decodeKept == full.decode.kept)
+        #expect(decodeRows == full.decode.rows)
+        #expect(abs(full.decode.errSq - 0) > 0)
+    }
+}

@@ -14,16 +14,22 @@ public struct LayerInput: Sendable {
     public var scale: Double
     /// Rows before this are prefill; each later row is one decode step.
     public var promptTokens: Int
-    /// [heads, T, d]
+    /// Absolute positions of the query rows `q` holds: all T rows for a replayed trace layer; a
+    /// sub-range when the unit is called on some rows only (a decode step: the last row).
+    public var queryRows: Range<Int>
+    /// [heads, queryRows.count, d]
     public var q: [Float]
     /// [kvHeads, T, d]
     public var k: [Float]
     public var v: [Float]
 
     public init(sequence: Int, layer: Int, heads: Int, kvHeads: Int, tokens: Int, headDim: Int, causal: Bool,
-                scale: Double, promptTokens: Int, q: [Float], k: [Float], v: [Float]) {
-        precondition(q.count == heads * tokens * headDim && k.count == kvHeads * tokens * headDim && v.count == k.count)
+                scale: Double, promptTokens: Int, queryRows: Range<Int>? = nil, q: [Float], k: [Float], v: [Float]) {
+        let rows = queryRows ?? 0..<tokens
+        precondition(rows.lowerBound >= 0 && rows.upperBound <= tokens)
+        precondition(q.count == heads * rows.count * headDim && k.count == kvHeads * tokens * headDim && v.count == k.count)
         precondition(heads % kvHeads == 0)
+        self.queryRows = rows
         self.sequence = sequence
         self.layer = layer
         self.heads = heads
@@ -38,8 +44,11 @@ public struct LayerInput: Sendable {
         self.v = v
     }
 
-    /// Keys visible to row i.
+    /// Keys visible to row i (an absolute position).
     @inlinable public func visible(_ i: Int) -> Int { causal ? i + 1 : tokens }
+
+    /// Offset of absolute row i of head h in `q` (and in the output).
+    @inlinable public func qOffset(head h: Int, row i: Int) -> Int { (h * queryRows.count + i - queryRows.lowerBound) * headDim }
 }
 
 /// Accuracy and work counters, summable over heads, layers, sequences.
@@ -114,7 +123,7 @@ public struct FunctionalAttention: Sendable {
         let qkGroups = c.granularity == .peg
             ? QuantizedTensor.pegGroups([x.q, x.k], dim: x.headDim, groups: min(c.pegGroups, x.headDim)) : nil
         return Operands(
-            q: QuantizedTensor(x.q, heads: x.heads, tokens: x.tokens, dim: x.headDim, bits: c.qBits, granularity: c.granularity,
+            q: QuantizedTensor(x.q, heads: x.heads, tokens: x.queryRows.count, dim: x.headDim, bits: c.qBits, granularity: c.granularity,
                                pegGroups: c.pegGroups, calibration: c.rangeCalibration, rounding: c.rounding, sharedGroups: qkGroups),
             k: QuantizedTensor(x.k, heads: x.kvHeads, tokens: x.tokens, dim: x.headDim, bits: c.kBits, granularity: c.granularity,
                                pegGroups: c.pegGroups, calibration: c.rangeCalibration, rounding: c.rounding, sharedGroups: qkGroups),
@@ -131,13 +140,13 @@ public struct FunctionalAttention: Sendable {
         if qT.bits == 0 || kT.bits == 0 {
             for j in 0..<n {
                 var dot = 0.0
-                for c in 0..<d { dot += qT.value(head: h, token: i, dim: c) * kT.value(head: kvh, token: j, dim: c) }
+                for c in 0..<d { dot += qT.value(head: h, token: i - x.queryRows.lowerBound, dim: c) * kT.value(head: kvh, token: j, dim: c) }
                 s[j] = dot * x.scale
             }
             return
         }
         let groups = max(qT.groups, kT.groups)
-        let qBase = (h * x.tokens + i) * d
+        let qBase = x.qOffset(head: h, row: i)
         if groups == 1 {
             let sc = qT.scales[h] * kT.scales[kvh] * x.scale
             // A saturating accumulator clamps after every addition. When no partial sum can leave
@@ -203,8 +212,9 @@ public struct FunctionalAttention: Sendable {
         let d = x.headDim, t = x.tokens
         let group = x.heads / x.kvHeads
         let words = (t + 63) / 64
-        var output = [Float](repeating: 0, count: x.heads * t * d)
-        var keptBits = [UInt64](repeating: 0, count: x.heads * t * words)
+        let nq = x.queryRows.count
+        var output = [Float](repeating: 0, count: x.heads * nq * d)
+        var keptBits = [UInt64](repeating: 0, count: x.heads * nq * words)
         var pre = [Fidelity](repeating: Fidelity(), count: x.heads)
         var dec = [Fidelity](repeating: Fidelity(), count: x.heads)
         let initialSaturations = ops.q.saturated + ops.k.saturated + ops.v.saturated
@@ -232,7 +242,9 @@ public struct FunctionalAttention: Sendable {
         prefill.saturations += initialSaturations
 
         var activities: [HeadActivity] = []
-        let phases: [(HeadActivity.Phase, Range<Int>)] = [(.prefill, 0..<x.promptTokens), (.decode, x.promptTokens..<t)]
+        let q0 = x.queryRows.lowerBound
+        let phases: [(HeadActivity.Phase, Range<Int>)] = [(HeadActivity.Phase.prefill, 0..<x.promptTokens), (.decode, x.promptTokens..<t)]
+            .map { (phase: HeadActivity.Phase, rows: Range<Int>) in (phase, rows.clamped(to: x.queryRows)) }
         for (phase, rows) in phases where !rows.isEmpty {
             let keyCounts = rows.map { Int32(x.visible($0)) }
             let wpr = ((keyCounts.max().map(Int.init) ?? 0) + 63) / 64
@@ -243,7 +255,7 @@ public struct FunctionalAttention: Sendable {
                     for gh in 0..<group {
                         let h = kvh * group + gh
                         for (ri, r) in rows.enumerated() {
-                            for w in 0..<wpr { kept[(gh * rows.count + ri) * wpr + w] = keptBits[(h * t + r) * words + w] }
+                            for w in 0..<wpr { kept[(gh * rows.count + ri) * wpr + w] = keptBits[(h * nq + r - q0) * words + w] }
                         }
                     }
                 }
@@ -269,14 +281,14 @@ public struct FunctionalAttention: Sendable {
         var headPre = Fidelity(), headDec = Fidelity()
         var sat = 0
         var order: [Int] = []
-        for i in 0..<t {
+        for i in x.queryRows {
             let n = x.visible(i)
             scores(x, ops, head: h, row: i, count: n, into: &s, saturations: &sat)
             // Exact reference: float scores, softmax, P·V on float V.
             var refMax = -Double.infinity
             for j in 0..<n {
                 var dot = 0.0
-                let qb = (h * t + i) * d, kb = (kvh * t + j) * d
+                let qb = x.qOffset(head: h, row: i), kb = (kvh * t + j) * d
                 for c in 0..<d { dot += Double(x.q[qb + c]) * Double(x.k[kb + c]) }
                 ref[j] = dot * x.scale
                 refMax = max(refMax, ref[j])
@@ -377,7 +389,7 @@ public struct FunctionalAttention: Sendable {
                 pSum += p
                 fid.massKept += pr
                 for c in 0..<d { o[c] += p * ops.v.value(head: kvh, token: j, dim: c) }
-                bits[(h * t + i) * words + j >> 6] |= UInt64(1) << UInt64(j & 63)
+                bits[(h * x.queryRows.count + i - x.queryRows.lowerBound) * words + j >> 6] |= UInt64(1) << UInt64(j & 63)
             }
             if case .topTheta(let tt) = config.pruning, tt.vMean {
                 // V-mean compensation: the dropped mass times the mean of the visible V rows
@@ -387,7 +399,7 @@ public struct FunctionalAttention: Sendable {
                 let missing = 1 - pSum
                 for c in 0..<d { o[c] += missing * vMean[c] / Double(n) }
             }
-            let ob = (h * t + i) * d
+            let ob = x.qOffset(head: h, row: i)
             for c in 0..<d {
                 out[ob + c] = Float(o[c])
                 let diff = o[c] - oRef[c]
