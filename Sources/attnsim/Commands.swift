@@ -5,7 +5,7 @@ import Foundation
 
 /// The commands that work, in help order.
 func allCommands() -> [CommandSpec] {
-    [runCommand(sweep: false), runCommand(sweep: true), mergeCommand(), calibrateCommand(), recordCommand(), gemmCommand(), inspectCommand(), plotCommand(), columnsCommand()]
+    [runCommand(sweep: false), runCommand(sweep: true), evalCommand(), mergeCommand(), calibrateCommand(), recordCommand(), gemmCommand(), inspectCommand(), plotCommand(), columnsCommand()]
 }
 
 func runCommand(sweep: Bool) -> CommandSpec {
@@ -313,4 +313,77 @@ func recordCommand() -> CommandSpec {
             let summary = try Recording.record(o)
             FileHandle.standardError.write(Data("attnsim: \(summary)\n".utf8))
         })
+}
+
+func evalCommand() -> CommandSpec {
+    CommandSpec(
+        name: "eval",
+        summary: "Run a real model with the accelerator's arithmetic in every attention call; task accuracy next to cost.",
+        positionals: ["CONFIG"],
+        options: [
+            .value("--out", "FILE", "CSV output file, '-' for stdout", default: "-"),
+            .repeated("--set", "KEY=VALUE", "override a config value, e.g. --set attention.pruning.k=8 (repeatable)"),
+            .value("--max-points", "N", "refuse sweeps that expand to more points", default: "100000"),
+            .flag("--resume", "keep the finished points already in --out and run only the others"),
+            .flag("--print-config", "print each point's resolved config (canonical form) and its config_id, and exit"),
+            .flag("--quiet", "no progress line and no notes on stderr"),
+        ],
+        discussion: """
+        CONFIG has an eval: section (task: sentiment or language_model, the model and its data; docs/eval.md)
+        besides hardware: and attention:, and may sweep. The models and texts come from Scripts/fetch-assets.
+        A sentiment config trains its logistic-regression head on float embeddings the first time
+        (eval.head) and reuses it afterwards, so every configuration is scored by the same head.
+        Points that differ only in hardware share one model run. The CSV is rewritten atomically as
+        points finish; Ctrl-C leaves the finished points, --resume continues.
+        """,
+        run: { args in try evaluate(args) })
+}
+
+func evaluate(_ args: ParsedArguments) throws {
+    let out = args.string("--out") ?? "-"
+    try AtomicFile.checkWritable(out, flag: "--out")
+    let resume = args.has("--resume")
+    if resume && out == "-" { throw AttnError.usage(flag: "--resume", message: "needs --out FILE (the CSV to continue)") }
+    let points = try EvalLoader.load(path: args.positionals[0], overrides: args.all("--set"),
+                                     maxPoints: try args.int("--max-points", default: 100_000))
+    if args.has("--print-config") {
+        for p in points {
+            print("# point \(p.index) config_id \(p.configID)")
+            print(p.config.node.canonicalText)
+        }
+        return
+    }
+    for p in points {
+        var files: [String] = [p.config.model]
+        files += p.config.languageModel.texts
+        files += p.config.languageModel.calibrationTexts
+        if p.config.task == .sentiment { files.append(p.config.sentiment.data) }
+        for file in files where !FileManager.default.fileExists(atPath: file) {
+            throw AttnError.input(file: file, item: nil, message: "no such file (point \(p.index); the models and texts come from Scripts/fetch-assets)")
+        }
+    }
+    var paths: [String] = []
+    for p in points { for s in p.swept where !paths.contains(s.path) { paths.append(s.path) } }
+    let header = EvalRunner.header(sweptPaths: paths)
+    let existing = resume ? try SweepOutput.resume(path: out, header: header, configIDs: points.map(\.configID)) : [:]
+    let todo = points.filter { existing[$0.index] == nil }
+    let output = SweepOutput(path: out, header: header, existing: existing)
+    let cancel = CancellationFlag()
+    let signals = installInterruptHandlers(cancel)
+    defer { _ = signals }
+    let quiet = args.has("--quiet")
+    let progress = ProgressLine(total: todo.count, quiet: quiet)
+    let note: @Sendable (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
+    let runner = EvalRunner(log: quiet ? nil : note)
+    for p in todo {
+        if cancel.isSet { break }
+        output.add(point: p.index, rows: try runner.rows(for: p, sweptPaths: paths))
+        progress.advance()
+    }
+    progress.finish()
+    try output.flush()
+    if cancel.isSet {
+        throw AttnError.runtime("interrupted: \(output.finishedPoints) of \(points.count) points are in \(out == "-" ? "the output" : out)"
+                                + (out == "-" ? "" : "; rerun with --resume to finish"))
+    }
 }

@@ -1,0 +1,98 @@
+import Accelerator
+import AttnCore
+import Foundation
+import ReferenceModels
+
+/// What one attention call looks like to the functional model: padding keys trimmed (an encoder
+/// batch's `validKeys`), query rows at their absolute positions, and the phase of those rows — a call
+/// on one row after position 0 is a decode step against the KV cache; any other call is prefill.
+struct SeamCall {
+    let input: LayerInput
+    /// Query rows of the call that are real (the rest are padding and get a zero output).
+    let realRows: Int
+
+    init(_ call: AttentionCall, q: UnsafeBufferPointer<Float>, k: UnsafeBufferPointer<Float>, v: UnsafeBufferPointer<Float>) {
+        let d = call.headDim
+        let tokens = call.causal ? min(call.keyRows, call.validKeys) : call.validKeys
+        let first = call.queryOffset
+        let rows = call.causal ? call.queryRows : min(call.queryRows, tokens)
+        let decode = call.causal && call.queryRows == 1 && call.queryOffset > 0
+        var qs = [Float](repeating: 0, count: call.heads * rows * d)
+        for h in 0..<call.heads {
+            for r in 0..<rows { for c in 0..<d { qs[(h * rows + r) * d + c] = q[(h * call.queryRows + r) * d + c] } }
+        }
+        func trimmed(_ x: UnsafeBufferPointer<Float>) -> [Float] {
+            if tokens == call.keyRows { return Array(x) }
+            var out = [Float](repeating: 0, count: call.kvHeads * tokens * d)
+            for h in 0..<call.kvHeads {
+                for t in 0..<tokens { for c in 0..<d { out[(h * tokens + t) * d + c] = x[(h * call.keyRows + t) * d + c] } }
+            }
+            return out
+        }
+        input = LayerInput(sequence: call.sequence, layer: call.layer, heads: call.heads, kvHeads: call.kvHeads, tokens: tokens,
+                           headDim: d, causal: call.causal, scale: Double(call.scale),
+                           promptTokens: decode ? first : tokens, queryRows: first..<(first + rows),
+                           q: qs, k: trimmed(k), v: trimmed(v))
+        realRows = rows
+    }
+
+    /// Writes the functional model's [heads, rows, d] output into the call's [heads, queryRows, d] buffer.
+    func write(_ output: [Float], call: AttentionCall, into out: UnsafeMutableBufferPointer<Float>) {
+        let d = call.headDim
+        for i in 0..<out.count { out[i] = 0 }
+        for h in 0..<call.heads {
+            for r in 0..<realRows { for c in 0..<d { out[(h * call.queryRows + r) * d + c] = output[(h * realRows + r) * d + c] } }
+        }
+    }
+}
+
+/// The accelerator in the loop: every attention call of a reference model goes through the
+/// bit-accurate functional model of one configuration. It keeps the head activities (which the
+/// timing model costs afterwards, for any hardware) and the attention-level fidelity per phase.
+/// Fidelity is local: each call's output is compared with exact attention on the same (already
+/// approximated upstream) Q, K and V.
+public final class AcceleratorSeam: AttentionSeam {
+    public let functional: FunctionalAttention
+    public private(set) var activities: [HeadActivity.Phase: [HeadActivity]] = [:]
+    public private(set) var fidelity: [HeadActivity.Phase: Fidelity] = [:]
+    public private(set) var calls = 0
+
+    public init(_ functional: FunctionalAttention) {
+        self.functional = functional
+    }
+
+    public func attend(_ call: AttentionCall, q: UnsafeBufferPointer<Float>, k: UnsafeBufferPointer<Float>,
+                       v: UnsafeBufferPointer<Float>, out: UnsafeMutableBufferPointer<Float>) {
+        let c = SeamCall(call, q: q, k: k, v: v)
+        let result = functional.run(c.input)
+        c.write(result.output, call: call, into: out)
+        for a in result.activities { activities[a.phase, default: []].append(a) }
+        for (phase, f) in [(HeadActivity.Phase.prefill, result.prefill), (.decode, result.decode)] where f.rows > 0 {
+            fidelity[phase, default: Fidelity()] += f
+        }
+        calls += 1
+    }
+}
+
+/// Exact float attention that also keeps every call's Q, K, V (padding trimmed) as the functional
+/// model sees them, to calibrate Top-θ thresholds on. Calls must be whole prefill passes.
+public final class CalibrationSeam: AttentionSeam {
+    public private(set) var inputs: [LayerInput] = []
+    let exact = FastExactAttention()
+
+    public init() {}
+
+    public func attend(_ call: AttentionCall, q: UnsafeBufferPointer<Float>, k: UnsafeBufferPointer<Float>,
+                       v: UnsafeBufferPointer<Float>, out: UnsafeMutableBufferPointer<Float>) {
+        precondition(call.queryOffset == 0, "calibration runs whole prefill passes")
+        exact.attend(call, q: q, k: k, v: v, out: out)
+        inputs.append(SeamCall(call, q: q, k: k, v: v).input)
+    }
+
+    /// Top-θ thresholds for `config` from the recorded calls (rows longer than `maxLength` are skipped).
+    public func thresholds(for config: AttentionConfig, layers: Int, heads: Int, maxLength: Int) -> TopThetaThresholds {
+        var calibrator = TopThetaCalibrator(config: config, layers: layers, heads: heads, maxLength: maxLength)
+        for x in inputs { calibrator.add(x) }
+        return calibrator.thresholds()
+    }
+}

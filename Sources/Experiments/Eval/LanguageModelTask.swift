@@ -1,0 +1,63 @@
+import AttnCore
+import Foundation
+import ReferenceModels
+
+/// Held-out passages for perplexity: the lines of a text file (universal newlines) from `startLine`
+/// (1-based) joined with "\n", cut to the first 8 × `tokens` Unicode scalars, tokenized, and the first `tokens` tokens kept.
+/// Scripts/eval_golden.py builds the same passages.
+public enum Passages {
+    public static func passage(_ path: String, startLine: Int, tokens: Int, bpe: ByteLevelBPE) throws(AttnError) -> [Int] {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw AttnError.input(file: path, item: nil, message: "cannot read the text file (Scripts/fetch-assets downloads the Shakespeare plays)")
+        }
+        let lines = textLines(data)
+        guard lines.count >= startLine else {
+            throw AttnError.input(file: path, item: "line \(startLine)", message: "the file has only \(lines.count) lines")
+        }
+        let joined = lines[(startLine - 1)...].joined(separator: "\n")
+        var scalars = String.UnicodeScalarView()
+        scalars.append(contentsOf: joined.unicodeScalars.prefix(8 * tokens))
+        let ids = bpe.encode(String(scalars))
+        guard ids.count >= tokens else {
+            throw AttnError.input(file: path, item: "line \(startLine)", message: "the text from here tokenizes to \(ids.count) tokens, fewer than the \(tokens) asked for")
+        }
+        return Array(ids.prefix(tokens))
+    }
+}
+
+/// Per-position predictions of a language model on one passage: the negative log-likelihood of
+/// each next token and the arg-max token.
+public struct NextTokenResults: Sendable, Equatable {
+    public var nll: [Double] = []
+    public var argmax: [Int] = []
+
+    mutating func add(logits: ArraySlice<Float>, next: Int) {
+        let m = logits.max()!
+        var s = 0.0, best = logits.startIndex
+        for i in logits.indices {
+            s += exp(Double(logits[i] - m))
+            if logits[i] > logits[best] { best = i }
+        }
+        nll.append(-(Double(logits[logits.startIndex + next] - m) - log(s)))
+        argmax.append(best - logits.startIndex)
+    }
+
+    /// Runs the passage as one prefill (`.prefill`) or as `prompt` tokens of prefill followed by
+    /// one decode step per token with the KV cache (`.decode`).
+    public static func run(_ model: LlamaModel, _ ids: [Int], mode: EvalConfig.Mode, promptTokens: Int,
+                           seam: any AttentionSeam, sequence: Int) throws(AttnError) -> NextTokenResults {
+        var r = NextTokenResults()
+        var cache = model.makeCache()
+        let v = model.config.vocab
+        let prompt = mode == .prefill ? ids.count : min(promptTokens, ids.count)
+        let logits = try model.forward(Array(ids[0..<prompt]), cache: &cache, seam: seam, sequence: sequence)
+        for t in 0..<min(prompt, ids.count - 1) { r.add(logits: logits[(t * v)..<((t + 1) * v)], next: ids[t + 1]) }
+        if prompt < ids.count {
+            for t in prompt..<(ids.count - 1) {
+                let l = try model.forward([ids[t]], cache: &cache, seam: seam, sequence: sequence, logitsFor: true)
+                r.add(logits: l[...], next: ids[t + 1])
+            }
+        }
+        return r
+    }
+}
