@@ -5,7 +5,7 @@ import Foundation
 
 /// The commands that work, in help order.
 func allCommands() -> [CommandSpec] {
-    [runCommand(sweep: false), runCommand(sweep: true), evalCommand(), mergeCommand(), calibrateCommand(), recordCommand(), gemmCommand(), inspectCommand(), plotCommand(), columnsCommand()]
+    [runCommand(sweep: false), runCommand(sweep: true), evalCommand(), mergeCommand(), calibrateCommand(), recordCommand(), gemmCommand(), inspectCommand(), plotCommand(), tableCommand(), columnsCommand()]
 }
 
 func runCommand(sweep: Bool) -> CommandSpec {
@@ -210,10 +210,7 @@ func plotCommand() -> CommandSpec {
             let xi = try table.columnIndex(try args.required("--x")), yi = try table.columnIndex(try args.required("--y"))
             let ci = try args.string("--color").map { c throws(AttnError) in try table.columnIndex(c) }
             var filters: [(Int, String)] = []
-            for w in args.all("--where") {
-                guard let eq = w.firstIndex(of: "=") else { throw AttnError.usage(flag: "--where", message: "expected COL=VALUE, got '\(w)'") }
-                filters.append((try table.columnIndex(String(w[..<eq])), String(w[w.index(after: eq)...])))
-            }
+            for (column, value) in try whereFilters(args) { filters.append((try table.columnIndex(column), value)) }
             var points: [ScatterPlot.Point] = []
             var skipped = 0
             for row in table.rows where filters.allSatisfy({ row[$0.0] == $0.1 }) {
@@ -385,5 +382,39 @@ func evaluate(_ args: ParsedArguments) throws {
     if cancel.isSet {
         throw AttnError.runtime("interrupted: \(output.finishedPoints) of \(points.count) points are in \(out == "-" ? "the output" : out)"
                                 + (out == "-" ? "" : "; rerun with --resume to finish"))
+    }
+}
+
+func tableCommand() -> CommandSpec {
+    CommandSpec(
+        name: "table",
+        summary: "Chosen columns of a report CSV as a Markdown table (how docs/results.md is made).",
+        positionals: ["CSV"],
+        options: [
+            .value("--columns", "A,B,...", "columns to show, in order"),
+            .repeated("--where", "COL=VALUE", "keep only rows where COL equals VALUE (repeatable)"),
+            .value("--digits", "N", "significant digits of non-integer numbers", default: "4"),
+            .value("--out", "FILE", "Markdown output, '-' for stdout", default: "-"),
+        ],
+        discussion: "Integers are printed whole; other numbers are rounded to --digits significant digits.",
+        run: { args in
+            let out = args.string("--out") ?? "-"
+            try AtomicFile.checkWritable(out, flag: "--out")
+            let table = try CSVTable(path: args.positionals[0])
+            let columns = try args.required("--columns").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            guard !columns.isEmpty, !columns.contains("") else {
+                throw AttnError.usage(flag: "--columns", message: "expected a comma-separated list of column names")
+            }
+            let text = try MarkdownTable.render(table, columns: columns, filters: try whereFilters(args),
+                                                digits: try args.int("--digits", default: 4, range: 1...17))
+            if out == "-" { print(text, terminator: "") } else { try AtomicFile.write(text, to: out) }
+        })
+}
+
+/// The `--where COL=VALUE` flags of `plot` and `table`.
+func whereFilters(_ args: ParsedArguments) throws -> [(column: String, value: String)] {
+    try args.all("--where").map { w in
+        guard let eq = w.firstIndex(of: "=") else { throw AttnError.usage(flag: "--where", message: "expected COL=VALUE, got '\(w)'") }
+        return (String(w[..<eq]), String(w[w.index(after: eq)...]))
     }
 }
