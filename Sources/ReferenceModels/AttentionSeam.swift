@@ -4,7 +4,8 @@ import Foundation
 /// One call of the attention unit: the shapes and positions of `attend`'s buffers.
 ///
 /// Layouts (row-major, contiguous): q and out are [heads, queryRows, headDim]; k and v are
-/// [kvHeads, keyRows, headDim] and hold every key so far (the whole KV cache in decode). Query head
+/// [kvHeads, keyRows, headDim] (heads `kvHeadStride` rows apart for seams that accept it) and hold
+/// every key so far (the whole KV cache in decode). Query head
 /// `h` reads KV head `h / (heads / kvHeads)` (grouped-query attention).
 public struct AttentionCall: Sendable {
     /// Sequence index within the current recording or evaluation run.
@@ -23,9 +24,13 @@ public struct AttentionCall: Sendable {
     public var validKeys: Int
     /// Softmax scale applied to q·k (1/sqrt(headDim) for both model families here).
     public var scale: Float
+    /// Rows between the starts of consecutive KV heads in k and v: `keyRows` (contiguous) unless the
+    /// seam's `acceptsStridedKV` is true, in which case the decoder may pass its KV cache in place
+    /// ([kvHeads, kvHeadStride, headDim] with only the first `keyRows` rows of each head valid).
+    public var kvHeadStride: Int
 
     public init(sequence: Int, layer: Int, heads: Int, kvHeads: Int, headDim: Int, queryRows: Int,
-                keyRows: Int, queryOffset: Int, causal: Bool, validKeys: Int? = nil, scale: Float) {
+                keyRows: Int, queryOffset: Int, causal: Bool, validKeys: Int? = nil, scale: Float, kvHeadStride: Int? = nil) {
         self.sequence = sequence
         self.layer = layer
         self.heads = heads
@@ -37,6 +42,8 @@ public struct AttentionCall: Sendable {
         self.causal = causal
         self.validKeys = validKeys ?? keyRows
         self.scale = scale
+        self.kvHeadStride = kvHeadStride ?? keyRows
+        precondition(self.kvHeadStride >= keyRows)
     }
 }
 
@@ -46,11 +53,19 @@ public struct AttentionCall: Sendable {
 public protocol AttentionSeam: AnyObject {
     func attend(_ call: AttentionCall, q: UnsafeBufferPointer<Float>, k: UnsafeBufferPointer<Float>,
                 v: UnsafeBufferPointer<Float>, out: UnsafeMutableBufferPointer<Float>)
+    /// True when `attend` honours `call.kvHeadStride`; otherwise callers always pass contiguous K and V
+    /// (`kvHeadStride == keyRows`). Default false.
+    var acceptsStridedKV: Bool { get }
+}
+
+extension AttentionSeam {
+    public var acceptsStridedKV: Bool { false }
 }
 
 /// softmax(scale · q·kᵀ + mask) · v in Float, with a Double-free max-subtracted softmax.
 public final class ExactAttention: AttentionSeam {
     public init() {}
+    public var acceptsStridedKV: Bool { true }
 
     public func attend(_ call: AttentionCall, q: UnsafeBufferPointer<Float>, k: UnsafeBufferPointer<Float>,
                        v: UnsafeBufferPointer<Float>, out: UnsafeMutableBufferPointer<Float>) {
@@ -59,7 +74,7 @@ public final class ExactAttention: AttentionSeam {
         var scores = [Float](repeating: 0, count: tk)
         for h in 0..<call.heads {
             let kvh = h / group
-            let kBase = kvh * tk * d
+            let kBase = kvh * call.kvHeadStride * d
             for i in 0..<tq {
                 let qBase = (h * tq + i) * d
                 var visible = call.validKeys

@@ -180,6 +180,39 @@ struct EncoderMathTests {
         #expect(diff < 1e-5)
     }
 
+    /// K/V heads `kvHeadStride` rows apart (the decoder's KV cache in place, NaN in the unused rows):
+    /// both seams that accept it give exactly their contiguous results, and never read the padding.
+    @Test(arguments: [(9, 3, 64, 1, 21, 20, true), (4, 2, 8, 6, 6, 0, true), (2, 2, 16, 3, 3, 0, false)])
+    func stridedKVEqualsContiguous(heads: Int, kvHeads: Int, d: Int, tq: Int, tk: Int, offset: Int, causal: Bool) {
+        var g = LCG(s: UInt64(heads * 13 + d + tk))
+        let stride = tk + 5
+        let q = (0..<heads * tq * d).map { _ in g.next() * 2 }
+        let k = (0..<kvHeads * tk * d).map { _ in g.next() * 2 }
+        let v = (0..<kvHeads * tk * d).map { _ in g.next() }
+        var ks = [Float](repeating: .nan, count: kvHeads * stride * d), vs = ks
+        for h in 0..<kvHeads {
+            for i in 0..<(tk * d) { ks[h * stride * d + i] = k[h * tk * d + i]; vs[h * stride * d + i] = v[h * tk * d + i] }
+        }
+        let call = AttentionCall(sequence: 0, layer: 0, heads: heads, kvHeads: kvHeads, headDim: d, queryRows: tq, keyRows: tk,
+                                 queryOffset: offset, causal: causal, scale: 1 / Float(d).squareRoot())
+        var strided = call
+        strided.kvHeadStride = stride
+        for seam in [ExactAttention(), FastExactAttention()] as [any AttentionSeam] {
+            #expect(seam.acceptsStridedKV)
+            var a = [Float](repeating: .nan, count: heads * tq * d), b = a
+            q.withUnsafeBufferPointer { qp in
+                k.withUnsafeBufferPointer { kp in v.withUnsafeBufferPointer { vp in
+                    a.withUnsafeMutableBufferPointer { seam.attend(call, q: qp, k: kp, v: vp, out: $0) }
+                } }
+                ks.withUnsafeBufferPointer { kp in vs.withUnsafeBufferPointer { vp in
+                    b.withUnsafeMutableBufferPointer { seam.attend(strided, q: qp, k: kp, v: vp, out: $0) }
+                } }
+            }
+            #expect(a.allSatisfy { $0.isFinite } && a == b)
+        }
+        #expect(!TraceRecorder().acceptsStridedKV)
+    }
+
     /// Exact GELU at points with known values: gelu(0)=0, gelu(1)=0.8413447, gelu(-1)=-0.1586553
     /// (x·Φ(x) with Φ the standard normal CDF), gelu(3)=2.9959502.
     @Test func geluIsExactErf() {

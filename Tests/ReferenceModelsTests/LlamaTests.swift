@@ -72,6 +72,23 @@ import Testing
         #expect(diff <= 1e-4 * scale, "max diff \(diff) of \(scale)")
         #expect(throws: AttnError.self) { try model.forward([v], cache: &inc) }
     }
+
+    /// A truncated cache decodes as if the dropped positions had never been seen (their rows are
+    /// overwritten), and a cache allocated up front gives the same logits as one that grows.
+    @Test func truncatedCacheRedecodesTheSameLogits() throws {
+        let model = try Self.model.get()
+        let prompt = [504, 3458, 282, 4649, 314]
+        var grown = model.makeCache()
+        _ = try model.forward(prompt, cache: &grown)
+        let first = try model.forward([1345], cache: &grown, logitsFor: true)
+        var big = model.makeCache(capacity: 300)
+        _ = try model.forward(prompt, cache: &big)
+        _ = try model.forward([30, 216, 42], cache: &big)
+        big.truncate(to: prompt.count)
+        #expect(big.count == prompt.count)
+        let again = try model.forward([1345], cache: &big, logitsFor: true)
+        #expect(again.count == model.config.vocab && again == first)
+    }
 }
 
 @Suite struct ByteLevelBPETests {

@@ -59,8 +59,9 @@ public final class LlamaModel: @unchecked Sendable {
     struct Layer {
         var attnNorm, ffnNorm: [Float]
         var wq, wk, wv, wo, gate, up, down: [Float]
-        /// The same matrices in their GGUF blocks (Q4_1/Q8_0), for single-token decode steps.
-        var qq, qk, qv, qo, qgate, qup, qdown: QuantizedMatrix?
+        /// The same matrices in their GGUF blocks (Q4_1/Q8_0), for single-token decode steps; Q, K, V
+        /// stacked into one matrix and gate, up into another (one parallel product each).
+        var qkv, qo, gateUp, qdown: QuantizedMatrix?
     }
     let quantizedOutput: QuantizedMatrix?
     let embedding: [Float]
@@ -102,6 +103,12 @@ public final class LlamaModel: @unchecked Sendable {
             for h in 0..<heads { for i in 0..<(hd / 2) { for j in 0..<2 { order[h * hd + j * (hd / 2) + i] = h * hd + i * 2 + j } } }
             return order
         }
+        // One fused matrix when every part has a fast kernel in the same format; else the Float path.
+        func stacked(_ parts: [QuantizedMatrix?]) -> QuantizedMatrix? {
+            let present = parts.compactMap { $0 }
+            guard present.count == parts.count, present.allSatisfy({ $0.format == present[0].format }) else { return nil }
+            return QuantizedMatrix(stacking: present)
+        }
         embedding = try load("token_embd.weight", rows: c.vocab, cols: c.hidden)
         quantizedOutput = try QuantizedMatrix(f, f.contains("output.weight") ? "output.weight" : "token_embd.weight")
         output = f.contains("output.weight") ? try load("output.weight", rows: c.vocab, cols: c.hidden) : embedding
@@ -119,12 +126,11 @@ public final class LlamaModel: @unchecked Sendable {
                 gate: try load(p + "ffn_gate.weight", rows: c.ffn, cols: c.hidden),
                 up: try load(p + "ffn_up.weight", rows: c.ffn, cols: c.hidden),
                 down: try load(p + "ffn_down.weight", rows: c.hidden, cols: c.ffn),
-                qq: try QuantizedMatrix(f, p + "attn_q.weight", rowOrder: permutation(heads: c.heads)),
-                qk: try QuantizedMatrix(f, p + "attn_k.weight", rowOrder: permutation(heads: c.kvHeads)),
-                qv: try QuantizedMatrix(f, p + "attn_v.weight"),
+                qkv: stacked([try QuantizedMatrix(f, p + "attn_q.weight", rowOrder: permutation(heads: c.heads)),
+                              try QuantizedMatrix(f, p + "attn_k.weight", rowOrder: permutation(heads: c.kvHeads)),
+                              try QuantizedMatrix(f, p + "attn_v.weight")]),
                 qo: try QuantizedMatrix(f, p + "attn_output.weight"),
-                qgate: try QuantizedMatrix(f, p + "ffn_gate.weight"),
-                qup: try QuantizedMatrix(f, p + "ffn_up.weight"),
+                gateUp: stacked([try QuantizedMatrix(f, p + "ffn_gate.weight"), try QuantizedMatrix(f, p + "ffn_up.weight")]),
                 qdown: try QuantizedMatrix(f, p + "ffn_down.weight")))
         }
         self.layers = layers
@@ -140,11 +146,18 @@ public final class LlamaModel: @unchecked Sendable {
         public internal(set) var count = 0
         let kvHeads: Int, headDim: Int
 
-        public init(layers: Int, kvHeads: Int, headDim: Int) {
+        public init(layers: Int, kvHeads: Int, headDim: Int, capacity: Int = 0) {
             k = .init(repeating: [], count: layers)
             v = .init(repeating: [], count: layers)
             self.kvHeads = kvHeads
             self.headDim = headDim
+            if capacity > 0 { reserve(capacity) }
+        }
+
+        /// Forgets every position from `count` on (a shorter prefix stays cached; storage is kept).
+        public mutating func truncate(to count: Int) {
+            precondition(count >= 0 && count <= self.count)
+            self.count = count
         }
 
         /// Makes room for `needed` positions in every layer.
@@ -170,15 +183,18 @@ public final class LlamaModel: @unchecked Sendable {
 
         /// Writes new rows ([kvHeads, n, d] each) of a layer after the `count` stored ones.
         mutating func append(layer: Int, k newK: [Float], v newV: [Float], rows n: Int) {
-            let d = headDim, cap = capacity
-            for h in 0..<kvHeads {
-                for t in 0..<n {
-                    for c in 0..<d {
-                        k[layer][(h * cap + count + t) * d + c] = newK[(h * n + t) * d + c]
-                        v[layer][(h * cap + count + t) * d + c] = newV[(h * n + t) * d + c]
+            let d = headDim, cap = capacity, count = count
+            precondition(count + n <= cap && newK.count == kvHeads * n * d && newV.count == newK.count)
+            let heads = kvHeads
+            func write(_ src: [Float], into dst: inout [Float]) {
+                src.withUnsafeBufferPointer { s in
+                    dst.withUnsafeMutableBufferPointer { t in
+                        for h in 0..<heads { (t.baseAddress! + (h * cap + count) * d).update(from: s.baseAddress! + h * n * d, count: n * d) }
                     }
                 }
             }
+            write(newK, into: &k[layer])
+            write(newV, into: &v[layer])
         }
 
         /// K and V of a layer for `rows` positions, contiguous [kvHeads, rows, d] as the seam wants.
@@ -196,7 +212,10 @@ public final class LlamaModel: @unchecked Sendable {
         }
     }
 
-    public func makeCache() -> KVCache { KVCache(layers: config.layers, kvHeads: config.kvHeads, headDim: config.headDim) }
+    /// An empty cache; `capacity` positions are allocated up front (it grows by doubling past them).
+    public func makeCache(capacity: Int = 0) -> KVCache {
+        KVCache(layers: config.layers, kvHeads: config.kvHeads, headDim: config.headDim, capacity: capacity)
+    }
 
     /// x·Wᵀ; a single row uses the quantized blocks when the weights have them (decode steps).
     func project(_ x: [Float], rows: Int, _ w: [Float], _ q: QuantizedMatrix?, inDim: Int, outDim: Int) -> [Float] {
@@ -231,14 +250,29 @@ public final class LlamaModel: @unchecked Sendable {
         return y
     }
 
-    /// Rotary embedding in the rotate_half layout, in place on [heads, n, headDim] rows at positions start..<start+n.
-    func rope(_ x: inout [Float], heads: Int, rows n: Int, start: Int) {
-        let hd = config.headDim, half = hd / 2
+    /// cos and sin of the rotary angles of positions start..<start+n, [n, headDim/2] each (the same
+    /// for every layer, so computed once per forward).
+    func ropeTable(rows n: Int, start: Int) -> (cos: [Float], sin: [Float]) {
+        let half = config.headDim / 2
+        var cs = [Float](repeating: 0, count: n * half), sn = cs
         for t in 0..<n {
             let pos = Double(start + t)
             for i in 0..<half {
                 let a = pos * invFreq[i]
-                let cs = Float(cos(a)), sn = Float(sin(a))
+                cs[t * half + i] = Float(cos(a))
+                sn[t * half + i] = Float(sin(a))
+            }
+        }
+        return (cs, sn)
+    }
+
+    /// Rotary embedding in the rotate_half layout, in place on [heads, n, headDim] rows, with the
+    /// angles of `ropeTable` for their positions.
+    func rope(_ x: inout [Float], heads: Int, rows n: Int, table: (cos: [Float], sin: [Float])) {
+        let hd = config.headDim, half = hd / 2
+        for t in 0..<n {
+            for i in 0..<half {
+                let cs = table.cos[t * half + i], sn = table.sin[t * half + i]
                 for h in 0..<heads {
                     let b = (h * n + t) * hd
                     let x1 = x[b + i], x2 = x[b + i + half]
@@ -268,39 +302,69 @@ public final class LlamaModel: @unchecked Sendable {
         cache.reserve(start + n)
         var x = [Float](repeating: 0, count: n * d)
         for (t, id) in tokens.enumerated() { for j in 0..<d { x[t * d + j] = embedding[id * d + j] } }
+        let table = ropeTable(rows: n, start: start)
+        let qDim = c.heads * hd, kvDim = c.kvHeads * hd
         for (l, L) in layers.enumerated() {
             let h = rmsNorm(x, rows: n, weight: L.attnNorm)
-            // Projections, then [n, heads·hd] → [heads, n, hd].
+            // Projections, then [n, heads·hd] → [heads, n, hd] (the same layout when n == 1).
             func split(_ y: [Float], heads: Int) -> [Float] {
+                if n == 1 { return y }
                 var out = [Float](repeating: 0, count: y.count)
                 for t in 0..<n { for hh in 0..<heads { for e in 0..<hd { out[(hh * n + t) * hd + e] = y[t * heads * hd + hh * hd + e] } } }
                 return out
             }
-            var q = split(project(h, rows: n, L.wq, L.qq, inDim: d, outDim: c.heads * hd), heads: c.heads)
-            var k = split(project(h, rows: n, L.wk, L.qk, inDim: d, outDim: c.kvHeads * hd), heads: c.kvHeads)
-            let v = split(project(h, rows: n, L.wv, L.qv, inDim: d, outDim: c.kvHeads * hd), heads: c.kvHeads)
-            rope(&q, heads: c.heads, rows: n, start: start)
-            rope(&k, heads: c.kvHeads, rows: n, start: start)
+            var q: [Float], k: [Float], v: [Float]
+            if n == 1, useQuantizedDecode, let qkv = L.qkv {
+                let y = qkv.multiply(h)
+                q = Array(y[0..<qDim])
+                k = Array(y[qDim..<(qDim + kvDim)])
+                v = Array(y[(qDim + kvDim)...])
+            } else {
+                q = split(linear(h, rows: n, L.wq, inDim: d, outDim: qDim), heads: c.heads)
+                k = split(linear(h, rows: n, L.wk, inDim: d, outDim: kvDim), heads: c.kvHeads)
+                v = split(linear(h, rows: n, L.wv, inDim: d, outDim: kvDim), heads: c.kvHeads)
+            }
+            rope(&q, heads: c.heads, rows: n, table: table)
+            rope(&k, heads: c.kvHeads, rows: n, table: table)
             cache.append(layer: l, k: k, v: v, rows: n)
             let total = start + n
-            let (kAll, vAll) = cache.contiguous(layer: l, rows: total)
             var ctx = [Float](repeating: 0, count: c.heads * n * hd)
+            // Seams that read strided K/V get the cache in place; the others a contiguous copy.
+            let inPlace = seam.acceptsStridedKV || total == cache.capacity
             let call = AttentionCall(sequence: sequence, layer: l, heads: c.heads, kvHeads: c.kvHeads, headDim: hd, queryRows: n,
-                                     keyRows: total, queryOffset: start, causal: true, scale: 1 / Float(hd).squareRoot())
-            q.withUnsafeBufferPointer { qp in
-                kAll.withUnsafeBufferPointer { kp in
-                    vAll.withUnsafeBufferPointer { vp in
-                        ctx.withUnsafeMutableBufferPointer { op in seam.attend(call, q: qp, k: kp, v: vp, out: op) }
+                                     keyRows: total, queryOffset: start, causal: true, scale: 1 / Float(hd).squareRoot(),
+                                     kvHeadStride: inPlace ? cache.capacity : total)
+            func attend(_ kAll: [Float], _ vAll: [Float]) {
+                q.withUnsafeBufferPointer { qp in
+                    kAll.withUnsafeBufferPointer { kp in
+                        vAll.withUnsafeBufferPointer { vp in
+                            ctx.withUnsafeMutableBufferPointer { op in seam.attend(call, q: qp, k: kp, v: vp, out: op) }
+                        }
                     }
                 }
             }
-            var merged = [Float](repeating: 0, count: n * c.heads * hd)
-            for t in 0..<n { for hh in 0..<c.heads { for e in 0..<hd { merged[t * c.heads * hd + hh * hd + e] = ctx[(hh * n + t) * hd + e] } } }
+            if inPlace {
+                attend(cache.k[l], cache.v[l])
+            } else {
+                let (kAll, vAll) = cache.contiguous(layer: l, rows: total)
+                attend(kAll, vAll)
+            }
+            var merged = ctx
+            if n > 1 {
+                for t in 0..<n { for hh in 0..<c.heads { for e in 0..<hd { merged[t * c.heads * hd + hh * hd + e] = ctx[(hh * n + t) * hd + e] } } }
+            }
             let o = project(merged, rows: n, L.wo, L.qo, inDim: c.heads * hd, outDim: d)
             for i in 0..<x.count { x[i] += o[i] }
             let h2 = rmsNorm(x, rows: n, weight: L.ffnNorm)
-            let g = project(h2, rows: n, L.gate, L.qgate, inDim: d, outDim: c.ffn)
-            let u = project(h2, rows: n, L.up, L.qup, inDim: d, outDim: c.ffn)
+            var g: [Float], u: [Float]
+            if n == 1, useQuantizedDecode, let gateUp = L.gateUp {
+                let y = gateUp.multiply(h2)
+                g = Array(y[0..<c.ffn])
+                u = Array(y[c.ffn...])
+            } else {
+                g = linear(h2, rows: n, L.gate, inDim: d, outDim: c.ffn)
+                u = linear(h2, rows: n, L.up, inDim: d, outDim: c.ffn)
+            }
             var act = [Float](repeating: 0, count: g.count)
             for i in 0..<g.count { act[i] = g[i] / (1 + expf(-g[i])) * u[i] }
             let down = project(act, rows: n, L.down, L.qdown, inDim: c.ffn, outDim: d)
@@ -318,7 +382,7 @@ public final class LlamaModel: @unchecked Sendable {
     /// token). Also returns the mean negative log-likelihood of the prompt (for perplexity).
     public func generate(prompt: [Int], count: Int, seam: any AttentionSeam = FastExactAttention(), sequence: Int = 0)
         throws(AttnError) -> (tokens: [Int], promptNLL: Double) {
-        var cache = makeCache()
+        var cache = makeCache(capacity: prompt.count + count)
         let logits = try forward(prompt, cache: &cache, seam: seam, sequence: sequence)
         let v = config.vocab
         var nll = 0.0

@@ -230,7 +230,8 @@ public enum EncoderMath {
                                  v: UnsafeBufferPointer<Float>, out: UnsafeMutableBufferPointer<Float>) {
         let d = call.headDim, tq = call.queryRows, tk = call.keyRows
         precondition(q.count >= call.heads * tq * d && out.count >= call.heads * tq * d)
-        precondition(k.count >= call.kvHeads * tk * d && v.count >= call.kvHeads * tk * d)
+        let kvNeeded = ((call.kvHeads - 1) * call.kvHeadStride + tk) * d
+        precondition(k.count >= kvNeeded && v.count >= kvNeeded)
         let shared = SharedBuffer(out)
         let ptrs = SendablePointers(x: q.baseAddress!, w: k.baseAddress!, bias: v.baseAddress!)
         if call.heads > 1 && tq * tk * d >= 1 << 14 {
@@ -249,7 +250,7 @@ public enum EncoderMath {
         let d = call.headDim, tq = call.queryRows, tk = call.keyRows
         let d4 = d & ~3
         let kvh = h / (call.heads / call.kvHeads)
-        let kBase = k + kvh * tk * d, vBase = v + kvh * tk * d
+        let kBase = k + kvh * call.kvHeadStride * d, vBase = v + kvh * call.kvHeadStride * d
         let scores = UnsafeMutablePointer<Float>.allocate(capacity: max(tk, 1))
         defer { scores.deallocate() }
         for i in 0..<tq {
@@ -306,6 +307,7 @@ public enum EncoderMath {
 /// as `ExactAttention` up to Float summation order.
 public final class FastExactAttention: AttentionSeam {
     public init() {}
+    public var acceptsStridedKV: Bool { true }
     public func attend(_ call: AttentionCall, q: UnsafeBufferPointer<Float>, k: UnsafeBufferPointer<Float>,
                        v: UnsafeBufferPointer<Float>, out: UnsafeMutableBufferPointer<Float>) {
         EncoderMath.attention(call, q: q, k: k, v: v, out: out)
