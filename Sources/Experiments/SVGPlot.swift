@@ -199,6 +199,9 @@ public func axisLabel(forColumn column: String) -> String {
     let units: [(suffix: String, unit: String)] = [
         ("_pj", "pJ"), ("_nj", "nJ"), ("_bytes", "bytes"), ("cycles", "cycles"), ("_fraction", "fraction"),
         ("_ghz", "GHz"), ("_mm2", "mm²"), ("_kib", "KiB"), ("_percent", "%"), ("utilization", "fraction"),
+        ("_us", "µs"), ("accuracy", "fraction correct"), ("accuracy_loss", "fraction of float accuracy"),
+        ("accuracy_change", "fraction correct, absolute"), ("perplexity_change", "ratio − 1"), ("perplexity", "exp(mean NLL)"),
+        ("_error", "relative L2"), ("agreement", "fraction"), ("cosine", "cosine similarity"), ("_kept", "fraction"),
     ]
     for (suffix, unit) in units where column.hasSuffix(suffix) || column == suffix {
         return "\(column) [\(unit)]"

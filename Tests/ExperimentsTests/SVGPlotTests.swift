@@ -48,6 +48,10 @@ import Testing
     @Test func axisLabelsCarryUnits() {
         #expect(axisLabel(forColumn: "energy_pj") == "energy_pj [pJ]")
         #expect(axisLabel(forColumn: "dram_read_bytes") == "dram_read_bytes [bytes]")
+        #expect(axisLabel(forColumn: "float_accuracy") == "float_accuracy [fraction correct]")
+        #expect(axisLabel(forColumn: "perplexity_change") == "perplexity_change [ratio − 1]")
+        #expect(axisLabel(forColumn: "time_us") == "time_us [µs]")
+        #expect(axisLabel(forColumn: "examples") == "examples")
         #expect(axisLabel(forColumn: "cycles_qk") == "cycles_qk")
     }
 }
