@@ -372,9 +372,14 @@ func evaluate(_ args: ParsedArguments) throws {
     let progress = ProgressLine(total: todo.count, quiet: quiet)
     let note: @Sendable (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
     let runner = EvalRunner(log: quiet ? nil : note)
+    // Points that differ only in hardware share one model run; its activities are dropped after the last of them.
+    var remaining: [String: Int] = [:]
+    for p in todo { remaining[p.config.arithmeticKey, default: 0] += 1 }
     for p in todo {
         if cancel.isSet { break }
         output.add(point: p.index, rows: try runner.rows(for: p, sweptPaths: paths))
+        remaining[p.config.arithmeticKey]! -= 1
+        if remaining[p.config.arithmeticKey] == 0 { runner.release(p.config) }
         progress.advance()
     }
     progress.finish()

