@@ -51,7 +51,48 @@ func allBenchmarks() -> [Benchmark] {
         list.append(Benchmark(name: "functional_smollm2_layer", unit: "layer (integer QK MACs)", itemsPerIteration: macs) {
             fa.run(x).activities.count
         })
+        // The fixed-point Q·Kᵀ stage alone (quantization included), heads in parallel: the functional
+        // model's integer MAC rate on a real layer (8-bit codes: the 16-bit-product SIMD path).
+        precondition(fa.scoreStage(x).saturations == 0)
+        list.append(Benchmark(name: "functional_qk_smollm2_layer", unit: "layer (integer QK MACs)", itemsPerIteration: macs) {
+            Int(fa.scoreStage(x).scores[1])
+        })
     }
+
+    // The same stage on a longer SmolLM2-shaped layer (9 query heads, 3 KV heads, head_dim 64,
+    // causal, 512 tokens; seeded random Q/K with a few large dimensions), where quantizing Q and K
+    // (linear in tokens) weighs less against the quadratic Q·Kᵀ.
+    do {
+        let t = 512, heads = 9, kvHeads = 3, d = 64
+        var state: UInt64 = 12345
+        func next() -> Float {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return Float(Int64(bitPattern: state >> 11) % 2001 - 1000) / 1000
+        }
+        let q = (0..<(heads * t * d)).map { i in next() * (i % d < 2 ? 8 : 1) }
+        let k = (0..<(kvHeads * t * d)).map { i in next() * (i % d < 2 ? 8 : 1) }
+        let v = (0..<(kvHeads * t * d)).map { _ in next() }
+        let x = LayerInput(sequence: 0, layer: 0, heads: heads, kvHeads: kvHeads, tokens: t, headDim: d, causal: true,
+                           scale: 1 / 8, promptTokens: t, q: q, k: k, v: v)
+        let fa = FunctionalAttention(config: AttentionConfig())
+        let macs = Double(heads * d * (1...t).reduce(0, +))
+        precondition(fa.scoreStage(x).saturations == 0)
+        list.append(Benchmark(name: "functional_qk_T512", unit: "layer (integer QK MACs)", itemsPerIteration: macs) {
+            Int(fa.scoreStage(x).scores[1])
+        })
+    }
+
+    // The machine's peak for the same integer MAC instructions (16-bit multiplies, split into Int32
+    // sums by shifts; baseline x86-64 SIMD, no loads), one register-resident loop per core.
+    let cores = ProcessInfo.processInfo.activeProcessorCount
+    let peakIterations = 1 << 22
+    precondition(int16MacLoop(iterations: 8, seed: 3) == int16MacLoopReference(iterations: 8, seed: 3))
+    list.append(Benchmark(name: "peak_int16_mac_\(cores)_cores", unit: "\(cores) × \(peakIterations) × 64 MACs",
+                          itemsPerIteration: Double(cores * peakIterations * 64)) {
+        let sums = SharedSums(count: cores)
+        DispatchQueue.concurrentPerform(iterations: cores) { c in sums.set(c, int16MacLoop(iterations: peakIterations, seed: Int16(c + 1))) }
+        return Int(sums.total)
+    })
 
     // Sweeps over the default traces (run from the package root).
     for (name, path) in [("sweep_1000_timing_only", "Configs/sweep-1000.yaml"), ("sweep_small_18", "Configs/sweep-small.yaml")] {
@@ -107,4 +148,47 @@ func modelBenchmarks() -> [Benchmark] {
 final class CacheBox {
     var cache: LlamaModel.KVCache
     init(_ cache: LlamaModel.KVCache) { self.cache = cache }
+}
+
+/// 64 multiply-accumulates per iteration in four independent chains of 16: SIMD8<Int16> products
+/// (operands stepped by one add per 8 lanes so that nothing is loop-invariant), each pair of
+/// products split into two sign-extended Int32 halves by shifts and added — the instructions of
+/// FunctionalAttention's 16-bit Q·Kᵀ path without its loads. Wrapping arithmetic throughout.
+@inline(never) func int16MacLoop(iterations: Int, seed: Int16) -> Int32 {
+    let b = SIMD8<Int16>(1, -2, 3, -4, 5, -6, 7, -8)
+    var a0 = SIMD8<Int16>(repeating: seed), a1 = a0 &+ 1, a2 = a0 &+ 2, a3 = a0 &+ 3
+    var a4 = a0 &+ 4, a5 = a0 &+ 5, a6 = a0 &+ 6, a7 = a0 &+ 7
+    var s0 = SIMD4<Int32>(), s1 = s0, s2 = s0, s3 = s0
+    @inline(__always) func widen(_ p: SIMD8<Int16>) -> SIMD4<Int32> {
+        let w = unsafeBitCast(p, to: SIMD4<Int32>.self)
+        return ((w &<< 16) &>> 16) &+ (w &>> 16)
+    }
+    for _ in 0..<iterations {
+        s0 &+= widen(a0 &* b); s1 &+= widen(a1 &* b); s2 &+= widen(a2 &* b); s3 &+= widen(a3 &* b)
+        s0 &+= widen(a4 &* b); s1 &+= widen(a5 &* b); s2 &+= widen(a6 &* b); s3 &+= widen(a7 &* b)
+        a0 &+= b; a1 &+= b; a2 &+= b; a3 &+= b; a4 &+= b; a5 &+= b; a6 &+= b; a7 &+= b
+    }
+    return (s0 &+ s1 &+ s2 &+ s3).wrappedSum()
+}
+
+/// The same sums one scalar multiply-accumulate at a time (checks the SIMD loop computes them).
+func int16MacLoopReference(iterations: Int, seed: Int16) -> Int32 {
+    let b: [Int16] = [1, -2, 3, -4, 5, -6, 7, -8]
+    var a = (0..<8).map { SIMD8<Int16>(repeating: seed &+ Int16($0)) }
+    var total: Int32 = 0
+    for _ in 0..<iterations {
+        for r in 0..<8 {
+            for l in 0..<8 { total &+= Int32(a[r][l] &* b[l]) }
+            a[r] &+= SIMD8<Int16>(b)
+        }
+    }
+    return total
+}
+
+final class SharedSums: @unchecked Sendable {
+    private var values: [Int32]
+    private let lock = NSLock()
+    init(count: Int) { values = .init(repeating: 0, count: count) }
+    func set(_ i: Int, _ v: Int32) { lock.lock(); values[i] = v; lock.unlock() }
+    var total: Int32 { lock.lock(); defer { lock.unlock() }; return values.reduce(0, &+) }
 }

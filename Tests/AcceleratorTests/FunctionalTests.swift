@@ -282,3 +282,48 @@ func referenceAttention(_ x: LayerInput) -> [Double] {
         #expect(abs(full.decode.errSq - 0) > 0)
     }
 }
+
+@Suite struct ScoreStageTests {
+    /// The SIMD Q·Kᵀ paths (16-bit products, Int32 lanes) give bit for bit the scores of a scalar
+    /// saturating Int64 accumulator written here from the datapath's definition, for every path:
+    /// 16-bit products (8×8 and 4×8 bits, odd head size), Int32 lanes (12×12, 16×4 bits), the Int64
+    /// path (16×16 bits with a 64-bit accumulator) and the saturating path (12-bit accumulator).
+    @Test(arguments: [(8, 8, 32, 64), (4, 8, 32, 37), (12, 12, 32, 24), (16, 4, 32, 70), (16, 16, 64, 64), (8, 8, 12, 64)])
+    func simdScoresEqualScalarSaturatingSums(qBits: Int, kBits: Int, accBits: Int, dim: Int) {
+        var cfg = AttentionConfig()
+        cfg.qBits = qBits
+        cfg.kBits = kBits
+        cfg.accBits = accBits
+        let x = randomLayer(seed: UInt64(qBits * 1000 + kBits * 100 + dim), heads: 4, kvHeads: 2, tokens: 19, dim: dim,
+                            causal: true, outlierDim: 3, outlierScale: 6)
+        let fa = FunctionalAttention(config: cfg)
+        let ops = fa.quantize(x)
+        let expect16 = FixedPoint.maxCode(bits: qBits) * FixedPoint.maxCode(bits: kBits) <= Int(Int16.max)
+        #expect(ops.q16.isEmpty == !expect16 && ops.k16.isEmpty == !expect16)
+        let (scores, saturations) = fa.scoreStage(x)
+        var mismatches = 0, refSaturations = 0
+        let lo = accBits >= 64 ? Int64.min : -(Int64(1) << (accBits - 1)), hi = accBits >= 64 ? Int64.max : (Int64(1) << (accBits - 1)) - 1
+        for h in 0..<x.heads {
+            let kvh = h / (x.heads / x.kvHeads)
+            let sc = ops.q.scales[h] * ops.k.scales[kvh] * x.scale
+            for i in 0..<x.tokens {
+                for j in 0..<x.tokens {
+                    var acc: Int64 = 0, clipped = false
+                    for c in 0..<dim {
+                        let p = Int64(ops.q.codes[(h * x.tokens + i) * dim + c]) * Int64(ops.k.codes[(kvh * x.tokens + j) * dim + c])
+                        let (sum, overflow) = acc.addingReportingOverflow(p)
+                        acc = overflow ? (p > 0 ? hi : lo) : min(hi, max(lo, sum))
+                        if overflow || sum > hi || sum < lo { clipped = true }
+                    }
+                    let want = j <= i ? Double(acc) * sc : 0
+                    if scores[(h * x.tokens + i) * x.tokens + j] != want { mismatches += 1 }
+                    if clipped && j <= i { refSaturations += 1 }
+                }
+            }
+        }
+        #expect(mismatches == 0)
+        // One saturation event per (row, visible key) whose accumulator clipped; only the 12-bit one does.
+        #expect(saturations == refSaturations)
+        #expect((accBits == 12) == (saturations > 0))
+    }
+}

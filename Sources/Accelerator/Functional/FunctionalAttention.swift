@@ -116,9 +116,24 @@ public struct FunctionalAttention: Sendable {
     /// Quantized operands of one layer.
     struct Operands {
         let q: QuantizedTensor, k: QuantizedTensor, v: QuantizedTensor
+        /// Q and K codes as Int16, when one scale group each and max|q|·max|k| fits Int16 (Q·Kᵀ
+        /// products are then exact 16-bit multiplies; `scores` uses them). Empty otherwise.
+        var q16: [Int16] = [], k16: [Int16] = []
+
+        init(q: QuantizedTensor, k: QuantizedTensor, v: QuantizedTensor) {
+            self.q = q
+            self.k = k
+            self.v = v
+            if q.bits > 0 && k.bits > 0 && q.groups == 1 && k.groups == 1
+                && FixedPoint.maxCode(bits: q.bits) * FixedPoint.maxCode(bits: k.bits) <= Int(Int16.max) {
+                q16 = q.codes.map { Int16($0) }
+                k16 = k.codes.map { Int16($0) }
+            }
+        }
     }
 
-    func quantize(_ x: LayerInput) -> Operands {
+    /// Q, K and (unless `values` is false: V left unquantized) V through the input quantizers.
+    func quantize(_ x: LayerInput, values: Bool = true) -> Operands {
         let c = config
         let qkGroups = c.granularity == .peg
             ? QuantizedTensor.pegGroups([x.q, x.k], dim: x.headDim, groups: min(c.pegGroups, x.headDim)) : nil
@@ -127,7 +142,7 @@ public struct FunctionalAttention: Sendable {
                                pegGroups: c.pegGroups, calibration: c.rangeCalibration, rounding: c.rounding, sharedGroups: qkGroups),
             k: QuantizedTensor(x.k, heads: x.kvHeads, tokens: x.tokens, dim: x.headDim, bits: c.kBits, granularity: c.granularity,
                                pegGroups: c.pegGroups, calibration: c.rangeCalibration, rounding: c.rounding, sharedGroups: qkGroups),
-            v: QuantizedTensor(x.v, heads: x.kvHeads, tokens: x.tokens, dim: x.headDim, bits: c.vBits, granularity: c.granularity,
+            v: QuantizedTensor(x.v, heads: x.kvHeads, tokens: x.tokens, dim: x.headDim, bits: values ? c.vBits : 0, granularity: c.granularity,
                                pegGroups: c.pegGroups, calibration: c.rangeCalibration, rounding: c.rounding))
     }
 
@@ -150,9 +165,31 @@ public struct FunctionalAttention: Sendable {
         if groups == 1 {
             let sc = qT.scales[h] * kT.scales[kvh] * x.scale
             // A saturating accumulator clamps after every addition. When no partial sum can leave
-            // the accumulator's range (d · max|q| · max|k| fits), plain integer sums are exact.
+            // the accumulator's range (d · max|q| · max|k| fits), plain integer sums are exact, in
+            // any order: SIMD lanes. With Int32 lanes when the bound fits Int32 too (always for the
+            // default 32-bit accumulator), from 16-bit products when max|q|·max|k| fits Int16.
             let bound = Int64(d) * Int64(FixedPoint.maxCode(bits: qT.bits)) * Int64(FixedPoint.maxCode(bits: kT.bits))
             let fits = config.accBits >= 64 || bound <= (Int64(1) << (config.accBits - 1)) - 1
+            if fits && bound <= Int64(Int32.max) {
+                if !ops.q16.isEmpty {
+                    ops.q16.withUnsafeBufferPointer { qc in
+                        ops.k16.withUnsafeBufferPointer { kc in
+                            for j in 0..<n {
+                                s[j] = Double(Self.dot16(qc.baseAddress! + qBase, kc.baseAddress! + (kvh * x.tokens + j) * d, d)) * sc
+                            }
+                        }
+                    }
+                } else {
+                    qT.codes.withUnsafeBufferPointer { qc in
+                        kT.codes.withUnsafeBufferPointer { kc in
+                            for j in 0..<n {
+                                s[j] = Double(Self.dot32(qc.baseAddress! + qBase, kc.baseAddress! + (kvh * x.tokens + j) * d, d)) * sc
+                            }
+                        }
+                    }
+                }
+                return
+            }
             qT.codes.withUnsafeBufferPointer { qc in
                 kT.codes.withUnsafeBufferPointer { kc in
                     for j in 0..<n {
@@ -194,6 +231,68 @@ public struct FunctionalAttention: Sendable {
                 s[j] = total * x.scale
             }
         }
+    }
+
+    /// The datapath's first stage alone: the fixed-point Q·Kᵀ scores of every query row against its
+    /// visible keys, [heads, queryRows.count, tokens] (keys a row cannot see stay 0), and the number
+    /// of (row, key) dot products whose accumulator saturated. Q and K are quantized as in `run`;
+    /// heads in parallel. The same `scores` that `run` uses.
+    public func scoreStage(_ x: LayerInput) -> (scores: [Double], saturations: Int) {
+        let ops = quantize(x, values: false)
+        let t = x.tokens, nq = x.queryRows.count
+        var out = [Double](repeating: 0, count: x.heads * nq * t)
+        var sats = [Int](repeating: 0, count: x.heads)
+        out.withUnsafeMutableBufferPointer { ob in
+            sats.withUnsafeMutableBufferPointer { sb in
+                let o = SharedBuffer(ob), sp = SharedBuffer(sb)
+                DispatchQueue.concurrentPerform(iterations: x.heads) { h in
+                    var row = [Double](repeating: 0, count: t)
+                    var sat = 0
+                    for i in x.queryRows {
+                        let n = x.visible(i)
+                        self.scores(x, ops, head: h, row: i, count: n, into: &row, saturations: &sat)
+                        let base = (h * nq + i - x.queryRows.lowerBound) * t
+                        for j in 0..<n { o[base + j] = row[j] }
+                    }
+                    sp[h] = sat
+                }
+            }
+        }
+        return (out, sats.reduce(0, +))
+    }
+
+    /// Σ q[c]·k[c] for 16-bit codes whose products fit Int16, summed in Int32 (exact when the
+    /// caller's bound d·max|q|·max|k| fits Int32). Eight 16-bit products per multiply; each pair of
+    /// products, seen as one Int32 lane, is split back into two sign-extended halves by shifts.
+    @inline(__always) static func dot16(_ q: UnsafePointer<Int16>, _ k: UnsafePointer<Int16>, _ d: Int) -> Int32 {
+        let qr = UnsafeRawPointer(q), kr = UnsafeRawPointer(k)
+        var acc0 = SIMD4<Int32>(), acc1 = SIMD4<Int32>()
+        var c = 0
+        while c + 16 <= d {
+            let p0 = qr.loadUnaligned(fromByteOffset: 2 * c, as: SIMD8<Int16>.self) &* kr.loadUnaligned(fromByteOffset: 2 * c, as: SIMD8<Int16>.self)
+            let p1 = qr.loadUnaligned(fromByteOffset: 2 * c + 16, as: SIMD8<Int16>.self) &* kr.loadUnaligned(fromByteOffset: 2 * c + 16, as: SIMD8<Int16>.self)
+            let w0 = unsafeBitCast(p0, to: SIMD4<Int32>.self), w1 = unsafeBitCast(p1, to: SIMD4<Int32>.self)
+            acc0 &+= ((w0 &<< 16) &>> 16) &+ (w0 &>> 16)
+            acc1 &+= ((w1 &<< 16) &>> 16) &+ (w1 &>> 16)
+            c += 16
+        }
+        var total = (acc0 &+ acc1).wrappedSum()
+        while c < d { total &+= Int32(q[c]) &* Int32(k[c]); c += 1 }
+        return total
+    }
+
+    /// Σ q[c]·k[c] in Int32 lanes (exact when the caller's bound d·max|q|·max|k| fits Int32).
+    @inline(__always) static func dot32(_ q: UnsafePointer<Int32>, _ k: UnsafePointer<Int32>, _ d: Int) -> Int32 {
+        let qr = UnsafeRawPointer(q), kr = UnsafeRawPointer(k)
+        var acc = SIMD8<Int32>()
+        var c = 0
+        while c + 8 <= d {
+            acc &+= qr.loadUnaligned(fromByteOffset: 4 * c, as: SIMD8<Int32>.self) &* kr.loadUnaligned(fromByteOffset: 4 * c, as: SIMD8<Int32>.self)
+            c += 8
+        }
+        var total = acc.wrappedSum()
+        while c < d { total &+= q[c] &* k[c]; c += 1 }
+        return total
     }
 
     /// e^(s − max) through the softmax unit's arithmetic.
