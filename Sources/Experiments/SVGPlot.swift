@@ -123,7 +123,9 @@ public struct ScatterPlot: Sendable {
         // Legend.
         var ly = top + 10
         if let colorLabel {
-            s += "<text x=\"\(fmt(left + plotW + 14))\" y=\"\(fmt(ly))\" font-weight=\"bold\">\(escape(colorLabel))</text>\n"
+            // A dotted key path is titled by its last key (the full path would overflow the legend column).
+            let legendTitle = colorLabel.split(separator: ".").last.map(String.init) ?? colorLabel
+            s += "<text x=\"\(fmt(left + plotW + 14))\" y=\"\(fmt(ly))\" font-weight=\"bold\">\(escape(legendTitle))</text>\n"
             ly += 18
             for g in groups.prefix(20) {
                 s += "<circle cx=\"\(fmt(left + plotW + 20))\" cy=\"\(fmt(ly - 4))\" r=\"4\" fill=\"\(color(g))\"/>\n"

@@ -193,7 +193,7 @@ import Testing
             #expect(r.status == 0, "\(name): \(r.stderr)")
             let rows = Self.table(r.stdout)
             let points = Set(rows.map { $0["point"]! }).count
-            let expected = ["ji-sentiment": 21, "quant-sentiment": 9, "top-theta-perplexity": 16, "topk-perplexity": 5, "quant-perplexity": 9][name]!
+            let expected = ["ji-sentiment": 21, "quant-sentiment": 9, "top-theta-perplexity": 20, "topk-perplexity": 5, "quant-perplexity": 9][name]!
             #expect(points == expected, "\(name)")
             let metric = sentiment ? "accuracy" : "perplexity"
             #expect(rows.allSatisfy { Double($0[metric] ?? "") != nil }, "\(name)")

@@ -55,3 +55,14 @@ import Testing
         #expect(axisLabel(forColumn: "cycles_qk") == "cycles_qk")
     }
 }
+
+extension SVGPlotTests {
+    /// A swept key path colours the points; the legend is titled by its last key.
+    @Test func legendTitleIsTheLastKeyOfAPath() {
+        let plot = ScatterPlot(points: [P(x: 1, y: 2, group: "exact"), P(x: 2, y: 1, group: "none")],
+                               xLabel: "x", yLabel: "y", colorLabel: "attention.pruning.denominator")
+        let svg = plot.svg()
+        #expect(svg.contains("font-weight=\"bold\">denominator</text>"))
+        #expect(!svg.contains("attention.pruning.denominator"))
+    }
+}
