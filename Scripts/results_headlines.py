@@ -48,9 +48,14 @@ def top_theta():
               f"({f(best, 'perplexity_change'):+.2%})")
     else:
         print("Top-θ, SmolLM2 decode: no configuration stays within 1% perplexity increase")
-    base = [r for r in rows("topk-perplexity") if r["mode"] == "decode" and r["attention.pruning"] == "{kind: none}"]
+    base = [r for r in rows("topk-perplexity") if r["mode"] == "decode" and r["attention.pruning"] == '{kind: "none"}']
     if base:
         print(f"  int8 Q/K/V without pruning, decode: perplexity change {f(base[0], 'perplexity_change'):+.2%}")
+    k32 = next((r for r in rs if r["attention.pruning.k"] == "32" and r["attention.pruning.denominator"] == "exact"
+                and r["attention.pruning.v_mean"] == "true"), None)
+    if k32:
+        print(f"  k = 32 with both compensations: {f(k32, 'v_rows_fetched_fraction'):.1%} of the V rows "
+              f"({1 / f(k32, 'v_rows_fetched_fraction'):.2f}x fewer), perplexity {f(k32, 'perplexity_change'):+.2%}")
 
 
 if __name__ == "__main__":
