@@ -358,6 +358,13 @@ func evaluate(_ args: ParsedArguments) throws {
         for file in files where !FileManager.default.fileExists(atPath: file) {
             throw AttnError.input(file: file, item: nil, message: "no such file (point \(p.index); the models and texts come from Scripts/fetch-assets)")
         }
+        // A head to be trained must be writable before minutes of training (its folder is created).
+        let head = p.config.sentiment.head
+        if p.config.task == .sentiment && !FileManager.default.fileExists(atPath: head) {
+            let dir = (head as NSString).deletingLastPathComponent
+            if !dir.isEmpty { try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
+            try AtomicFile.checkWritable(head, flag: "eval.head")
+        }
     }
     var paths: [String] = []
     for p in points { for s in p.swept where !paths.contains(s.path) { paths.append(s.path) } }

@@ -221,9 +221,22 @@ extension EvalCommandTests {
         let dir = try CLI.temporaryDirectory()
         let csv = dir.appendingPathComponent("t.csv").path
         // The header of a real eval report (one tiny sentiment point).
-        let cfg = try sentimentConfig(dir, head: dir.appendingPathComponent("h.safetensors").path)
-        let r = try CLI.run(["eval", cfg, "--quiet", "--set", "eval.test_sentences=4", "--set", "eval.train_sentences=20", "--out", csv])
+        // The head goes into a folder that does not exist yet: it is created.
+        let head = dir.appendingPathComponent("new/heads/h.safetensors").path
+        let cfg = try sentimentConfig(dir, head: head)
+        let r = try CLI.run(["eval", cfg, "--quiet", "--set", "eval.test_sentences=4", "--set", "eval.train_sentences=20",
+                             "--set", "eval.calibration_sentences=8", "--out", csv])
         #expect(r.status == 0, "\(r.stderr)")
+        #expect(FileManager.default.fileExists(atPath: head))
+        // More training or calibration sentences than the split has: named errors, no CSV.
+        let csv2 = dir.appendingPathComponent("t2.csv").path
+        for (key, value, message) in [("eval.train_sentences", "20000", "train_sentences = 20000, but only"),
+                                      ("eval.calibration_sentences", "500", "calibration_sentences = 500 exceeds the 20 training sentences")] {
+            let bad = try CLI.run(["eval", cfg, "--quiet", "--set", "eval.test_sentences=4", "--set", "eval.train_sentences=20",
+                                   "--set", "eval.calibration_sentences=8", "--set", "\(key)=\(value)", "--set", "eval.head=\(dir.path)/h2.safetensors", "--out", csv2])
+            #expect(bad.status == 2 && bad.stderr.contains(message), "\(bad.stderr)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: csv2))
         let header = try String(contentsOfFile: csv, encoding: .utf8).split(separator: "\n")[0].split(separator: ",")
         let metrics = header.drop { $0 != "examples" }
         #expect(metrics.count == 12)

@@ -71,6 +71,9 @@ public final class EvalRunner: @unchecked Sendable {
             let reviews = try MovieReviews.load(s.data)
             (train, test) = try MovieReviews.split(reviews, minAbsRating: s.minAbsRating, seed: s.seed, test: s.testSentences,
                                                    train: s.trainSentences, file: s.data)
+            guard s.calibrationSentences <= train.count else {
+                throw AttnError.input(file: s.data, item: nil, message: "calibration_sentences = \(s.calibrationSentences) exceeds the \(train.count) training sentences it is taken from")
+            }
             let exact = FastExactAttention()
             let expected: [String: String] = [
                 "model": (c.model as NSString).lastPathComponent, "data": (s.data as NSString).lastPathComponent,

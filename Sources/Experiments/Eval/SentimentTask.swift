@@ -71,6 +71,9 @@ public enum MovieReviews {
             throw AttnError.input(file: file, item: nil, message: "\(labelled.count) sentences with |rating| ≥ \(minAbsRating), not enough for \(test) test sentences and a training split")
         }
         let rest = labelled[test...]
+        guard train <= rest.count else {
+            throw AttnError.input(file: file, item: nil, message: "train_sentences = \(train), but only \(rest.count) labelled sentences are left after the \(test) test sentences")
+        }
         let trainSplit = train == 0 ? Array(rest) : Array(rest.prefix(train))
         return (trainSplit, Array(labelled.prefix(test)))
     }
