@@ -371,24 +371,59 @@ public struct FunctionalAttention: Sendable {
         let d = x.headDim, t = x.tokens
         let kvh = h / (x.heads / x.kvHeads)
         var s = [Double](repeating: 0, count: t)
-        var ref = [Double](repeating: 0, count: t)
-        var e = [Double](repeating: 0, count: t)
-        var keep = [Bool](repeating: false, count: t)
-        var o = [Double](repeating: 0, count: d)
-        var oRef = [Double](repeating: 0, count: d)
-        var vMean = [Double](repeating: 0, count: d)
+        // Scratch for the whole head (no per-row allocations).
+        let ref = UnsafeMutablePointer<Double>.allocate(capacity: max(t, 1))
+        let e = UnsafeMutablePointer<Double>.allocate(capacity: max(t, 1))
+        let keep = UnsafeMutablePointer<Bool>.allocate(capacity: max(t, 1))
+        let order = UnsafeMutablePointer<Int>.allocate(capacity: max(t, 1))
+        let o = UnsafeMutablePointer<Double>.allocate(capacity: max(d, 1))
+        let oRef = UnsafeMutablePointer<Double>.allocate(capacity: max(d, 1))
+        // Running Σ of dequantized V rows 0..<vSumRows, in row order (the V-mean's sum).
+        let vSum = UnsafeMutablePointer<Double>.allocate(capacity: max(d, 1))
+        vSum.initialize(repeating: 0, count: max(d, 1))
+        var vSumRows = 0
+        // Dequantized V element (j, c), as ops.v.value(head: kvh, token: j, dim: c) computes it:
+        // Double(code) · scale of (kvh, group of c), or Double(float) when V is not quantized.
+        let vT = ops.v
+        let vScale = UnsafeMutablePointer<Double>.allocate(capacity: max(d, 1))
+        if vT.bits != 0 { for c in 0..<d { vScale[c] = vT.scales[kvh * vT.groups + vT.groupOfDim[c]] } }
+        defer {
+            ref.deallocate(); e.deallocate(); keep.deallocate(); order.deallocate()
+            o.deallocate(); oRef.deallocate(); vSum.deallocate(); vScale.deallocate()
+        }
         var headPre = Fidelity(), headDec = Fidelity()
         var sat = 0
-        var order: [Int] = []
+        let vMeanOn: Bool
+        if case .topTheta(let tt) = config.pruning { vMeanOn = tt.vMean } else { vMeanOn = false }
+        let nq = x.queryRows.count, q0 = x.queryRows.lowerBound
+        x.q.withUnsafeBufferPointer { qAll in
+        x.k.withUnsafeBufferPointer { kAll in
+        x.v.withUnsafeBufferPointer { vAll in
+        vT.codes.withUnsafeBufferPointer { vCodes in
+        vT.values.withUnsafeBufferPointer { vValues in
+        let quantizedV = vT.bits != 0
+        /// o[c] += w · V(j, c) for every c.
+        @inline(__always) func addV(_ w: Double, row j: Int, into o: UnsafeMutablePointer<Double>) {
+            if quantizedV {
+                let vc = vCodes.baseAddress! + (kvh * t + j) * d
+                for c in 0..<d { o[c] += w * (Double(vc[c]) * vScale[c]) }
+            } else {
+                let vf = vValues.baseAddress! + (kvh * t + j) * d
+                for c in 0..<d { o[c] += w * Double(vf[c]) }
+            }
+        }
         for i in x.queryRows {
             let n = x.visible(i)
             scores(x, ops, head: h, row: i, count: n, into: &s, saturations: &sat)
+            s.withUnsafeBufferPointer { sb in
+            let s = sb.baseAddress!
             // Exact reference: float scores, softmax, P·V on float V.
             var refMax = -Double.infinity
+            let qp = qAll.baseAddress! + x.qOffset(head: h, row: i)
             for j in 0..<n {
                 var dot = 0.0
-                let qb = x.qOffset(head: h, row: i), kb = (kvh * t + j) * d
-                for c in 0..<d { dot += Double(x.q[qb + c]) * Double(x.k[kb + c]) }
+                let kp = kAll.baseAddress! + (kvh * t + j) * d
+                for c in 0..<d { dot += Double(qp[c]) * Double(kp[c]) }
                 ref[j] = dot * x.scale
                 refMax = max(refMax, ref[j])
             }
@@ -419,10 +454,11 @@ public struct FunctionalAttention: Sendable {
                 if n <= k {
                     for j in 0..<n { keep[j] = true }
                 } else {
-                    order = Array(0..<n)
-                    order.sort { s[$0] != s[$1] ? s[$0] > s[$1] : $0 < $1 }
+                    for j in 0..<n { order[j] = j }
+                    var ob = UnsafeMutableBufferPointer(start: order, count: n)
+                    ob.sort { s[$0] != s[$1] ? s[$0] > s[$1] : $0 < $1 }
                     for j in 0..<n { keep[j] = false }
-                    for j in order.prefix(k) { keep[j] = true }
+                    for r in 0..<k { keep[order[r]] = true }
                 }
             }
             var keptCount = 0
@@ -466,10 +502,13 @@ public struct FunctionalAttention: Sendable {
             for c in 0..<d { o[c] = 0; oRef[c] = 0 }
             var pSum = 0.0
             let clip = config.clippedSoftmax
+            let bitRow = (h * nq + i - q0) * words
             for j in 0..<n {
-                let vb = (kvh * t + j) * d
                 let pr = ref[j]
-                if pr > 0 { for c in 0..<d { oRef[c] += pr * Double(x.v[vb + c]) } }
+                if pr > 0 {
+                    let vf = vAll.baseAddress! + (kvh * t + j) * d
+                    for c in 0..<d { oRef[c] += pr * Double(vf[c]) }
+                }
                 if pr < 1e-3 { fid.below1e3 += 1 }
                 if pr < 1e-2 { fid.below1e2 += 1 }
                 guard keep[j] else { continue }
@@ -487,16 +526,27 @@ public struct FunctionalAttention: Sendable {
                 guard p != 0 else { keptCount -= 1; continue }
                 pSum += p
                 fid.massKept += pr
-                for c in 0..<d { o[c] += p * ops.v.value(head: kvh, token: j, dim: c) }
-                bits[(h * x.queryRows.count + i - x.queryRows.lowerBound) * words + j >> 6] |= UInt64(1) << UInt64(j & 63)
+                addV(p, row: j, into: o)
+                bits[bitRow + j >> 6] |= UInt64(1) << UInt64(j & 63)
             }
-            if case .topTheta(let tt) = config.pruning, tt.vMean {
+            if vMeanOn {
                 // V-mean compensation: the dropped mass times the mean of the visible V rows
-                // (maintained incrementally in hardware as a running sum).
-                for c in 0..<d { vMean[c] = 0 }
-                for j in 0..<n { for c in 0..<d { vMean[c] += ops.v.value(head: kvh, token: j, dim: c) } }
+                // (maintained incrementally in hardware as a running sum). Rows come in increasing
+                // order and n never decreases, so the running Σ adds rows 0..<n in the same order as
+                // a sum from scratch: the same Doubles.
+                precondition(n >= vSumRows)
+                while vSumRows < n {
+                    if quantizedV {
+                        let vc = vCodes.baseAddress! + (kvh * t + vSumRows) * d
+                        for c in 0..<d { vSum[c] += Double(vc[c]) * vScale[c] }
+                    } else {
+                        let vf = vValues.baseAddress! + (kvh * t + vSumRows) * d
+                        for c in 0..<d { vSum[c] += Double(vf[c]) }
+                    }
+                    vSumRows += 1
+                }
                 let missing = 1 - pSum
-                for c in 0..<d { o[c] += missing * vMean[c] / Double(n) }
+                for c in 0..<d { o[c] += missing * vSum[c] / Double(n) }
             }
             let ob = x.qOffset(head: h, row: i)
             for c in 0..<d {
@@ -511,6 +561,12 @@ public struct FunctionalAttention: Sendable {
             fid.visible = n
             fid.kept = keptCount
             if i < x.promptTokens { headPre += fid } else { headDec += fid }
+            }
+        }
+        }
+        }
+        }
+        }
         }
         for (acc, isPre) in [(headPre, true), (headDec, false)] where acc.rows > 0 {
             var a = acc
