@@ -21,11 +21,17 @@ struct SeamCall {
         for h in 0..<call.heads {
             for r in 0..<rows { for c in 0..<d { qs[(h * rows + r) * d + c] = q[(h * call.queryRows + r) * d + c] } }
         }
+        // The first `tokens` rows of each KV head, heads `kvHeadStride` rows apart (a decoder's KV cache
+        // in place, or an encoder batch's padded rows): one copy into the functional model's layout.
         func trimmed(_ x: UnsafeBufferPointer<Float>) -> [Float] {
-            if tokens == call.keyRows { return Array(x) }
+            let stride = call.kvHeadStride
+            if tokens == stride { return Array(x[0..<(call.kvHeads * tokens * d)]) }
             var out = [Float](repeating: 0, count: call.kvHeads * tokens * d)
-            for h in 0..<call.kvHeads {
-                for t in 0..<tokens { for c in 0..<d { out[(h * tokens + t) * d + c] = x[(h * call.keyRows + t) * d + c] } }
+            out.withUnsafeMutableBufferPointer { o in
+                for h in 0..<call.kvHeads {
+                    o.baseAddress!.advanced(by: h * tokens * d)
+                        .update(from: x.baseAddress!.advanced(by: h * stride * d), count: tokens * d)
+                }
             }
             return out
         }
@@ -61,6 +67,9 @@ public final class AcceleratorSeam: AttentionSeam {
         self.functional = functional
     }
 
+    /// The KV cache may come in place: `SeamCall` copies what the functional model needs once.
+    public var acceptsStridedKV: Bool { true }
+
     public func attend(_ call: AttentionCall, q: UnsafeBufferPointer<Float>, k: UnsafeBufferPointer<Float>,
                        v: UnsafeBufferPointer<Float>, out: UnsafeMutableBufferPointer<Float>) {
         let c = SeamCall(call, q: q, k: k, v: v)
@@ -81,6 +90,9 @@ public final class CalibrationSeam: AttentionSeam {
     let exact = FastExactAttention()
 
     public init() {}
+
+    /// Both `SeamCall` and the exact attention it forwards to read strided K/V.
+    public var acceptsStridedKV: Bool { exact.acceptsStridedKV }
 
     public func attend(_ call: AttentionCall, q: UnsafeBufferPointer<Float>, k: UnsafeBufferPointer<Float>,
                        v: UnsafeBufferPointer<Float>, out: UnsafeMutableBufferPointer<Float>) {
