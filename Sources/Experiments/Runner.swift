@@ -147,34 +147,18 @@ public final class Runner: @unchecked Sendable {
             let outcome = try functional(p.config, trace: trace)
             for phase in p.config.phases {
                 guard let acts = outcome.activities[phase], let fid = outcome.fidelity[phase] else { continue }
-                var total = PhaseCost()
                 var byLayer: [Int: PhaseCost] = [:]
                 var byHead: [String: (Int, Int, PhaseCost)] = [:]
-                // Heads of one (sequence, layer) stream through the pipeline back to back.
-                var layerStream = PhaseCost()
-                var streamKey: (Int, Int)? = nil
-                func closeStream() {
-                    guard let key = streamKey else { return }
-                    total += layerStream
-                    if detail != .summary { byLayer[key.1, default: PhaseCost()] += layerStream }
-                }
-                for a in acts {
-                    let c = pipeline.cost(a)
-                    if streamKey == nil || streamKey! != (a.sequence, a.layer) {
-                        closeStream()
-                        streamKey = (a.sequence, a.layer)
-                        layerStream = c
-                    } else {
-                        layerStream = layerStream.followed(by: c)
-                    }
-                    if detail == .head {
-                        let k = "\(a.layer).\(a.kvHead)"
-                        var e = byHead[k] ?? (a.layer, a.kvHead, PhaseCost())
-                        e.2 += c
-                        byHead[k] = e
-                    }
-                }
-                closeStream()
+                let detail = self.detail
+                let total = Self.streamCost(acts, pipeline, onActivity: { a, c in
+                    guard detail == .head else { return }
+                    let k = "\(a.layer).\(a.kvHead)"
+                    var e = byHead[k] ?? (a.layer, a.kvHead, PhaseCost())
+                    e.2 += c
+                    byHead[k] = e
+                }, onStream: { layer, c in
+                    if detail != .summary { byLayer[layer, default: PhaseCost()] += c }
+                })
                 let base = ReportRow.Context(point: p, trace: (trace as NSString).lastPathComponent, phase: phase,
                                              evaluated: outcome.evaluated, calibration: outcome.calibration,
                                              clockGHz: p.config.hardware.clockGHz, areaMM2: area)
@@ -194,6 +178,34 @@ public final class Runner: @unchecked Sendable {
             }
         }
         return rows
+    }
+
+    /// Cost of activities in order: the heads of one call — consecutive activities of one (sequence,
+    /// layer, first row) — stream through the pipeline back to back. `onActivity` sees each
+    /// activity's own cost, `onStream` each stream's (with its layer).
+    static func streamCost(_ acts: [HeadActivity], _ pipeline: AttentionPipeline,
+                           onActivity: ((HeadActivity, PhaseCost) -> Void)? = nil,
+                           onStream: ((Int, PhaseCost) -> Void)? = nil) -> PhaseCost {
+        var total = PhaseCost(), stream = PhaseCost()
+        var key: (sequence: Int, layer: Int, row: Int)? = nil
+        func close() {
+            guard let k = key else { return }
+            total += stream
+            onStream?(k.layer, stream)
+        }
+        for a in acts {
+            let c = pipeline.cost(a)
+            onActivity?(a, c)
+            if let k = key, k == (a.sequence, a.layer, a.firstRowPosition) {
+                stream = stream.followed(by: c)
+            } else {
+                close()
+                key = (a.sequence, a.layer, a.firstRowPosition)
+                stream = c
+            }
+        }
+        close()
+        return total
     }
 
     /// Every point's rows, in point order. Functional outcomes are computed first (one per distinct

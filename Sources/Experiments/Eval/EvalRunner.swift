@@ -265,7 +265,7 @@ public final class EvalRunner: @unchecked Sendable {
         let area = AreaModel(hardware: c.hardware, multiplierBits: max(c.attention.qBits, 8)).totalMM2
         var rows: [[String]] = []
         for o in try outcomes(c) {
-            let cost = Self.streamCost(o.activities, pipeline)
+            let cost = Runner.streamCost(o.activities, pipeline)
             let exp = ExperimentConfig(traces: [], phases: [o.phase], calibrationSequences: [], thresholdsFile: nil,
                                        evaluationSequences: nil, allowNonFinite: false, hardware: c.hardware, attention: c.attention)
             let context = ReportRow.Context(point: ExperimentPoint(index: p.index, config: exp, swept: p.swept), trace: "",
@@ -281,24 +281,5 @@ public final class EvalRunner: @unchecked Sendable {
             rows.append(fields)
         }
         return rows
-    }
-
-    /// Cost of activities in call order; heads of one (sequence, layer) call stream back to back.
-    static func streamCost(_ acts: [HeadActivity], _ pipeline: AttentionPipeline) -> PhaseCost {
-        var total = PhaseCost(), stream = PhaseCost()
-        var key: (Int, Int, Int)? = nil
-        for a in acts {
-            let c = pipeline.cost(a)
-            let k = (a.sequence, a.layer, a.firstRowPosition)
-            if let kk = key, kk == k {
-                stream = stream.followed(by: c)
-            } else {
-                if key != nil { total += stream }
-                key = k
-                stream = c
-            }
-        }
-        if key != nil { total += stream }
-        return total
     }
 }
