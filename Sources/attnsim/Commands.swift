@@ -42,12 +42,9 @@ func runCommand(sweep: Bool) -> CommandSpec {
 }
 
 func runOrSweep(_ args: ParsedArguments, sweep: Bool) throws {
-    let out = args.string("--out") ?? "-"
-    try AtomicFile.checkWritable(out, flag: "--out")
+    let (out, resume) = try outputFlags(args)
     let detail = try args.choice("--detail", default: ReportDetail.summary)
     let maxPoints = sweep ? try args.int("--max-points", default: 100_000) : 1
-    let resume = args.has("--resume")
-    if resume && out == "-" { throw AttnError.usage(flag: "--resume", message: "needs --out FILE (the CSV to continue)") }
     var shard: (index: Int, count: Int)?
     if let text = args.string("--shard") {
         let parts = text.split(separator: "/").map { Int($0) }
@@ -59,14 +56,10 @@ func runOrSweep(_ args: ParsedArguments, sweep: Bool) throws {
     let all = try ExperimentLoader.load(path: args.positionals[0], overrides: args.all("--set"),
                                         maxPoints: maxPoints, allowSweep: sweep)
     if args.has("--print-config") {
-        for p in all {
-            print("# point \(p.index) config_id \(p.configID)")
-            print(p.config.node.canonicalText)
-        }
+        printConfigs(all.map { ($0.index, $0.configID, $0.config.node) })
         return
     }
-    var paths: [String] = []
-    for p in all { for s in p.swept where !paths.contains(s.path) { paths.append(s.path) } }
+    let paths = sweptPaths(all.map(\.swept))
     let header = ReportRow.header(sweptPaths: paths)
     let existing = resume ? try SweepOutput.resume(path: out, header: header, configIDs: all.map(\.configID)) : [:]
     let points = all.filter { p in
@@ -82,9 +75,39 @@ func runOrSweep(_ args: ParsedArguments, sweep: Bool) throws {
         output.add(point: points[i].index, rows: rows.map { $0.fields(sweptPaths: pathsCopy) })
     }
     progress.finish()
+    try finishOutput(output, cancel: cancel, points: all.count)
+}
+
+/// `--out` checked writable before any work, and `--resume` (which needs a file).
+func outputFlags(_ args: ParsedArguments) throws -> (out: String, resume: Bool) {
+    let out = args.string("--out") ?? "-"
+    try AtomicFile.checkWritable(out, flag: "--out")
+    let resume = args.has("--resume")
+    if resume && out == "-" { throw AttnError.usage(flag: "--resume", message: "needs --out FILE (the CSV to continue)") }
+    return (out, resume)
+}
+
+/// `--print-config`: each point's config_id and canonical config.
+func printConfigs(_ points: [(index: Int, id: String, node: ConfigNode)]) {
+    for p in points {
+        print("# point \(p.index) config_id \(p.id)")
+        print(p.node.canonicalText)
+    }
+}
+
+/// The swept key paths of all points, in first-seen order: the report's trailing columns.
+func sweptPaths(_ swept: [[SweptValue]]) -> [String] {
+    var paths: [String] = []
+    for values in swept { for s in values where !paths.contains(s.path) { paths.append(s.path) } }
+    return paths
+}
+
+/// Writes the CSV of every finished point; after an interrupt, says how many of `points` it holds.
+func finishOutput(_ output: SweepOutput, cancel: CancellationFlag, points: Int) throws {
     try output.flush()
     if cancel.isSet {
-        throw AttnError.runtime("interrupted: \(output.finishedPoints) of \(all.count) points are in \(out == "-" ? "the output" : out)"
+        let out = output.path
+        throw AttnError.runtime("interrupted: \(output.finishedPoints) of \(points) points are in \(out == "-" ? "the output" : out)"
                                 + (out == "-" ? "" : "; rerun with --resume to finish"))
     }
 }
@@ -337,17 +360,11 @@ func evalCommand() -> CommandSpec {
 }
 
 func evaluate(_ args: ParsedArguments) throws {
-    let out = args.string("--out") ?? "-"
-    try AtomicFile.checkWritable(out, flag: "--out")
-    let resume = args.has("--resume")
-    if resume && out == "-" { throw AttnError.usage(flag: "--resume", message: "needs --out FILE (the CSV to continue)") }
+    let (out, resume) = try outputFlags(args)
     let points = try EvalLoader.load(path: args.positionals[0], overrides: args.all("--set"),
                                      maxPoints: try args.int("--max-points", default: 100_000))
     if args.has("--print-config") {
-        for p in points {
-            print("# point \(p.index) config_id \(p.configID)")
-            print(p.config.node.canonicalText)
-        }
+        printConfigs(points.map { ($0.index, $0.configID, $0.config.node) })
         return
     }
     for p in points {
@@ -366,8 +383,7 @@ func evaluate(_ args: ParsedArguments) throws {
             try AtomicFile.checkWritable(head, flag: "eval.head")
         }
     }
-    var paths: [String] = []
-    for p in points { for s in p.swept where !paths.contains(s.path) { paths.append(s.path) } }
+    let paths = sweptPaths(points.map(\.swept))
     let header = EvalRunner.header(sweptPaths: paths)
     let existing = resume ? try SweepOutput.resume(path: out, header: header, configIDs: points.map(\.configID)) : [:]
     let todo = points.filter { existing[$0.index] == nil }
@@ -390,11 +406,7 @@ func evaluate(_ args: ParsedArguments) throws {
         progress.advance()
     }
     progress.finish()
-    try output.flush()
-    if cancel.isSet {
-        throw AttnError.runtime("interrupted: \(output.finishedPoints) of \(points.count) points are in \(out == "-" ? "the output" : out)"
-                                + (out == "-" ? "" : "; rerun with --resume to finish"))
-    }
+    try finishOutput(output, cancel: cancel, points: points.count)
 }
 
 func tableCommand() -> CommandSpec {
