@@ -26,9 +26,7 @@ public enum Recording {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw AttnError.input(file: path, item: nil, message: "cannot read the text file")
         }
-        let text = String(decoding: data, as: UTF8.self)
-        let lines = text.split(whereSeparator: { $0 == "\n" || $0 == "\r\n" || $0 == "\r" })
-            .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        let lines = textLines(data).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         guard !lines.isEmpty else { throw AttnError.input(file: path, item: nil, message: "no non-empty line to record") }
         return Array(lines.prefix(limit))
     }
