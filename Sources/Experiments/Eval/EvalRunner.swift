@@ -62,7 +62,10 @@ public final class EvalRunner: @unchecked Sendable {
         let head: LogisticProbe
         let floatEmbeddings: [[Float]]
         let floatPredictions: [Bool]
-        let calibration: CalibrationSeam
+        let calibrationTexts: [String]
+        let maxTokens: Int, batch: Int
+        /// Q/K/V of the calibration sentences under float attention, recorded on first use (Top-θ only).
+        var recorded: CalibrationSeam?
         let maxLength: Int
 
         init(_ c: EvalConfig, log: ((String) -> Void)?) throws(AttnError) {
@@ -102,10 +105,18 @@ public final class EvalRunner: @unchecked Sendable {
             floatEmbeddings = try encoder.embeddings(test.map(\.text), maxTokens: s.maxTokens, batch: s.batch, seam: exact)
             let probe = head
             floatPredictions = floatEmbeddings.map { probe.predict($0) }
-            calibration = CalibrationSeam()
-            let calTexts = train.prefix(s.calibrationSentences).map(\.text)
-            _ = try encoder.embeddings(Array(calTexts), maxTokens: s.maxTokens, batch: s.batch, seam: calibration)
+            calibrationTexts = train.prefix(s.calibrationSentences).map(\.text)
+            maxTokens = s.maxTokens
+            batch = s.batch
             maxLength = min(s.maxTokens, encoder.config.maxPositionEmbeddings)
+        }
+
+        func calibration() throws(AttnError) -> CalibrationSeam {
+            if let r = recorded { return r }
+            let seam = CalibrationSeam()
+            _ = try encoder.embeddings(calibrationTexts, maxTokens: maxTokens, batch: batch, seam: seam)
+            recorded = seam
+            return seam
         }
     }
 
@@ -117,15 +128,17 @@ public final class EvalRunner: @unchecked Sendable {
         return s
     }
 
-    func thresholds(_ c: EvalConfig, _ cal: CalibrationSeam, layers: Int, heads: Int, maxLength: Int) -> TopThetaThresholds? {
+    /// Top-θ thresholds for `c` (nil for other pruning); the calibration data is recorded only then.
+    func thresholds(_ c: EvalConfig, _ cal: () throws(AttnError) -> CalibrationSeam, layers: Int, heads: Int,
+                    maxLength: Int) throws(AttnError) -> TopThetaThresholds? {
         guard case .topTheta = c.attention.pruning else { return nil }
-        return cal.thresholds(for: c.attention, layers: layers, heads: heads, maxLength: maxLength)
+        return try cal().thresholds(for: c.attention, layers: layers, heads: heads, maxLength: maxLength)
     }
 
     func runSentiment(_ c: EvalConfig) throws(AttnError) -> [EvalOutcome] {
         let st = try sentimentState(c)
         let e = st.encoder.config
-        let fa = FunctionalAttention(config: c.attention, thresholds: thresholds(c, st.calibration, layers: e.numHiddenLayers,
+        let fa = FunctionalAttention(config: c.attention, thresholds: try thresholds(c, st.calibration, layers: e.numHiddenLayers,
                                                                                  heads: e.numAttentionHeads, maxLength: st.maxLength))
         let seam = AcceleratorSeam(fa)
         let emb = try st.encoder.embeddings(st.test.map(\.text), maxTokens: c.sentiment.maxTokens, batch: c.sentiment.batch, seam: seam)
@@ -165,7 +178,9 @@ public final class EvalRunner: @unchecked Sendable {
         let model: LlamaModel
         let passages: [[Int]]
         var floatResults: [EvalConfig.Mode: [NextTokenResults]] = [:]
-        let calibration: CalibrationSeam
+        /// Token ids of the calibration passages (tokenized up front, so a bad text fails early).
+        let calibrationPassages: [[Int]]
+        var recorded: CalibrationSeam?
         let maxLength: Int
 
         init(_ c: EvalConfig) throws(AttnError) {
@@ -178,12 +193,9 @@ public final class EvalRunner: @unchecked Sendable {
             var ps: [[Int]] = []
             for t in l.texts { ps.append(try Passages.passage(t, startLine: l.startLine, tokens: l.tokens, bpe: bpe)) }
             passages = ps
-            calibration = CalibrationSeam()
-            for (i, t) in l.calibrationTexts.enumerated() {
-                let ids = try Passages.passage(t, startLine: l.startLine, tokens: l.calibrationTokens, bpe: bpe)
-                var cache = model.makeCache()
-                _ = try model.forward(ids, cache: &cache, seam: calibration, sequence: i, logitsFor: true)
-            }
+            var cal: [[Int]] = []
+            for t in l.calibrationTexts { cal.append(try Passages.passage(t, startLine: l.startLine, tokens: l.calibrationTokens, bpe: bpe)) }
+            calibrationPassages = cal
             maxLength = max(l.tokens, l.calibrationTokens)
             for mode in l.modes {
                 var rs: [NextTokenResults] = []
@@ -192,6 +204,17 @@ public final class EvalRunner: @unchecked Sendable {
                 }
                 floatResults[mode] = rs
             }
+        }
+
+        func calibration() throws(AttnError) -> CalibrationSeam {
+            if let r = recorded { return r }
+            let seam = CalibrationSeam()
+            for (i, ids) in calibrationPassages.enumerated() {
+                var cache = model.makeCache()
+                _ = try model.forward(ids, cache: &cache, seam: seam, sequence: i, logitsFor: true)
+            }
+            recorded = seam
+            return seam
         }
     }
 
@@ -206,7 +229,7 @@ public final class EvalRunner: @unchecked Sendable {
     func runLanguageModel(_ c: EvalConfig) throws(AttnError) -> [EvalOutcome] {
         let st = try languageState(c)
         let m = st.model.config
-        let th = thresholds(c, st.calibration, layers: m.layers, heads: m.heads, maxLength: st.maxLength)
+        let th = try thresholds(c, st.calibration, layers: m.layers, heads: m.heads, maxLength: st.maxLength)
         var out: [EvalOutcome] = []
         for mode in c.languageModel.modes {
             let seam = AcceleratorSeam(FunctionalAttention(config: c.attention, thresholds: th))
