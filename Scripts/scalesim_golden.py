@@ -1,9 +1,14 @@
 #!/usr/bin/env python3
-"""Runs real SCALE-Sim (pip install scalesim==3.0.0 'numpy<2') on a list of dense GEMMs and writes
-its compute cycles and SRAM access counts to Tests/Fixtures/scalesim/compute_cycles.csv, the golden
-data for AttnSim's systolic-array model.
+"""Runs real SCALE-Sim (pip install scalesim==3.0.0 'numpy<2') and writes the golden data for AttnSim's
+systolic-array model and for `attnsim scalesim`:
 
-    Scripts/scalesim_golden.sh      # venv at $SCALESIM_VENV (default .venvs/scalesim), created if missing
+- `cycles`: a list of dense GEMMs -> Tests/Fixtures/scalesim/compute_cycles.csv (compute cycles and
+  SRAM access counts);
+- `reports`: whole SCALE-Sim runs (GEMM and conv topologies, several dataflows and SRAM sizes) ->
+  Tests/Fixtures/scalesim/reports/<case>/ with the cfg and topology given to SCALE-Sim and the
+  COMPUTE_REPORT.csv, BANDWIDTH_REPORT.csv and DETAILED_ACCESS_REPORT.csv it wrote, byte for byte.
+
+    Scripts/scalesim_golden.sh [cycles|reports|all] [CASE...]   # venv at $SCALESIM_VENV (default .venvs/scalesim)
 
 or by hand: python3 -m venv V && V/bin/pip install scalesim==3.0.0 'numpy<2' &&
 V/bin/python Scripts/scalesim_golden.py. SCALE-Sim simulates addresses cycle by cycle, so the GEMMs
@@ -30,20 +35,22 @@ CASES = [
     ((32, 32), (128, 64, 128)), ((32, 32), (128, 128, 64)), ((32, 32), (4, 64, 96)), ((32, 32), (7, 13, 5)),
 ]
 
+# SCALE-Sim's own configs/scale.cfg with the array, SRAM sizes and dataflow as parameters.
 CFG = """[general]
-run_name = golden
+run_name = {name}
 
 [architecture_presets]
 ArrayHeight:    {rows}
 ArrayWidth:     {cols}
-IfmapSramSzkB:  4096
-FilterSramSzkB: 4096
-OfmapSramSzkB:  4096
+IfmapSramSzkB:   {ifmap}
+FilterSramSzkB:  {filt}
+OfmapSramSzkB:   {ofmap}
 IfmapOffset:    0
 FilterOffset:   10000000
 OfmapOffset:    20000000
 Bandwidth : 10
 Dataflow : {df}
+MemoryBanks:   1
 ReadRequestBuffer: 32
 WriteRequestBuffer: 32
 
@@ -79,7 +86,7 @@ def run(rows, cols, df, m, k, n):
         cfg = os.path.join(d, "c.cfg")
         topo = os.path.join(d, "t.csv")
         layout = os.path.join(d, "l.csv")
-        open(cfg, "w").write(CFG.format(rows=rows, cols=cols, df=df))
+        open(cfg, "w").write(CFG.format(name="golden", rows=rows, cols=cols, df=df, ifmap=4096, filt=4096, ofmap=4096))
         open(topo, "w").write(f"Layer, M, N, K,\ngemm, {m}, {n}, {k},\n")
         open(layout, "w").write(LAYOUT)
         out = os.path.join(d, "out")
@@ -91,7 +98,7 @@ def run(rows, cols, df, m, k, n):
         return comp, det
 
 
-def main():
+def main_cycles():
     rows_out = []
     for (rows, cols), (m, k, n) in CASES:
         for df in ("os", "ws", "is"):
@@ -114,5 +121,65 @@ def main():
     print("wrote", OUT)
 
 
+# Whole-run cases for `attnsim scalesim`: (name, input type, cfg fields, topology rows). The cfg is
+# SCALE-Sim's own configs/scale.cfg with the fields below changed. Small SRAMs (1-2 kB) make the
+# double-buffered prefetch and drain logic fire many times; 4096 kB keeps everything in one prefetch.
+GEMM_LAYERS = ["g0, 20, 33, 8,", "g1, 64, 64, 32,", "g2, 5, 11, 17,", "g3, 1, 40, 32,"]
+CONV_LAYERS = [
+    "c0, 10, 10, 3, 3, 4, 8, 1,",       # 3x3, stride 1
+    "c1, 11, 9, 3, 2, 3, 5, 2,",        # non-square ifmap and filter, stride 2
+    "c2, 7, 7, 1, 1, 16, 12, 1,",       # pointwise
+    "DPc3, 6, 6, 3, 3, 3, 1, 1,",       # depthwise: SCALE-Sim splits it into one layer per channel
+]
+# The GEMM shapes of SCALE-Sim's own topologies/GEMM_mnk/vit_s.csv (ViT-S), on its configs/scale.cfg.
+VIT_S_LAYERS = ["L0,196,192,384,", "L1,196,1176,64,", "L2,196,64,1176,", "L3,196,1536,384,", "L4,196,384,1536,"]
+REPORT_CASES = [
+    ("gemm_os_8x8_4096k", "gemm", dict(rows=8, cols=8, df="os", ifmap=4096, filt=4096, ofmap=4096), GEMM_LAYERS),
+    ("gemm_ws_8x8_1k", "gemm", dict(rows=8, cols=8, df="ws", ifmap=1, filt=1, ofmap=1), GEMM_LAYERS),
+    ("gemm_is_8x16_2k", "gemm", dict(rows=8, cols=16, df="is", ifmap=2, filt=1, ofmap=1), GEMM_LAYERS),
+    ("gemm_os_4x4_1k", "gemm", dict(rows=4, cols=4, df="os", ifmap=1, filt=1, ofmap=1), GEMM_LAYERS),
+    ("gemm_ws_32x32_1k", "gemm", dict(rows=32, cols=32, df="ws", ifmap=1, filt=1, ofmap=1), ["big, 256, 96, 64,"]),
+    ("conv_ws_8x8_16k", "conv", dict(rows=8, cols=8, df="ws", ifmap=16, filt=16, ofmap=8), CONV_LAYERS),
+    ("conv_os_8x4_1k", "conv", dict(rows=8, cols=4, df="os", ifmap=1, filt=1, ofmap=1), CONV_LAYERS),
+    ("conv_is_4x8_2k", "conv", dict(rows=4, cols=8, df="is", ifmap=2, filt=2, ofmap=1), CONV_LAYERS),
+    ("vit_s_scale_cfg", "gemm", dict(rows=32, cols=32, df="ws", ifmap=64, filt=64, ofmap=64), VIT_S_LAYERS),
+]
+
+
+GEMM_HEADER = "Layer, M, N, K,\n"
+CONV_HEADER = "Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, Num Filter, Strides,\n"
+REPORTS = ["COMPUTE_REPORT.csv", "BANDWIDTH_REPORT.csv", "DETAILED_ACCESS_REPORT.csv"]
+
+
+def main_reports(only):
+    import shutil
+    import time
+    base = os.path.join(ROOT, "Tests", "Fixtures", "scalesim", "reports")
+    for name, kind, fields, layers in REPORT_CASES:
+        if only and name not in only:
+            continue
+        case_dir = os.path.join(base, name)
+        os.makedirs(case_dir, exist_ok=True)
+        cfg = os.path.join(case_dir, "scale.cfg")
+        topo = os.path.join(case_dir, "topology.csv")
+        open(cfg, "w").write(CFG.format(name=name, **fields))
+        open(topo, "w").write((GEMM_HEADER if kind == "gemm" else CONV_HEADER) + "\n".join(layers) + "\n")
+        with tempfile.TemporaryDirectory() as d:
+            layout = os.path.join(d, "l.csv")
+            open(layout, "w").write(LAYOUT)
+            out = os.path.join(d, "out")
+            start = time.time()
+            subprocess.run([sys.executable, "-m", "scalesim.scale", "-c", cfg, "-t", topo, "-l", layout,
+                            "-i", kind, "-p", out, "-s", "N"], check=True, capture_output=True, cwd=d)
+            seconds = time.time() - start
+            for report in REPORTS:
+                shutil.copyfile(os.path.join(out, name, report), os.path.join(case_dir, report))
+        print(f"{name}: {seconds:.1f} s", flush=True)
+
+
 if __name__ == "__main__":
-    main()
+    what = sys.argv[1] if len(sys.argv) > 1 else "all"
+    if what in ("cycles", "all"):
+        main_cycles()
+    if what in ("reports", "all"):
+        main_reports(set(sys.argv[2:]))

@@ -9,6 +9,8 @@ struct OptionSpec {
     let defaultText: String?
     /// May be given several times (values collected in order).
     var repeatable = false
+    /// A one-letter alias such as "-c" (for commands that mirror another tool's command line).
+    var short: String? = nil
 
     static func flag(_ name: String, _ help: String) -> OptionSpec {
         OptionSpec(name: name, valueName: nil, help: help, defaultText: nil)
@@ -45,7 +47,7 @@ struct CommandSpec {
         if !options.isEmpty {
             text += "\nOptions:\n"
             let all = options + [OptionSpec.flag("--help", "Show this help.")]
-            let labels = all.map { o in o.valueName.map { "\(o.name) \($0)" } ?? o.name }
+            let labels = all.map { o in (o.short.map { "\($0), " } ?? "") + (o.valueName.map { "\(o.name) \($0)" } ?? o.name) }
             let width = min(28, (labels.map(\.count).max() ?? 0) + 2)
             for (o, label) in zip(all, labels) {
                 var line = "  " + label
@@ -75,8 +77,11 @@ struct ParsedArguments {
         var i = 0
         var onlyPositionals = false
         while i < args.count {
-            let arg = args[i]
+            var arg = args[i]
             i += 1
+            if !onlyPositionals, let alias = command.options.first(where: { $0.short != nil && $0.short == arg }) {
+                arg = alias.name
+            }
             if onlyPositionals || !arg.hasPrefix("--") || arg == "-" {
                 if !onlyPositionals, arg.hasPrefix("-"), arg != "-", arg.count > 1, Double(arg) == nil {
                     throw AttnError.usage(flag: arg, message: "unknown option (options are spelled --name; see 'attnsim \(command.name) --help')")

@@ -5,7 +5,7 @@ import Foundation
 
 /// The commands that work, in help order.
 func allCommands() -> [CommandSpec] {
-    [runCommand(sweep: false), runCommand(sweep: true), evalCommand(), mergeCommand(), calibrateCommand(), recordCommand(), gemmCommand(), inspectCommand(), plotCommand(), tableCommand(), columnsCommand()]
+    [runCommand(sweep: false), runCommand(sweep: true), evalCommand(), mergeCommand(), calibrateCommand(), recordCommand(), gemmCommand(), scalesimCommand(), inspectCommand(), plotCommand(), tableCommand(), columnsCommand()]
 }
 
 func runCommand(sweep: Bool) -> CommandSpec {
