@@ -41,8 +41,8 @@ struct ScaleSimReadBuffer {
         lastSet = Array(repeating: Int.min, count: addressCount)
     }
 
-    /// One demand row of the array at `cycle` (addresses ≥ 0; −1 entries must be filtered out by
-    /// the caller, which passes `rowHasRequests`).
+    /// One demand row of the array at `cycle`: its first `count` entries are the requested
+    /// addresses (≥ 0), in SCALE-Sim's column order; the empty (−1) entries are already left out.
     mutating func service(_ addresses: UnsafeBufferPointer<Int>, count: Int, cycle: Int) throws(AttnError) {
         if !firstRequestSeen && count > 0 {
             firstRequestCycle = cycle
