@@ -40,6 +40,7 @@ func scalesimCommand() -> CommandSpec {
                 guard s == "Y" || s == "N" else { throw AttnError.usage(flag: "-s", message: "expected Y or N, got '\(s)'") }
                 if s == "Y" { notes.append("-s Y: SRAM/DRAM trace files are not written (only the reports)") }
             }
+            try ScaleSimRun.checkDirectory(outDir)
             let output = try ScaleSimRun.simulate(configPath: config, topologyPath: topology, kind: kind)
             for w in notes + output.warnings { FileHandle.standardError.write(Data("attnsim: warning: \(w)\n".utf8)) }
             let dir = try ScaleSimRun.write(output, outDir: outDir, inputs: [config, topology])

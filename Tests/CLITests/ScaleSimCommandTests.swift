@@ -59,6 +59,10 @@ import Testing
         #expect(r.status == 2 && r.stderr == "attnsim: --config: is required (FILE.cfg)\n")
         r = try CLI.run(["scalesim", "-c", "/nonexistent.cfg", "-t", "x.csv"])
         #expect(r.status == 2 && r.stderr.hasPrefix("attnsim: /nonexistent.cfg: cannot read the SCALE-Sim config"))
+        let file = try CLI.temporaryDirectory().appendingPathComponent("f")
+        try "x".write(to: file, atomically: true, encoding: .utf8)
+        r = try CLI.run(["scalesim", "-c", "a", "-t", "b", "-p", file.path])
+        #expect(r.status == 2 && r.stderr == "attnsim: -p: '\(file.path)' exists and is not a directory\n")
         r = try CLI.run(["scalesim", "-c", "a", "-t", "b", "-i", "mnk"])
         #expect(r.status == 2 && r.stderr == "attnsim: --input-type: expected one of gemm, conv, got 'mnk'\n")
     }

@@ -95,10 +95,20 @@ public enum ScaleSimRun {
         (outDir as NSString).appendingPathComponent(runName)
     }
 
+    /// Fails early (before any simulation) when `path` exists and is not a directory.
+    public static func checkDirectory(_ path: String) throws(AttnError) {
+        var isDir: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDir), !isDir.boolValue {
+            throw AttnError.usage(flag: "-p", message: "'\(path)' exists and is not a directory")
+        }
+    }
+
     /// Creates the report directory and writes the three reports, each atomically; refuses to
     /// replace an input file.
     public static func write(_ output: Output, outDir: String, inputs: [String]) throws(AttnError) -> String {
         let dir = reportDirectory(outDir: outDir, runName: output.config.runName)
+        try checkDirectory(outDir)
+        try checkDirectory(dir)
         let resolvedInputs = Set(inputs.map { URL(fileURLWithPath: $0).resolvingSymlinksInPath().standardizedFileURL.path })
         let paths = ScaleSimReports.fileNames.map { (dir as NSString).appendingPathComponent($0) }
         for path in paths where resolvedInputs.contains(URL(fileURLWithPath: path).resolvingSymlinksInPath().standardizedFileURL.path) {
