@@ -192,11 +192,13 @@ func gemmCommand() -> CommandSpec {
             let c: SystolicArray.GEMMCost
             do throws(CountOverflow) { c = try array.checkedGemm(m: m, k: k, n: n) } catch { throw tooLarge(error) }
             func bytes(_ elements: Int, _ bits: Int, _ what: String) throws(AttnError) -> Int {
-                do throws(CountOverflow) { return try CheckedCount.sum(try CheckedCount.product(elements, bits, quantity: what), 7, quantity: what) / 8 }
+                // ⌈elements · bits / 8⌉ without forming elements · bits: elements = 8q + r.
+                let (q, r) = elements.quotientAndRemainder(dividingBy: 8)
+                do throws(CountOverflow) { return try CheckedCount.sum(try CheckedCount.product(q, bits, quantity: what), (r * bits + 7) / 8, quantity: what) }
                 catch { throw tooLarge(error) }
             }
-            let aBytes = try bytes(c.aReads, aBits, "SRAM A read bits"), bBytes = try bytes(c.bReads, bBits, "SRAM B read bits")
-            let outBytes = try bytes(c.outWrites, oBits, "SRAM output write bits")
+            let aBytes = try bytes(c.aReads, aBits, "SRAM A read bytes"), bBytes = try bytes(c.bReads, bBits, "SRAM B read bytes")
+            let outBytes = try bytes(c.outWrites, oBits, "SRAM output write bytes")
             let fields: [(String, String)] = [
                 ("m", "\(m)"), ("k", "\(k)"), ("n", "\(n)"), ("rows", "\(array.rows)"), ("cols", "\(array.cols)"),
                 ("dataflow", array.dataflow.rawValue), ("schedule", array.schedule.rawValue),

@@ -3,7 +3,8 @@ import Testing
 
 /// The CLI fuzzer's regression slice: `ATTNSIM_CLI_FUZZ_CASES` cases (default 300) of seed
 /// `ATTNSIM_CLI_FUZZ_SEED` (default 1) against the built binary, `ATTNSIM_CLI_FUZZ_JOBS` at a time
-/// (default 2). The long run in docs/robustness.md is the same test with a larger count.
+/// (default 2), from case `ATTNSIM_CLI_FUZZ_FIRST` (default 0; to split one long run over processes).
+/// The long run in docs/robustness.md is the same test with a larger count.
 @Suite struct CLIFuzzTests {
     static func env(_ name: String) -> String? { ProcessInfo.processInfo.environment[name].flatMap { $0.isEmpty ? nil : $0 } }
 
@@ -41,6 +42,7 @@ import Testing
         let cases = Int(Self.env("ATTNSIM_CLI_FUZZ_CASES") ?? "") ?? 300
         let seed = UInt64(Self.env("ATTNSIM_CLI_FUZZ_SEED") ?? "") ?? 1
         let jobs = max(1, Int(Self.env("ATTNSIM_CLI_FUZZ_JOBS") ?? "") ?? 2)
+        let first = max(0, Int(Self.env("ATTNSIM_CLI_FUZZ_FIRST") ?? "") ?? 0)
         let root = try CLI.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: root) }
         // The shared inputs: the tiny committed fixture trace and a report CSV made from it.
@@ -62,8 +64,8 @@ import Testing
         }
         let tally = Tally()
         DispatchQueue.concurrentPerform(iterations: jobs) { job in
-            var i = job
-            while i < cases {
+            var i = first + job
+            while i < first + cases {
                 let c = CLIFuzzer.makeCase(seed: seed, index: i)
                 let dir = root.appendingPathComponent("case-\(i)")
                 var failure: String?, status: Int32 = -1
@@ -87,7 +89,7 @@ import Testing
         }
         let failures = tally.failures
         let seconds = Date().timeIntervalSince(start)
-        FileHandle.standardError.write(Data("cli-fuzz: seed \(seed), \(cases) cases, \(failures.count) failures, \(String(format: "%.0f", seconds)) s, exit statuses \(tally.statuses.sorted { $0.key < $1.key })\n".utf8))
+        FileHandle.standardError.write(Data("cli-fuzz: seed \(seed), \(cases) cases from \(first), \(failures.count) failures, \(String(format: "%.0f", seconds)) s, exit statuses \(tally.statuses.sorted { $0.key < $1.key })\n".utf8))
         for f in failures.prefix(50) { FileHandle.standardError.write(Data("cli-fuzz: \(f)\n".utf8)) }
         #expect(failures.isEmpty, "\(failures.count) failing cases; first: \(failures.prefix(5).joined(separator: " | "))")
     }
