@@ -256,19 +256,19 @@ func plotCommand() -> CommandSpec {
             let rows = table.rows.filter { row in filters.allSatisfy { row[$0.0] == $0.1 } }
             // config_id (hex, e.g. 21e444765893) and columns without any number are categories: each
             // distinct value gets a position, in first-seen order.
-            func categories(_ c: Int) -> [String]? {
+            func categories(_ c: Int) -> [String: Int]? {
                 let numeric = table.columns[c] != "config_id" && rows.contains { Double($0[c]).map(\.isFinite) ?? false }
                 if numeric { return nil }
-                var seen: [String] = []
-                var known: Set<String> = []
-                for r in rows where known.insert(r[c]).inserted { seen.append(r[c]) }
-                return seen
+                var index: [String: Int] = [:]
+                for r in rows where index[r[c]] == nil { index[r[c]] = index.count }
+                return index
             }
             let xCategories = categories(xi), yCategories = categories(yi)
-            func coordinate(_ row: [String], _ c: Int, _ cats: [String]?) -> Double? {
-                if let cats { return cats.firstIndex(of: row[c]).map(Double.init) }
+            func coordinate(_ row: [String], _ c: Int, _ cats: [String: Int]?) -> Double? {
+                if let cats { return cats[row[c]].map(Double.init) }
                 return Double(row[c]).flatMap { $0.isFinite ? $0 : nil }
             }
+            func names(_ cats: [String: Int]?) -> [String]? { cats.map { $0.sorted { $0.value < $1.value }.map(\.key) } }
             var points: [ScatterPlot.Point] = []
             var skipped = 0
             for row in rows {
@@ -282,8 +282,8 @@ func plotCommand() -> CommandSpec {
                                    title: args.string("--title") ?? "")
             plot.xGoal = try args.choice("--x-goal", default: ScatterPlot.Goal.minimize)
             plot.yGoal = try args.choice("--y-goal", default: ScatterPlot.Goal.minimize)
-            plot.xCategories = xCategories
-            plot.yCategories = yCategories
+            plot.xCategories = names(xCategories)
+            plot.yCategories = names(yCategories)
             plot.logX = args.has("--log-x")
             plot.logY = args.has("--log-y")
             try AtomicFile.write(plot.svg(), to: out)
