@@ -63,7 +63,7 @@ func fail(_ error: AttnError) -> Never {
     } catch let error as AttnError {
         fail(error)
     } catch {
-        fail(.runtime("\(error)"))
+        fail(.runtime("unexpected error: \(InputFile.plainReason(error))"))
     }
 }
 

@@ -146,6 +146,10 @@ import Testing
         expectOneLineError(try CLI.run(["sweep", "s.yaml", "--out", partial, "--resume", "--detail", "layer", "--quiet",
                                         "--set", "phases=[prefill]", "--set", "sweep={hardware.array.rows: [4, 8]}"], cwd: dir),
                            "point 0 has prefill+decode rows; this run's phases are prefill")
+        try FileManager.default.copyItem(atPath: dir.appendingPathComponent("t.safetensors").path, toPath: dir.appendingPathComponent("t2.safetensors").path)
+        expectOneLineError(try CLI.run(["sweep", "s.yaml", "--out", partial, "--resume", "--detail", "layer", "--quiet",
+                                        "--set", "traces=[t.safetensors, t2.safetensors]", "--set", "sweep={hardware.array.rows: [4, 8]}"], cwd: dir),
+                           "point 0 was run on traces t.safetensors; this run replays t.safetensors, t2.safetensors")
         #expect(bytes(partial) == saved)
     }
 

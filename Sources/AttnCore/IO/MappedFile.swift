@@ -67,7 +67,7 @@ public enum InputFile {
         case NSFileReadNoSuchFileError: return systemErrorText(ENOENT)
         case NSFileReadNoPermissionError: return systemErrorText(EACCES)
         case NSFileReadTooLargeError: return "the file is too large"
-        default: return "read error"
+        default: return "operating-system error \(ns.code)"
         }
     }
 }
