@@ -330,7 +330,14 @@ func calibrateCommand() -> CommandSpec {
             let runner = Runner()
             try runner.openTraces(points)
             var entries: [(trace: String, thresholds: TopThetaThresholds)] = []
-            for trace in c.traces { entries.append((trace, try runner.calibrate(c, trace: trace))) }
+            // A thresholds file keys its entries by trace file stem: a trace listed twice is calibrated
+            // once, two traces with one stem cannot share a file.
+            for trace in c.traces where !entries.contains(where: { $0.trace == trace }) {
+                if let other = entries.first(where: { ThresholdsFile.stem($0.trace) == ThresholdsFile.stem(trace) }) {
+                    throw AttnError.usage(flag: nil, message: "\(args.positionals[0]): traces '\(other.trace)' and '\(trace)' have the same file name stem; a thresholds file names its entries by it: calibrate them separately")
+                }
+                entries.append((trace, try runner.calibrate(c, trace: trace)))
+            }
             try ThresholdsFile.write(entries, metadata: [
                 "config_id": c.configID, "k": String(t.k), "placement": t.placement.rawValue,
                 "calibration_sequences": c.calibrationSequences.map(String.init).joined(separator: " "),

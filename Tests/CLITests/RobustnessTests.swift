@@ -185,6 +185,19 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("o.safetensors").path))
     }
 
+    /// Found by the CLI fuzzer (cases 41797 and 71896 of seed 20261202): a trace listed twice trapped in `calibrate`.
+    @Test func calibrateWithATraceListedTwiceOrTwoTracesOfOneName() throws {
+        let dir = try workspace()
+        let top = "--set", pruning = "attention.pruning={kind: top_theta, k: 2}"
+        let r = try CLI.run(["calibrate", "c.yaml", "--out", "th.safetensors", top, "traces=[t.safetensors, t.safetensors]", top, pruning], cwd: dir)
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stderr.contains("wrote thresholds for 1 trace(s)"))
+        try FileManager.default.copyItem(atPath: dir.appendingPathComponent("t.safetensors").path, toPath: dir.appendingPathComponent("sub/t.safetensors").path)
+        expectOneLineError(try CLI.run(["calibrate", "c.yaml", "--out", "th2.safetensors", top, "traces=[t.safetensors, sub/t.safetensors]", top, pruning], cwd: dir),
+                           "have the same file name stem")
+        #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("th2.safetensors").path))
+    }
+
     @Test func plotTreatsConfigIDsAsCategories() throws {
         let dir = try workspace()
         // Hex ids that read as numbers (21e4..., 123456) must stay categories.
