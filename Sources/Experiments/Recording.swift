@@ -23,10 +23,8 @@ public struct RecordOptions: Sendable {
 
 public enum Recording {
     public static func lines(_ path: String, limit: Int) throws(AttnError) -> [String] {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw AttnError.input(file: path, item: nil, message: "cannot read the text file")
-        }
-        let lines = textLines(data).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        let text = try InputFile.readText(path, kind: "a text file")
+        let lines = textLines(text).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         guard !lines.isEmpty else { throw AttnError.input(file: path, item: nil, message: "no non-empty line to record") }
         return Array(lines.prefix(limit))
     }

@@ -30,6 +30,10 @@ public struct ScatterPlot: Sendable {
     public var yGoal: Goal = .minimize
     public var logX = false
     public var logY = false
+    /// Category names of a categorical axis (x or y values are then indices into it; ticks show
+    /// the names), e.g. config_id.
+    public var xCategories: [String]?
+    public var yCategories: [String]?
     public var width = 720.0
     public var height = 480.0
 
@@ -85,15 +89,15 @@ public struct ScatterPlot: Sendable {
             s += "<text x=\"\(fmt(width / 2))\" y=\"22\" text-anchor=\"middle\" font-size=\"15\">\(escape(title))</text>\n"
         }
         // Grid, ticks and tick labels.
-        for t in xs.ticks() {
+        for (t, label) in Self.ticks(xs, categories: xCategories) {
             let x = px(t)
             s += "<line x1=\"\(fmt(x))\" y1=\"\(fmt(top))\" x2=\"\(fmt(x))\" y2=\"\(fmt(top + plotH))\" stroke=\"#e5e5e5\"/>\n"
-            s += "<text x=\"\(fmt(x))\" y=\"\(fmt(top + plotH + 16))\" text-anchor=\"middle\">\(escape(tickLabel(t)))</text>\n"
+            s += "<text x=\"\(fmt(x))\" y=\"\(fmt(top + plotH + 16))\" text-anchor=\"middle\">\(escape(label))</text>\n"
         }
-        for t in ys.ticks() {
+        for (t, label) in Self.ticks(ys, categories: yCategories) {
             let y = py(t)
             s += "<line x1=\"\(fmt(left))\" y1=\"\(fmt(y))\" x2=\"\(fmt(left + plotW))\" y2=\"\(fmt(y))\" stroke=\"#e5e5e5\"/>\n"
-            s += "<text x=\"\(fmt(left - 6))\" y=\"\(fmt(y + 4))\" text-anchor=\"end\">\(escape(tickLabel(t)))</text>\n"
+            s += "<text x=\"\(fmt(left - 6))\" y=\"\(fmt(y + 4))\" text-anchor=\"end\">\(escape(label))</text>\n"
         }
         s += "<rect x=\"\(fmt(left))\" y=\"\(fmt(top))\" width=\"\(fmt(plotW))\" height=\"\(fmt(plotH))\" fill=\"none\" stroke=\"#333\"/>\n"
         s += "<text x=\"\(fmt(left + plotW / 2))\" y=\"\(fmt(height - 16))\" text-anchor=\"middle\">\(escape(xLabel))</text>\n"
@@ -139,6 +143,16 @@ public struct ScatterPlot: Sendable {
         }
         s += "</svg>\n"
         return s
+    }
+}
+
+extension ScatterPlot {
+    /// Tick positions and labels: the axis's numeric ticks, or for a categorical axis the category
+    /// names at their indices (at most about 20 labelled, evenly spaced).
+    static func ticks(_ axis: Axis, categories: [String]?) -> [(Double, String)] {
+        guard let categories else { return axis.ticks().map { ($0, tickLabel($0)) } }
+        let step = max(1, (categories.count + 19) / 20)
+        return stride(from: 0, to: categories.count, by: step).map { (Double($0), categories[$0]) }
     }
 }
 

@@ -50,24 +50,88 @@ public final class SweepOutput: @unchecked Sendable {
         try AtomicFile.write(text, to: path)
     }
 
-    /// Finished points of an earlier run of the same sweep in `path`, checked against the current
-    /// expansion: the header must be identical and each point's config_id must match.
-    public static func resume(path: String, header: [String], configIDs: [String]) throws(AttnError) -> [Int: [[String]]] {
-        guard FileManager.default.fileExists(atPath: path) else { return [:] }
-        let table = try CSVTable(path: path)
-        guard table.columns == header else {
-            throw AttnError.input(file: path, item: nil, message: "cannot resume: its columns differ from this sweep's (a different config or attnsim version?); move it away or drop --resume")
+    /// What a point of this run will write, for `resume` to compare an earlier CSV against.
+    public struct Expected: Sendable {
+        public var configID: String
+        /// Trace file names (the `trace` column); nil where the report has no such column.
+        public var traces: [String]?
+        /// Phases this point may write rows for; nil where not checked.
+        public var phases: [String]?
+        /// Swept key paths and their values (the trailing columns).
+        public var swept: [SweptValue]
+        public init(configID: String, traces: [String]? = nil, phases: [String]? = nil, swept: [SweptValue] = []) {
+            self.configID = configID
+            self.traces = traces
+            self.phases = phases
+            self.swept = swept
         }
-        let pi = try table.columnIndex("point"), ci = try table.columnIndex("config_id")
+    }
+
+    /// `--detail` level of a report CSV, inferred from its `layer` and `kv_head` columns.
+    static func detail(of rows: [[String]], layer: Int, kvHead: Int) -> String {
+        if rows.contains(where: { $0[kvHead] != "all" }) { return "head" }
+        if rows.contains(where: { $0[layer] != "all" }) { return "layer" }
+        return "summary"
+    }
+
+    /// Finished points of an earlier run of the same sweep in `path`, checked against this run:
+    /// the same columns, the same `--detail` level (when `detail` is given), and for every point the
+    /// same traces, phases, swept values and config_id. A difference is an input error naming it.
+    public static func resume(path: String, header: [String], points: [Expected], detail: String? = nil) throws(AttnError) -> [Int: [[String]]] {
+        var st = stat()
+        guard stat(path, &st) == 0 else { return [:] }
+        let table = try CSVTable(path: path)
+        func refuse(_ what: String, at line: Int? = nil) -> AttnError {
+            AttnError.input(file: line.map { "\(path):\($0)" } ?? path, item: nil,
+                            message: "cannot resume: \(what); move the file away or drop --resume")
+        }
+        guard table.columns == header else {
+            let gone = table.columns.filter { !header.contains($0) }, new = header.filter { !table.columns.contains($0) }
+            var parts: [String] = []
+            if !gone.isEmpty { parts.append("it has columns this run does not write (\(gone.prefix(5).joined(separator: ", "))\(gone.count > 5 ? ", ..." : ""))") }
+            if !new.isEmpty { parts.append("this run writes columns it lacks (\(new.prefix(5).joined(separator: ", "))\(new.count > 5 ? ", ..." : ""))") }
+            if parts.isEmpty { parts.append("its columns are in another order") }
+            throw refuse("its columns differ from this run's: " + parts.joined(separator: "; ") + " (another sweep, or another attnsim version?)")
+        }
+        let index = { (name: String) in table.columns.firstIndex(of: name) }
+        guard let pi = index("point"), let ci = index("config_id") else {
+            throw refuse("it has no point and config_id columns")
+        }
+        if let detail, let li = index("layer"), let ki = index("kv_head"), !table.rows.isEmpty {
+            let found = Self.detail(of: table.rows, layer: li, kvHead: ki)
+            if found != detail { throw refuse("it was written with --detail \(found), this run has --detail \(detail)") }
+        }
         var out: [Int: [[String]]] = [:]
+        var lineOf: [Int: Int] = [:]
         for (n, row) in table.rows.enumerated() {
-            guard let p = Int(row[pi]), p >= 0, p < configIDs.count else {
-                throw AttnError.input(file: "\(path):\(n + 2)", item: nil, message: "point '\(row[pi])' is not a point of this sweep (0..<\(configIDs.count))")
-            }
-            guard row[ci] == configIDs[p] else {
-                throw AttnError.input(file: "\(path):\(n + 2)", item: nil, message: "point \(p) has config_id \(row[ci]) but this sweep's point \(p) is \(configIDs[p]): not the same sweep")
+            guard let p = Int(row[pi]), p >= 0, p < points.count else {
+                throw refuse("point '\(row[pi])' is not a point of this sweep (0..<\(points.count))", at: n + 2)
             }
             out[p, default: []].append(row)
+            if lineOf[p] == nil { lineOf[p] = n + 2 }
+        }
+        for p in out.keys.sorted() {
+            let rows = out[p]!, e = points[p], line = lineOf[p]!
+            func set(_ column: String) -> [String]? {
+                index(column).map { c in rows.map { $0[c] }.reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } } }
+            }
+            if let want = e.traces, let have = set("trace"), Set(have) != Set(want) {
+                throw refuse("point \(p) was run on traces \(have.joined(separator: ", ")); this run replays \(want.joined(separator: ", "))", at: line)
+            }
+            if let want = e.phases, let have = set("phase"), !Set(have).isSubset(of: want) {
+                throw refuse("point \(p) has \(have.joined(separator: "+")) rows; this run's phases are \(want.joined(separator: "+"))", at: line)
+            }
+            for s in e.swept {
+                if let c = index(s.path), let v = rows.first?[c], v != s.value {
+                    throw refuse("point \(p) has \(s.path) = \(v); this run's point \(p) has \(s.value) (a changed sweep)", at: line)
+                }
+            }
+            if let id = rows.first?[ci], id != e.configID {
+                throw refuse("point \(p) has config_id \(id), this run's point \(p) is \(e.configID): the config differs outside the swept keys (the config file, a base: file or a --set)", at: line)
+            }
+            if let bad = rows.first(where: { $0[ci] != e.configID }) {
+                throw refuse("point \(p) has rows with two config_ids (\(bad[ci]) and \(e.configID))", at: line)
+            }
         }
         return out
     }

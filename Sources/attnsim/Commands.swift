@@ -59,9 +59,15 @@ func runOrSweep(_ args: ParsedArguments, sweep: Bool) throws {
         printConfigs(all.map { ($0.index, $0.configID, $0.config.node) })
         return
     }
+    var inputs = ConfigLoader.chainFiles(path: args.positionals[0])
+    for p in all { inputs += p.config.traces + (p.config.thresholdsFile.map { [$0] } ?? []) }
+    try OutputGuard.check(output: out, flag: "--out", inputs: inputs)
     let paths = sweptPaths(all.map(\.swept))
     let header = ReportRow.header(sweptPaths: paths)
-    let existing = resume ? try SweepOutput.resume(path: out, header: header, configIDs: all.map(\.configID)) : [:]
+    let existing = resume ? try SweepOutput.resume(path: out, header: header, points: all.map { p in
+        SweepOutput.Expected(configID: p.configID, traces: p.config.traces.map { ($0 as NSString).lastPathComponent },
+                             phases: p.config.phases.map(\.rawValue), swept: p.swept)
+    }, detail: detail.rawValue) : [:]
     let points = all.filter { p in
         (shard.map { p.index % $0.count == $0.index } ?? true) && existing[p.index] == nil
     }
@@ -146,6 +152,7 @@ func mergeCommand() -> CommandSpec {
             let ids = try args.string("--config").map { c throws(AttnError) in
                 try ExperimentLoader.load(path: c, overrides: args.all("--set")).map(\.configID)
             }
+            try OutputGuard.check(output: out, flag: "--out", inputs: args.positionals + (args.string("--config").map(ConfigLoader.chainFiles) ?? []))
             try AtomicFile.write(try SweepMerge.merge(args.positionals, configIDs: ids), to: out)
         })
 }
@@ -178,8 +185,20 @@ func gemmCommand() -> CommandSpec {
                                       schedule: try args.choice("--schedule", default: SystolicArray.FoldSchedule.scalesim))
             let aBits = try args.int("--a-bits", default: 8, range: 1...64), bBits = try args.int("--b-bits", default: 8, range: 1...64)
             let oBits = try args.int("--out-bits", default: 32, range: 1...64)
-            let c = array.gemm(m: m, k: k, n: n)
-            func bytes(_ elements: Int, _ bits: Int) -> Int { (elements * bits + 7) / 8 }
+            // Sizes up to 2^40 are accepted, so counts are checked: an overflow names the flags and the limit.
+            func tooLarge(_ e: CountOverflow) -> AttnError {
+                .usage(flag: "--m/--k/--n/--rows/--cols", message: "M=\(m) K=\(k) N=\(n) on \(array.rows)×\(array.cols) (\(array.dataflow.rawValue)): \(e.quantity) does not fit in 64 bits; the largest count accepted is \(Int.max) (2^63 − 1): use smaller sizes")
+            }
+            let c: SystolicArray.GEMMCost
+            do throws(CountOverflow) { c = try array.checkedGemm(m: m, k: k, n: n) } catch { throw tooLarge(error) }
+            func bytes(_ elements: Int, _ bits: Int, _ what: String) throws(AttnError) -> Int {
+                // ⌈elements · bits / 8⌉ without forming elements · bits: elements = 8q + r.
+                let (q, r) = elements.quotientAndRemainder(dividingBy: 8)
+                do throws(CountOverflow) { return try CheckedCount.sum(try CheckedCount.product(q, bits, quantity: what), (r * bits + 7) / 8, quantity: what) }
+                catch { throw tooLarge(error) }
+            }
+            let aBytes = try bytes(c.aReads, aBits, "SRAM A read bytes"), bBytes = try bytes(c.bReads, bBits, "SRAM B read bytes")
+            let outBytes = try bytes(c.outWrites, oBits, "SRAM output write bytes")
             let fields: [(String, String)] = [
                 ("m", "\(m)"), ("k", "\(k)"), ("n", "\(n)"), ("rows", "\(array.rows)"), ("cols", "\(array.cols)"),
                 ("dataflow", array.dataflow.rawValue), ("schedule", array.schedule.rawValue),
@@ -188,8 +207,8 @@ func gemmCommand() -> CommandSpec {
                 ("cycles_per_fold", "\(c.cyclesPerFold)"), ("macs", "\(c.macs)"),
                 ("utilization", CSV.number(c.utilization)), ("mapping_efficiency", CSV.number(c.mappingEfficiency)),
                 ("sram_a_reads", "\(c.aReads)"), ("sram_b_reads", "\(c.bReads)"), ("sram_out_writes", "\(c.outWrites)"),
-                ("sram_a_read_bytes", "\(bytes(c.aReads, aBits))"), ("sram_b_read_bytes", "\(bytes(c.bReads, bBits))"),
-                ("sram_out_write_bytes", "\(bytes(c.outWrites, oBits))"),
+                ("sram_a_read_bytes", "\(aBytes)"), ("sram_b_read_bytes", "\(bBytes)"),
+                ("sram_out_write_bytes", "\(outBytes)"),
             ]
             if args.has("--csv") {
                 print(CSV.record(fields.map(\.0)) + CSV.record(fields.map(\.1)), terminator: "")
@@ -228,16 +247,32 @@ func plotCommand() -> CommandSpec {
         discussion: "Rows whose x or y is not a number are skipped (and counted on stderr).",
         run: { args in
             let out = try args.required("--out")
-            try AtomicFile.checkWritable(out, flag: "--out")
+            try OutputGuard.check(output: out, flag: "--out", inputs: args.positionals)
             let table = try CSVTable(path: args.positionals[0])
             let xi = try table.columnIndex(try args.required("--x")), yi = try table.columnIndex(try args.required("--y"))
             let ci = try args.string("--color").map { c throws(AttnError) in try table.columnIndex(c) }
             var filters: [(Int, String)] = []
             for (column, value) in try whereFilters(args) { filters.append((try table.columnIndex(column), value)) }
+            let rows = table.rows.filter { row in filters.allSatisfy { row[$0.0] == $0.1 } }
+            // config_id (hex, e.g. 21e444765893) and columns without any number are categories: each
+            // distinct value gets a position, in first-seen order.
+            func categories(_ c: Int) -> [String: Int]? {
+                let numeric = table.columns[c] != "config_id" && rows.contains { Double($0[c]).map(\.isFinite) ?? false }
+                if numeric { return nil }
+                var index: [String: Int] = [:]
+                for r in rows where index[r[c]] == nil { index[r[c]] = index.count }
+                return index
+            }
+            let xCategories = categories(xi), yCategories = categories(yi)
+            func coordinate(_ row: [String], _ c: Int, _ cats: [String: Int]?) -> Double? {
+                if let cats { return cats[row[c]].map(Double.init) }
+                return Double(row[c]).flatMap { $0.isFinite ? $0 : nil }
+            }
+            func names(_ cats: [String: Int]?) -> [String]? { cats.map { $0.sorted { $0.value < $1.value }.map(\.key) } }
             var points: [ScatterPlot.Point] = []
             var skipped = 0
-            for row in table.rows where filters.allSatisfy({ row[$0.0] == $0.1 }) {
-                guard let x = Double(row[xi]), let y = Double(row[yi]), x.isFinite, y.isFinite else { skipped += 1; continue }
+            for row in rows {
+                guard let x = coordinate(row, xi, xCategories), let y = coordinate(row, yi, yCategories) else { skipped += 1; continue }
                 points.append(ScatterPlot.Point(x: x, y: y, group: ci.map { row[$0] } ?? ""))
             }
             guard !points.isEmpty else { throw AttnError.input(file: table.file, item: nil, message: "no row has numbers in both \(table.columns[xi]) and \(table.columns[yi])") }
@@ -247,6 +282,8 @@ func plotCommand() -> CommandSpec {
                                    title: args.string("--title") ?? "")
             plot.xGoal = try args.choice("--x-goal", default: ScatterPlot.Goal.minimize)
             plot.yGoal = try args.choice("--y-goal", default: ScatterPlot.Goal.minimize)
+            plot.xCategories = names(xCategories)
+            plot.yCategories = names(yCategories)
             plot.logX = args.has("--log-x")
             plot.logY = args.has("--log-y")
             try AtomicFile.write(plot.svg(), to: out)
@@ -285,13 +322,22 @@ func calibrateCommand() -> CommandSpec {
             try AtomicFile.checkWritable(out, flag: "--out")
             let points = try ExperimentLoader.load(path: args.positionals[0], overrides: args.all("--set"), allowSweep: false)
             let c = points[0].config
+            try OutputGuard.check(output: out, flag: "--out", inputs: ConfigLoader.chainFiles(path: args.positionals[0])
+                                  + c.traces + (c.thresholdsFile.map { [$0] } ?? []))
             guard case .topTheta(let t) = c.attention.pruning else {
                 throw AttnError.usage(flag: nil, message: "\(args.positionals[0]): attention.pruning.kind must be top_theta to calibrate thresholds")
             }
             let runner = Runner()
             try runner.openTraces(points)
             var entries: [(trace: String, thresholds: TopThetaThresholds)] = []
-            for trace in c.traces { entries.append((trace, try runner.calibrate(c, trace: trace))) }
+            // A thresholds file keys its entries by trace file stem: a trace listed twice is calibrated
+            // once, two traces with one stem cannot share a file.
+            for trace in c.traces where !entries.contains(where: { $0.trace == trace }) {
+                if let other = entries.first(where: { ThresholdsFile.stem($0.trace) == ThresholdsFile.stem(trace) }) {
+                    throw AttnError.usage(flag: nil, message: "\(args.positionals[0]): traces '\(other.trace)' and '\(trace)' have the same file name stem; a thresholds file names its entries by it: calibrate them separately")
+                }
+                entries.append((trace, try runner.calibrate(c, trace: trace)))
+            }
             try ThresholdsFile.write(entries, metadata: [
                 "config_id": c.configID, "k": String(t.k), "placement": t.placement.rawValue,
                 "calibration_sequences": c.calibrationSequences.map(String.init).joined(separator: " "),
@@ -318,7 +364,7 @@ func recordCommand() -> CommandSpec {
         discussion: "Q and K are recorded after any rotary embedding, exactly as the attention unit sees them (docs/trace-format.md).",
         run: { args in
             var o = RecordOptions(model: try args.required("--model"), text: try args.required("--text"), out: try args.required("--out"))
-            try AtomicFile.checkWritable(o.out, flag: "--out")
+            try OutputGuard.check(output: o.out, flag: "--out", inputs: [o.model, o.text])
             o.maxTokens = try args.int("--max-tokens", default: 128, range: 1...1_000_000)
             o.sequences = try args.int("--sequences", default: Int.max, range: 1...Int.max)
             o.generate = try args.int("--generate", default: 0, range: 0...1_000_000)
@@ -383,9 +429,17 @@ func evaluate(_ args: ParsedArguments) throws {
             try AtomicFile.checkWritable(head, flag: "eval.head")
         }
     }
+    var inputs = ConfigLoader.chainFiles(path: args.positionals[0])
+    for p in points {
+        inputs += [p.config.model, p.config.sentiment.data, p.config.sentiment.head]
+        inputs += p.config.languageModel.texts + p.config.languageModel.calibrationTexts
+    }
+    try OutputGuard.check(output: out, flag: "--out", inputs: inputs)
     let paths = sweptPaths(points.map(\.swept))
     let header = EvalRunner.header(sweptPaths: paths)
-    let existing = resume ? try SweepOutput.resume(path: out, header: header, configIDs: points.map(\.configID)) : [:]
+    let existing = resume ? try SweepOutput.resume(path: out, header: header, points: points.map { p in
+        SweepOutput.Expected(configID: p.configID, swept: p.swept)
+    }) : [:]
     let todo = points.filter { existing[$0.index] == nil }
     let output = SweepOutput(path: out, header: header, existing: existing)
     let cancel = CancellationFlag()
@@ -423,7 +477,7 @@ func tableCommand() -> CommandSpec {
         discussion: "Integers are printed whole; other numbers are rounded to --digits significant digits.",
         run: { args in
             let out = args.string("--out") ?? "-"
-            try AtomicFile.checkWritable(out, flag: "--out")
+            try OutputGuard.check(output: out, flag: "--out", inputs: args.positionals)
             let table = try CSVTable(path: args.positionals[0])
             let columns = try args.required("--columns").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
             guard !columns.isEmpty, !columns.contains("") else {

@@ -33,8 +33,7 @@ func fail(_ error: AttnError) -> Never {
 @MainActor func main() -> Never {
     var args = Array(CommandLine.arguments.dropFirst())
     guard let first = args.first else {
-        FileHandle.standardError.write(Data(topLevelHelp().utf8))
-        exit(2)
+        fail(.usage(flag: nil, message: "missing command; usage: attnsim <command> [options] [arguments] (commands: \(commands.map(\.name).joined(separator: ", ")); see 'attnsim --help')"))
     }
     if first == "--help" || first == "-h" || first == "help" {
         if first == "help", args.count > 1, let c = commands.first(where: { $0.name == args[1] }) {
@@ -64,7 +63,7 @@ func fail(_ error: AttnError) -> Never {
     } catch let error as AttnError {
         fail(error)
     } catch {
-        fail(.runtime("\(error)"))
+        fail(.runtime("unexpected error: \(InputFile.plainReason(error))"))
     }
 }
 

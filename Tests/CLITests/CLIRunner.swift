@@ -10,6 +10,8 @@ struct CLIResult {
 enum CLI {
     /// The `attnsim` executable built next to this test bundle.
     static let executable: URL = {
+        // ATTNSIM_BINARY: a copy of the binary (long fuzz runs use one, so rebuilding cannot change it mid-run).
+        if let path = ProcessInfo.processInfo.environment["ATTNSIM_BINARY"], !path.isEmpty { return URL(fileURLWithPath: path) }
         var dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
         for _ in 0..<3 {
             let candidate = dir.appendingPathComponent("attnsim")

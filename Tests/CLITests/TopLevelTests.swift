@@ -20,7 +20,8 @@ import Testing
     @Test func noArgumentsIsAUsageError() throws {
         let r = try CLI.run([])
         #expect(r.status == 2)
-        #expect(r.stderr.contains("Usage:"))
+        #expect(r.stderr.hasPrefix("attnsim: missing command; usage: attnsim <command>"))
+        #expect(r.stderr.filter { $0 == "\n" }.count == 1)
     }
 
     @Test func unknownCommandIsOneLineOnStderrWithExitTwo() throws {

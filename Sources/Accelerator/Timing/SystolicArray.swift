@@ -1,3 +1,5 @@
+import AttnCore
+
 /// The systolic MAC array: R × C processing elements computing an M × K × N GEMM
 /// (`out[M][N] = A[M][K] · B[K][N]`) in one of three dataflows.
 ///
@@ -69,55 +71,64 @@ public struct SystolicArray: Sendable, Equatable {
                                           macs: 0, mappingEfficiency: 0, utilization: 0, aReads: 0, bReads: 0, outWrites: 0)
     }
 
-    @inlinable static func ceilDiv(_ a: Int, _ b: Int) -> Int { (a + b - 1) / b }
-
-    /// Cycles, folds and SRAM accesses of an M × K × N GEMM. O(1): closed forms only.
+    /// Cycles, folds and SRAM accesses of an M × K × N GEMM. O(1): closed forms only. Inside the
+    /// simulator the sizes come from traces (at most 2^31 elements per tensor) and the schema-bounded
+    /// array (≤ 65,536 × 65,536), so every count fits; `checkedGemm` is the version for sizes a user
+    /// types in.
     public func gemm(m: Int, k: Int, n: Int) -> GEMMCost {
+        do { return try checkedGemm(m: m, k: k, n: n) } catch { preconditionFailure("GEMM count overflow: \(error)") }
+    }
+
+    /// `gemm` with every count computed with checked arithmetic: throws `CountOverflow` naming the
+    /// first count (with its formula) that does not fit in 64 bits.
+    public func checkedGemm(m: Int, k: Int, n: Int) throws(CountOverflow) -> GEMMCost {
         precondition(m >= 0 && k >= 0 && n >= 0)
         if m == 0 || k == 0 || n == 0 { return .zero }
+        typealias C = CheckedCount
         let r = rows, c = cols
         // Dimensions mapped on the array's rows and columns, and the one streamed through it.
         let (onRows, onCols, streamed): (Int, Int, Int)
         let perFold: Int
         switch dataflow {
-        case .os: (onRows, onCols, streamed) = (m, n, k); perFold = k + r + c - 2
-        case .ws: (onRows, onCols, streamed) = (k, n, m); perFold = 2 * r + c + m - 2
-        case .is: (onRows, onCols, streamed) = (k, m, n); perFold = 2 * r + c + n - 2
+        case .os: (onRows, onCols, streamed) = (m, n, k); perFold = try C.sum(k, r, c - 2, quantity: "cycles per fold (K + R + C − 2)")
+        case .ws: (onRows, onCols, streamed) = (k, n, m); perFold = try C.sum(2 * r, c - 2, m, quantity: "cycles per fold (2R + C + M − 2)")
+        case .is: (onRows, onCols, streamed) = (k, m, n); perFold = try C.sum(2 * r, c - 2, n, quantity: "cycles per fold (2R + C + N − 2)")
         }
-        let rowFolds = Self.ceilDiv(onRows, r), colFolds = Self.ceilDiv(onCols, c)
-        let folds = rowFolds * colFolds
+        let rowFolds = onRows / r + (onRows % r == 0 ? 0 : 1), colFolds = onCols / c + (onCols % c == 0 ? 0 : 1)
+        let folds = try C.product(rowFolds, colFolds, quantity: "folds")
         let cycles: Int
         switch schedule {
         case .scalesim:
-            cycles = folds * perFold
+            cycles = try C.product(folds, perFold, quantity: "cycles (folds × cycles per fold)")
         case .overlapped:
             // Steady part of a fold (operands streaming, plus the R-cycle preload of the stationary
             // operand for ws/is) repeats; the fill and drain skew (R + C − 2) is paid once.
-            let steady = dataflow == .os ? streamed : streamed + r
-            cycles = folds * steady + (perFold - steady)
+            let steady = dataflow == .os ? streamed : try C.sum(streamed, r, quantity: "cycles per fold")
+            cycles = try C.sum(try C.product(folds, steady, quantity: "cycles (folds × steady cycles)"), perFold - steady,
+                               quantity: "cycles")
         }
         // Mapping efficiency: mean over folds of used PEs / (R·C). Used rows summed over row folds
         // is onRows, and likewise for columns, so the mean is onRows·onCols / (folds·R·C).
-        let mapping = Double(onRows * onCols) / Double(folds * r * c)
-        let macs = m * k * n
+        let mapping = Double(onRows) * Double(onCols) / (Double(folds) * Double(r) * Double(c))
+        let macs = try C.product(m, k, n, quantity: "macs (M·K·N)")
         let aReads: Int, bReads: Int, outWrites: Int
         switch dataflow {
         case .os:
-            aReads = m * k * colFolds   // A re-streamed for each column fold
-            bReads = k * n * rowFolds
-            outWrites = m * n
+            aReads = try C.product(m, k, colFolds, quantity: "SRAM A reads (M·K·column folds)")   // A re-streamed for each column fold
+            bReads = try C.product(k, n, rowFolds, quantity: "SRAM B reads (K·N·row folds)")
+            outWrites = try C.product(m, n, quantity: "SRAM output writes (M·N)")
         case .ws:
-            aReads = m * k * colFolds
-            bReads = k * n
-            outWrites = m * n * rowFolds // partial sums leave the array once per K fold
+            aReads = try C.product(m, k, colFolds, quantity: "SRAM A reads (M·K·column folds)")
+            bReads = try C.product(k, n, quantity: "SRAM B reads (K·N)")
+            outWrites = try C.product(m, n, rowFolds, quantity: "SRAM output writes (M·N·row folds)") // partial sums leave the array once per K fold
         case .is:
-            aReads = m * k
-            bReads = k * n * colFolds
-            outWrites = m * n * rowFolds
+            aReads = try C.product(m, k, quantity: "SRAM A reads (M·K)")
+            bReads = try C.product(k, n, colFolds, quantity: "SRAM B reads (K·N·column folds)")
+            outWrites = try C.product(m, n, rowFolds, quantity: "SRAM output writes (M·N·row folds)")
         }
         return GEMMCost(m: m, k: k, n: n, rowFolds: rowFolds, colFolds: colFolds, cyclesPerFold: perFold,
                         cycles: cycles, macs: macs, mappingEfficiency: mapping,
-                        utilization: Double(macs) / Double(r * c * cycles),
+                        utilization: Double(macs) / (Double(r) * Double(c) * Double(cycles)),
                         aReads: aReads, bReads: bReads, outWrites: outWrites)
     }
 }
@@ -174,6 +185,6 @@ extension SystolicArray {
         let c = scalesim.gemm(m: m, k: k, n: n)
         guard c.folds > 0 else { return 0 }
         let divisor = c.cyclesPerFold + (dataflow == .os ? 0 : cols - 1)
-        return Double(c.macs) / (Double(c.folds * rows * cols) * Double(divisor))
+        return Double(c.macs) / (Double(c.folds) * Double(rows) * Double(cols) * Double(divisor))
     }
 }

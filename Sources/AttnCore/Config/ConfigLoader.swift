@@ -72,16 +72,30 @@ public enum ConfigLoader {
         }
     }
 
+    /// The files of `path`'s `base:` chain, `path` first (as far as they can be read and parsed):
+    /// the inputs an output must not overwrite.
+    public static func chainFiles(path: String) -> [String] {
+        var files: [String] = []
+        var next: String? = path
+        while let file = next, files.count <= maxBaseDepth, !files.contains(file) {
+            files.append(file)
+            next = nil
+            guard let bytes = try? readFile(file), let doc = try? ConfigParser.parse(bytes: bytes, file: file),
+                  let s = doc["base"]?.scalar, !s.text.isEmpty else { break }
+            next = join(directoryOf: file, s.text)
+        }
+        return files
+    }
+
     // MARK: - Private
 
     private static func readFile(_ path: String) throws -> [UInt8] {
-        var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
-            throw AttnError.input(file: path, item: nil, message: "no such config file")
+        var st = stat()
+        if stat(path, &st) != 0 && errno == ENOENT { throw AttnError.input(file: path, item: nil, message: "no such config file") }
+        if stat(path, &st) == 0 && st.st_mode & S_IFMT == S_IFDIR {
+            throw AttnError.input(file: path, item: nil, message: "is a directory, expected a config file")
         }
-        if isDir.boolValue { throw AttnError.input(file: path, item: nil, message: "is a directory, expected a config file") }
-        let data = try Data(contentsOf: URL(fileURLWithPath: path))
-        return [UInt8](data)
+        return [UInt8](try InputFile.read(path, kind: "a config file"))
     }
 
     /// A key identifying a file for cycle detection (absolute, standardized, symlinks resolved).

@@ -104,7 +104,7 @@ public final class GGUFFile: @unchecked Sendable {
     private let data: Data
 
     public convenience init(path: String) throws(AttnError) {
-        let data = try mappedFile(path, kind: "GGUF file")
+        let data = try mappedFile(path, kind: "a GGUF file")
         try self.init(data: data, path: path)
     }
 

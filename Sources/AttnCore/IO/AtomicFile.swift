@@ -4,13 +4,18 @@ import Foundation
 /// temporary file in the destination's directory, is flushed to disk, then renamed over the target.
 public enum AtomicFile {
     /// Checks, before any work starts, that `path` can be written: its directory exists and is
-    /// writable, and the path is not a directory. `-` (stdout) always passes.
+    /// writable, and an existing file at the path is a regular file (not a directory, device, FIFO or
+    /// socket). `-` (stdout) always passes.
     public static func checkWritable(_ path: String, flag: String? = nil) throws(AttnError) {
         if path == "-" { return }
+        if path.isEmpty { throw location(path, flag, "expected a file path, got an empty string") }
         let fm = FileManager.default
         var isDir: ObjCBool = false
-        if fm.fileExists(atPath: path, isDirectory: &isDir), isDir.boolValue {
-            throw location(path, flag, "is a directory, expected a file path")
+        var st = stat()
+        if stat(path, &st) == 0, st.st_mode & S_IFMT != S_IFREG {
+            // Renaming over a device, FIFO or socket would replace the node itself.
+            if st.st_mode & S_IFMT == S_IFDIR { throw location(path, flag, "is a directory, expected a file path") }
+            throw location(path, flag, "is \(OutputGuard.kindName(st.st_mode)), not a regular file; outputs are only written to regular files (or '-' for standard output)")
         }
         let dir = directory(of: path)
         guard fm.fileExists(atPath: dir, isDirectory: &isDir), isDir.boolValue else {

@@ -128,9 +128,7 @@ public struct CSVTable: Sendable {
         if path == "-" {
             text = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
         } else {
-            guard let data = FileManager.default.contents(atPath: path) else {
-                throw AttnError.input(file: path, item: nil, message: "cannot read the CSV file")
-            }
+            let data = try InputFile.read(path, kind: "a CSV file")
             text = String(decoding: data, as: UTF8.self)
         }
         try self.init(text: text, file: path)

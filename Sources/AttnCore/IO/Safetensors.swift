@@ -69,7 +69,7 @@ public final class SafetensorsFile: @unchecked Sendable {
 
     /// Opens and validates `path` (memory-mapped).
     public convenience init(path: String) throws(AttnError) {
-        let data = try mappedFile(path, kind: "safetensors file")
+        let data = try mappedFile(path, kind: "a safetensors file")
         try self.init(data: data, path: path)
     }
 
@@ -182,7 +182,7 @@ public final class SafetensorsFile: @unchecked Sendable {
     }
 
     private static func reason(_ error: Error) -> String {
-        (error as NSError).localizedDescription
+        (error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String ?? "rejected by the JSON parser"
     }
 
     public func contains(_ name: String) -> Bool { index[name] != nil }

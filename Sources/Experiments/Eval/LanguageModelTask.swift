@@ -7,9 +7,7 @@ import ReferenceModels
 /// Scripts/eval_golden.py builds the same passages.
 public enum Passages {
     public static func passage(_ path: String, startLine: Int, tokens: Int, bpe: ByteLevelBPE) throws(AttnError) -> [Int] {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw AttnError.input(file: path, item: nil, message: "cannot read the text file (Scripts/fetch-assets downloads the Shakespeare plays)")
-        }
+        let data = try InputFile.read(path, kind: "a text file (Scripts/fetch-assets downloads the Shakespeare plays)")
         let lines = textLines(data)
         guard lines.count >= startLine else {
             throw AttnError.input(file: path, item: "line \(startLine)", message: "the file has only \(lines.count) lines")

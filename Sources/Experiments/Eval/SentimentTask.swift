@@ -28,7 +28,12 @@ public struct SplitMix64: Sendable {
 
 /// The lines of a text file, with Python's universal newlines (\n, \r\n and \r end a line).
 func textLines(_ data: Data) -> [Substring] {
-    String(decoding: data, as: UTF8.self).split(omittingEmptySubsequences: false) { $0 == "\n" || $0 == "\r\n" || $0 == "\r" }
+    textLines(String(decoding: data, as: UTF8.self))
+}
+
+/// `textLines` of a decoded text.
+func textLines(_ text: String) -> [Substring] {
+    text.split(omittingEmptySubsequences: false) { $0 == "\n" || $0 == "\r\n" || $0 == "\r" }
 }
 
 /// The movie-review snippets of Hutto & Gilbert (ICWSM 2014, in the vaderSentiment sdist): one
@@ -42,9 +47,7 @@ public struct MovieReview: Sendable, Equatable {
 
 public enum MovieReviews {
     public static func load(_ path: String) throws(AttnError) -> [MovieReview] {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw AttnError.input(file: path, item: nil, message: "cannot read the movie-review file (Scripts/fetch-assets downloads it)")
-        }
+        let data = try InputFile.read(path, kind: "the movie-review file (Scripts/fetch-assets downloads it)")
         var out: [MovieReview] = []
         var lineNo = 0
         for line in textLines(data) {

@@ -133,10 +133,7 @@ public struct WordPieceTokenizer: Sendable {
 
     /// Reads a BERT `vocab.txt`: one token per line (id = line number), LF or CRLF.
     public static func readVocab(_ path: String) throws(AttnError) -> [String] {
-        let data: Data
-        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
-            throw AttnError.input(file: path, item: nil, message: "cannot read vocabulary file (\((error as NSError).localizedDescription))")
-        }
+        let data = try InputFile.read(path, kind: "a vocabulary file")
         guard let text = String(data: data, encoding: .utf8) else {
             throw AttnError.input(file: path, item: nil, message: "vocabulary is not valid UTF-8")
         }
@@ -149,13 +146,10 @@ public struct WordPieceTokenizer: Sendable {
     }
 
     static func readJSONObject(_ path: String) throws(AttnError) -> [String: Any] {
-        let data: Data
-        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
-            throw AttnError.input(file: path, item: nil, message: "cannot read (\((error as NSError).localizedDescription))")
-        }
+        let data = try InputFile.read(path, kind: "a JSON file")
         let obj: Any
         do { obj = try JSONSerialization.jsonObject(with: data) } catch {
-            throw AttnError.input(file: path, item: nil, message: "not valid JSON (\((error as NSError).localizedDescription))")
+            throw AttnError.input(file: path, item: nil, message: "not valid JSON")
         }
         guard let dict = obj as? [String: Any] else {
             throw AttnError.input(file: path, item: nil, message: "expected a JSON object at the top level")
