@@ -69,12 +69,11 @@ class Recorder:
             raise RecordError(f"sequence {sequence}: pass {seq.passes} after the prompt has {len(token_ids)} tokens; "
                               "each decode step must add exactly one token (the trace format marks every row after "
                               "the prompt as one decode step)")
-        self._pass = dict(sequence=sequence, tokens=token_ids, calls=0, new=seq is None)
         if seq is None:
             seq = _Sequence(tokens=[], prompt_tokens=len(token_ids))
+        self._pass = dict(sequence=sequence, tokens=token_ids, calls=0, seq=seq)
         token = _current.set(self)
         try:
-            self._pass["seq"] = seq
             yield self
             calls = self._pass["calls"]
             if calls == 0:
@@ -300,10 +299,18 @@ def capture_transformers():
     the original function runs. Outside a pass the wrapper only forwards the call."""
     cls = _interface_class()
     original = cls.__dict__["get_interface"]
+    if getattr(original, "__attnsim_capture__", False):      # already active (nested use): nothing to add
+        yield
+        return
+    wrappers = {}
 
     def get_interface(self, attn_implementation, default):
-        return _capturing(original(self, attn_implementation, default))
+        inner = original(self, attn_implementation, default)
+        if inner not in wrappers:
+            wrappers[inner] = _capturing(inner)
+        return wrappers[inner]
 
+    get_interface.__attnsim_capture__ = True
     cls.get_interface = get_interface
     try:
         yield

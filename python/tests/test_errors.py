@@ -93,3 +93,12 @@ def test_gqa_head_counts_must_divide():
         with rec.forward(0, [1, 2]):
             attnsim_trace.record_attention(torch.randn(1, 3, 2, 4), torch.randn(1, 2, 2, 4), torch.randn(1, 2, 2, 4),
                                            is_causal=True)
+
+
+def test_nested_capture_records_each_call_once():
+    model, _, _ = tiny_model("llama")
+    with attnsim_trace.capture_transformers():
+        trace = attnsim_trace.record(model, [[3, 4, 5]])
+    assert trace.layers == 2
+    from transformers.modeling_utils import AttentionInterface
+    assert not getattr(AttentionInterface.get_interface, "__attnsim_capture__", False)   # restored
