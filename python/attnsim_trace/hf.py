@@ -31,7 +31,7 @@ def record(model, sequences, *, generate: int = 0, out: str | None = None, dtype
     device = _device(model)
     cache_name = _cache_argument(model)
     rec = Recorder()
-    with torch.no_grad(), capture_transformers():
+    with torch.no_grad(), capture_transformers(model):
         for s, ids in enumerate(seqs):
             with rec.forward(s, ids):
                 output = model(input_ids=torch.tensor([ids], device=device), use_cache=generate > 0)

@@ -243,15 +243,15 @@ def _interface_class():
         from transformers.modeling_utils import AttentionInterface
     except ImportError as e:  # pragma: no cover - depends on the installed transformers
         raise RecordError(f"transformers has no AttentionInterface ({e}); attnsim_trace needs transformers >= 5.0") from None
-    if not hasattr(AttentionInterface, "get_interface"):
-        raise RecordError("this transformers version has no AttentionInterface.get_interface; attnsim_trace needs "
-                          "transformers >= 5.0")
     return AttentionInterface
 
 
 def _capturing(inner):
     """Wraps one attention function of transformers' interface (module, query, key, value, attention_mask, ...)."""
     import inspect
+
+    if getattr(inner, "__attnsim_inner__", None) is not None:      # already a capturing wrapper
+        return inner
 
     try:
         signature = inspect.signature(inner)
@@ -276,6 +276,12 @@ def _capturing(inner):
                 raise RecordError(f"{where}: attention dropout is active (call model.eval() before recording)")
             scale = options.get("scaling")
             if scale is None:
+                # Earlier 5.x GPT-2 layers pass no scale and apply these flags inside their eager function.
+                if getattr(module, "scale_attn_by_inverse_layer_idx", False) or not getattr(module, "scale_attn_weights", True):
+                    raise RecordError(f"{where}: the layer scales its scores by its own flags (scale_attn_weights="
+                                      f"{getattr(module, 'scale_attn_weights', True)}, scale_attn_by_inverse_layer_idx="
+                                      f"{getattr(module, 'scale_attn_by_inverse_layer_idx', False)}) and passes no "
+                                      "softmax scale; per-layer scales are not in the trace format")
                 scale = query.shape[-1] ** -0.5          # the default of sdpa and of transformers' eager functions
             causal = options.get("is_causal")
             if causal is None:
@@ -292,30 +298,64 @@ def _capturing(inner):
 
 
 @contextlib.contextmanager
-def capture_transformers():
-    """While active, every attention function that a transformers model obtains through
-    `AttentionInterface.get_interface` (what modeling files of transformers >= 5 call in each attention
-    layer) is wrapped so that, inside a `Recorder.forward` pass, its query/key/value are recorded before
-    the original function runs. Outside a pass the wrapper only forwards the call."""
+def capture_transformers(model=None):
+    """While active, the attention functions of transformers models are wrapped so that, inside a
+    `Recorder.forward` pass, each call's query/key/value, mask and scale are recorded before the
+    original function runs (outside a pass the wrappers only forward the call). Wrapped are:
+    the functions `AttentionInterface` hands out (sdpa, flash, flex, ... — its `get_interface`, which
+    attention layers of transformers >= 5.2x call with the eager function as default, and its item
+    lookup, which earlier 5.x layers use for non-eager implementations), and, for `model`'s attention
+    layers, the `eager_attention_forward` function of their modeling modules (what earlier 5.x layers
+    call directly under eager attention)."""
+    import sys
+
     cls = _interface_class()
-    original = cls.__dict__["get_interface"]
-    if getattr(original, "__attnsim_capture__", False):      # already active (nested use): nothing to add
+    if getattr(cls.__dict__.get("__getitem__"), "__attnsim_capture__", False):   # already active: nothing to add
         yield
         return
     wrappers = {}
 
-    def get_interface(self, attn_implementation, default):
-        inner = original(self, attn_implementation, default)
+    def wrap(inner):
         if inner not in wrappers:
             wrappers[inner] = _capturing(inner)
         return wrappers[inner]
 
-    get_interface.__attnsim_capture__ = True
-    cls.get_interface = get_interface
+    restore = []
+
+    def patch(owner, name, value):
+        restore.append((owner, name, owner.__dict__.get(name, _MISSING)))
+        setattr(owner, name, value)
+
+    base_getitem = cls.__getitem__
+
+    def getitem(self, key):
+        return wrap(base_getitem(self, key))
+
+    getitem.__attnsim_capture__ = True
+    patch(cls, "__getitem__", getitem)
+    if "get_interface" in cls.__dict__:
+        base_get_interface = cls.__dict__["get_interface"]
+
+        def get_interface(self, attn_implementation, default):
+            return wrap(base_get_interface(self, attn_implementation, default))
+
+        patch(cls, "get_interface", get_interface)
+    if model is not None:
+        for module in {type(m).__module__ for m in model.modules()}:
+            mod = sys.modules.get(module)
+            if mod is not None and callable(getattr(mod, "eager_attention_forward", None)):
+                patch(mod, "eager_attention_forward", wrap(mod.eager_attention_forward))
     try:
         yield
     finally:
-        cls.get_interface = original
+        for owner, name, old in reversed(restore):
+            if old is _MISSING:
+                delattr(owner, name)
+            else:
+                setattr(owner, name, old)
+
+
+_MISSING = object()
 
 
 # -- hook point 2: plain PyTorch modules -------------------------------------------------------------

@@ -1,6 +1,8 @@
 """The recorder on tiny random models of each architecture: attention recomputed from the saved trace
 (Q, K, V, scale, causality, GQA mapping) equals the model's own attention probabilities
 (`output_attentions=True`, eager attention) and the input of its attention output projection."""
+import inspect
+
 import pytest
 import torch
 
@@ -20,11 +22,12 @@ def reference_passes(model, layers_path, out_proj, ids, generate):
     hooks = [sub(layer, out_proj).register_forward_pre_hook(
         lambda _m, args, l=l: outs.__setitem__(l, args[0][0].detach().double().clone())) for l, layer in enumerate(layers)]
     passes, cache, tokens = [], None, list(ids)
+    cache_name = "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
     try:
         with torch.no_grad():
             x = torch.tensor([ids])
             for step in range(generate + 1):
-                kwargs = {"cache": cache} if cache is not None else {}
+                kwargs = {cache_name: cache} if cache is not None else {}
                 o = model(input_ids=x, output_attentions=True, use_cache=generate > 0, **kwargs)
                 passes.append(([a[0].double() for a in o.attentions], [outs[l] for l in range(len(layers))]))
                 if step < generate:
