@@ -6,8 +6,11 @@ Interim recorder: AttnSim's own Swift reference transformers (`attnsim record`) 
 (docs/trace-format.md), Q and K exactly as the attention unit sees them (after RoPE).
 
     Scripts/fetch-assets
-    python3 -m venv $VENV && $VENV/bin/pip install torch==2.13.0 numpy safetensors gguf tokenizers transformers
+    python3 -m venv $VENV && $VENV/bin/pip install torch==2.13.0 numpy safetensors gguf tokenizers transformers ./python
     $VENV/bin/python Scripts/record_reference_traces.py
+
+Q/K/V are captured by the repository's Python recorder, `attnsim_trace` (python/): MiniLM through its
+transformers hook, the GGUF Llama forward below through its plain-module hook (`record_attention`).
 
 Writes Traces/minilm-movie.safetensors and Traces/smollm2-shakespeare.safetensors and prints the
 figures quoted in Traces/README.md.
@@ -17,6 +20,7 @@ import math
 import os
 import sys
 
+import attnsim_trace
 import numpy as np
 import torch
 from safetensors.numpy import load_file, save_file
@@ -69,22 +73,8 @@ def minilm():
             chosen.append((n + 1, parts[2], ids))
         if len(chosen) == 10:
             break
-    captured = {}
-
-    def hook(layer, which):
-        def f(_m, _i, out):
-            captured[(layer, which)] = out[0].reshape(out.shape[1], heads, dim).permute(1, 0, 2).numpy().copy()
-        return f
-
-    for l, blk in enumerate(model.encoder.layer):
-        blk.attention.self.query.register_forward_hook(hook(l, "q"))
-        blk.attention.self.key.register_forward_hook(hook(l, "k"))
-        blk.attention.self.value.register_forward_hook(hook(l, "v"))
-    seqs = []
-    for _, text, ids in chosen:
-        captured.clear()
-        model(input_ids=torch.tensor([ids]))
-        seqs.append((ids, [(captured[(l, "q")], captured[(l, "k")], captured[(l, "v")]) for l in range(cfg.num_hidden_layers)]))
+    trace = attnsim_trace.record(model, [ids for _, _, ids in chosen])
+    seqs = [(ids, [tuple(x.numpy() for x in qkv) for qkv in layers]) for ids, _, layers in trace.sequences]
     meta = dict(model="all-MiniLM-L6-v2", architecture="bert", layers=cfg.num_hidden_layers, heads=heads, kv_heads=heads,
                 head_dim=dim, causal="false", scale=repr(float(np.float32(1 / math.sqrt(dim)))),
                 prompt_tokens=json.dumps([len(ids) for _, _, ids in chosen]),
@@ -152,7 +142,6 @@ class SmolLM2:
         w = self.w
         x = w["token_embd.weight"][torch.tensor(ids)]
         pos = list(range(start, start + len(ids)))
-        rec = []
         g = self.heads // self.kv
         for l in range(self.layers):
             h = self.norm(x, f"blk.{l}.attn_norm.weight")
@@ -164,7 +153,7 @@ class SmolLM2:
                 k = torch.cat([cache[l][0], k], 1)
                 v = torch.cat([cache[l][1], v], 1)
             cache[l] = (k, v)
-            rec.append((q, k[:, -len(ids):], v[:, -len(ids):]))
+            attnsim_trace.record_attention(q[None], k[None], v[None], is_causal=True, scale=1 / math.sqrt(self.hd))
             kk = k.repeat_interleave(g, 0)
             vv = v.repeat_interleave(g, 0)
             s = q @ kk.transpose(1, 2) / math.sqrt(self.hd)
@@ -178,22 +167,23 @@ class SmolLM2:
             x = x + m @ w[f"blk.{l}.ffn_down.weight"].T
         x = self.norm(x, "output_norm.weight")
         head = w.get("output.weight", w["token_embd.weight"])
-        return x @ head.T, rec
+        return x @ head.T
 
     def generate(self, ids, n):
+        """Greedy generation; returns tokens, per layer (q, k, v) [heads or kv, T, hd] and the prompt perplexity."""
+        rec = attnsim_trace.Recorder()
         cache = [None] * self.layers
-        logits, rec = self.forward(ids, cache, 0)
-        out, recs = list(ids), [rec]
+        with rec.forward(0, ids):
+            logits = self.forward(ids, cache, 0)
+        out = list(ids)
         nll = -torch.log_softmax(logits[:-1], -1)[torch.arange(len(ids) - 1), torch.tensor(ids[1:])]
         for _ in range(n):
             nxt = int(logits[-1].argmax())
             out.append(nxt)
-            logits, rec = self.forward([nxt], cache, len(out) - 1)
-            recs.append(rec)
-        layers = []
-        for l in range(self.layers):
-            layers.append(tuple(torch.cat([r[l][i] for r in recs], 1).numpy() for i in range(3)))
-        return out, layers, math.exp(float(nll.mean()))
+            with rec.forward(0, [nxt]):
+                logits = self.forward([nxt], cache, len(out) - 1)
+        _, _, layers = rec.trace(model="SmolLM2", architecture="llama").sequences[0]
+        return out, [tuple(x.numpy() for x in qkv) for qkv in layers], math.exp(float(nll.mean()))
 
 
 def passage(name, skip_lines, n_tokens, model):
