@@ -30,7 +30,7 @@ func dramCommand() -> CommandSpec {
                                            mode: try args.choice("--mode", default: DRAMConfig.Mode.fast))
             if let m = args.string("--mapping") {
                 switch AddressMapping.parse(m, spec: config.spec) {
-                case .success: config.mappingText = m
+                case .success(let parsed): config.mapping = parsed
                 case .failure(let e): throw AttnError.usage(flag: "--mapping", message: e.message)
                 }
             }

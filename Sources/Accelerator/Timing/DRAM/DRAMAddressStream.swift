@@ -58,7 +58,23 @@ public struct DRAMAddressStream {
     /// Requests covering bytes [start, start + count).
     private mutating func range(_ start: Int, _ count: Int, write: Bool, stream: DRAMTraceRecorder.Stream) {
         guard count > 0 else { return }
-        for b in (start / req)...((start + count - 1) / req) { request(b, write: write, stream: stream) }
+        let first = start / req, last = (start + count - 1) / req
+        if recorder == nil && !write {
+            system.addRange(address: first * req, count: last - first + 1)
+            requestsSoFar += last - first + 1
+            return
+        }
+        for b in first...last { request(b, write: write, stream: stream) }
+    }
+
+    /// Contiguous rows `rows` (K rows, or V rows of a dense fetch in the per-head layout).
+    private mutating func rows(_ rows: Range<Int>, base: Int, stride: Int, rowBytes: Int, stream: DRAMTraceRecorder.Stream) {
+        guard !rows.isEmpty else { return }
+        if stride == rowBytes {
+            range(base + rows.lowerBound * stride, rows.count * rowBytes, write: false, stream: stream)
+        } else {
+            self.rows(rows.lazy.map { $0 }, base: base, stride: stride, rowBytes: rowBytes, stream: stream)
+        }
     }
 
     /// Requests for rows `rows` (ascending) of `rowBytes` each at `base` + row · `stride`, each burst once.
@@ -78,7 +94,11 @@ public struct DRAMAddressStream {
         range(qBase + position * qRowBytes, qBytes, write: false, stream: .q)
         rows(kRows, base: kBase, stride: kStride, rowBytes: kRowBytes, stream: .k)
         let before = requestsSoFar
-        rows(vRows, base: vBase, stride: vStride, rowBytes: vRowBytes, stream: .v)
+        if let dense = vRows as? Range<Int> {
+            rows(dense, base: vBase, stride: vStride, rowBytes: vRowBytes, stream: .v)
+        } else {
+            rows(vRows, base: vBase, stride: vStride, rowBytes: vRowBytes, stream: .v)
+        }
         let vRequests = requestsSoFar - before
         range(oBase + position * oRowBytes, outBytes, write: true, stream: .out)
         range(idxNext, indexBytes, write: true, stream: .index)

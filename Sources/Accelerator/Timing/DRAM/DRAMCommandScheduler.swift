@@ -172,6 +172,12 @@ public struct DRAMSystem: Sendable {
         if fast != nil { fast!.add(address: address, write: write) } else { detailed!.add(address: address, write: write) }
     }
 
+    /// `count` consecutive read requests from `address`.
+    public mutating func addRange(address: Int, count: Int) {
+        if fast != nil { fast!.addRange(address: address, count: count); return }
+        for i in 0..<count { detailed!.add(address: address + i * detailed!.spec.requestBytes, write: false) }
+    }
+
     public mutating func finishBatch() -> DRAMStats {
         fast != nil ? fast!.finishBatch() : detailed!.finishBatch()
     }

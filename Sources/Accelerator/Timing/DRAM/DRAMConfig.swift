@@ -21,7 +21,8 @@ public struct DRAMConfig: Sendable, Equatable {
     public var mode: Mode = .fast
     public var preset: DRAMPreset = .ddr4_3200
     public var spec: DRAMSpec = DRAMPreset.ddr4_3200.spec
-    public var mappingText: String = DRAMPreset.ddr4_3200.mapping
+    /// The address mapping, parsed once (parse it with `AddressMapping.parse` for a changed spec).
+    public var mapping: AddressMapping = DRAMPreset.ddr4_3200.defaultMapping
     public var pagePolicy: PagePolicy = .open
     public var layout: Layout = .perHead
     /// Tokens reserved per (layer, KV head) in the KV-cache layout (a longer sequence uses its length).
@@ -31,18 +32,13 @@ public struct DRAMConfig: Sendable, Equatable {
 
     public init() {}
 
-    public var mapping: AddressMapping {
-        // Validated at decode time; a bad mapping set in code falls back to the preset's.
-        (try? AddressMapping.parse(mappingText, spec: spec).get()) ?? (try! AddressMapping.parse(preset.mapping, spec: preset.spec).get())
-    }
-
     /// A banked config from a preset (mapping and spec of the preset).
     public static func banked(_ preset: DRAMPreset, pagePolicy: PagePolicy = .open, mode: Mode = .fast) -> DRAMConfig {
         var c = DRAMConfig()
         c.model = .banked
         c.preset = preset
         c.spec = preset.spec
-        c.mappingText = preset.mapping
+        c.mapping = preset.defaultMapping
         c.pagePolicy = pagePolicy
         c.mode = mode
         return c
@@ -124,7 +120,7 @@ extension DRAMConfig {
         }
         let text = try r.string("mapping", default: preset.mapping, nonEmpty: true)
         switch AddressMapping.parse(text, spec: spec) {
-        case .success: mappingText = text
+        case .success(let m): mapping = m
         case .failure(let e): throw r.error(r.has("mapping") ? "mapping" : nil, "\(r.has("mapping") ? "" : "mapping: ")\(e.message)")
         }
     }

@@ -83,6 +83,7 @@ public struct DRAMModel: Sendable {
     // Per-batch accumulators.
     private var bankBusy: [Double]
     private var touched: [Int32]
+    private var bankMax: [Double], rankTouched: [Bool]
     private var isTouched: [Bool]
     private var chRun: [Int]
     private var chBus: [Double], chCount: [Int32], chLastRank: [Int32], chLastBG: [Int32], chLastWrite: [Bool]
@@ -114,6 +115,9 @@ public struct DRAMModel: Sendable {
         bankBusy = .init(repeating: 0, count: banks)
         isTouched = .init(repeating: false, count: banks)
         touched = []
+        touched.reserveCapacity(banks)
+        bankMax = .init(repeating: 0, count: spec.channels)
+        rankTouched = .init(repeating: false, count: ranks)
         chBus = .init(repeating: 0, count: spec.channels)
         chCount = .init(repeating: 0, count: spec.channels)
         chRun = .init(repeating: 0, count: spec.channels)
@@ -207,6 +211,37 @@ public struct DRAMModel: Sendable {
         if write { batch.writes += 1 } else { batch.reads += 1 }
     }
 
+    /// `count` consecutive requests from `address` (reads): after the first request of each DRAM
+    /// row, the rest of that row's requests are hits charged in bulk — O(DRAM rows), not O(requests).
+    /// Equal to `count` calls of `add` (tested).
+    public mutating func addRange(address: Int, count: Int) {
+        let req = spec.requestBytes
+        var a = address, left = count
+        while left > 0 {
+            add(address: a, write: false)
+            left -= 1
+            // Requests left in this DRAM row segment: the column field counts up to its mask, provided
+            // the bits below `co` are only the offset (col is the lowest field).
+            let l = mapping.locate(a)
+            guard mapping.coShift == mapping.offsetBits, left > 0 else { a += req; continue }
+            let k = min(left, mapping.coMask - l.column)
+            if k > 0 {
+                let b = ((l.channel * spec.ranks + l.rank) * spec.bankGroups + l.bankGroup) * spec.banksPerGroup + l.bank
+                batch.hits += k
+                batch.reads += k
+                episodeBursts[b] += Int32(k)
+                episodeWrite[b] = false
+                let ch = l.channel
+                chBus[ch] += runCost(chRun[ch] + k) - runCost(chRun[ch])
+                chRun[ch] += k
+                chCount[ch] += Int32(k)
+                left -= k
+                a += k * req
+            }
+            a += req
+        }
+    }
+
     /// Ends the batch: its time (slowest channel), limits and energy; resets the batch counters.
     public mutating func finishBatch() -> DRAMStats {
         if closedPage, lastBank >= 0, openRow[lastBank] >= 0 { close(lastBank) }
@@ -221,16 +256,16 @@ public struct DRAMModel: Sendable {
         }
         var worst = 0.0, worstBus = 0.0, worstAct = 0.0, worstBank = 0.0
         let banksPerChannel = spec.ranks * spec.banks
-        var ranksTouched = Set<Int32>()
-        for t in touched { ranksTouched.insert(t / Int32(spec.banks)) }
-        var bankMax = [Double](repeating: 0, count: spec.channels)
+        var ranksTouched = 0
         for t in touched {
             let b = Int(t)
-            let ch = b / banksPerChannel
+            let ch = b / banksPerChannel, rank = b / spec.banks
             bankMax[ch] = max(bankMax[ch], bankBusy[b])
+            if !rankTouched[rank] { rankTouched[rank] = true; ranksTouched += 1 }
             bankBusy[b] = 0
             isTouched[b] = false
         }
+        for t in touched { rankTouched[Int(t) / spec.banks] = false }
         touched.removeAll(keepingCapacity: true)
         for ch in 0..<spec.channels where chCount[ch] > 0 || bankMax[ch] > 0 {
             var act = 0.0
@@ -240,6 +275,7 @@ public struct DRAMModel: Sendable {
                 rankActGaps[i] = 0; rankActs[i] = 0
             }
             let bus = chBus[ch], bank = bankMax[ch]
+            bankMax[ch] = 0
             let t = max(bus, act, bank)
             if t > worst { worst = t; worstBus = bus; worstAct = act; worstBank = bank }
             chBus[ch] = 0; chCount[ch] = 0
@@ -247,7 +283,7 @@ public struct DRAMModel: Sendable {
         var out = batch
         batch = DRAMStats()
         out.cycles = worst / spec.refreshAvailability
-        out.activeRankCycles = out.cycles * Double(ranksTouched.count)
+        out.activeRankCycles = out.cycles * Double(ranksTouched)
         if worst > 0 {
             if worstAct >= worstBus && worstAct >= worstBank { out.activateLimitedCycles = out.cycles }
             else if worstBank > worstBus { out.bankLimitedCycles = out.cycles }

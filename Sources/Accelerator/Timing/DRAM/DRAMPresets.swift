@@ -109,6 +109,14 @@ public enum DRAMPreset: String, Sendable, CaseIterable {
         return s
     }
 
+    /// The preset's address mapping, parsed.
+    public var defaultMapping: AddressMapping {
+        switch AddressMapping.parse(mapping, spec: spec) {
+        case .success(let m): return m
+        case .failure(let e): fatalError("preset \(rawValue): \(e.message)")   // presets are fixed data (tested)
+        }
+    }
+
     /// The preset's default address mapping (its source's).
     public var mapping: String {
         switch self {
