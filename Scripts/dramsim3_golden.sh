@@ -6,7 +6,7 @@
 # Our Scripts/dramsim3_driver.cc feeds it the traces `attnsim` writes, as fast as it accepts them.
 # Cases × presets: (a) a dense sequential stream, (b) the sparse V gathers of a Top-θ decode run on
 # the committed SmolLM2 trace (Tests/Fixtures/dram/top-theta-decode.yaml), (c) the bank-conflict worst
-# case; presets ddr4-3200 (configs/DDR4_8Gb_x8_3200.ini) and hbm2 (configs/HBM2_8Gb_x128.ini).
+# case, and (a') a dense stream of as many requests as (b); presets ddr4-3200 (configs/DDR4_8Gb_x8_3200.ini) and hbm2 (configs/HBM2_8Gb_x128.ini).
 set -eu
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 COMMIT=29817593b3389f1337235d63cac515024ab8fd6e
@@ -43,7 +43,10 @@ for preset in ddr4-3200 hbm2; do
     "$BIN" dram --preset $preset --pattern conflict --requests 1024 --write-trace "$WORK/conflict-$preset.trc" >/dev/null
     "$BIN" run "$ROOT/Tests/Fixtures/dram/top-theta-decode.yaml" --set hardware.dram.preset=$preset --quiet \
         --dram-trace "$WORK/gather-$preset.trc" --dram-trace-streams v --out "$WORK/gather-$preset.csv"
-    for c in sequential gather conflict; do
+    # (a') a dense stream of exactly the gather's request count: same bytes, sequential addresses.
+    "$BIN" dram --preset $preset --pattern sequential --requests "$(wc -l < "$WORK/gather-$preset.trc")" \
+        --write-trace "$WORK/dense-$preset.trc" >/dev/null
+    for c in sequential gather dense conflict; do
         mkdir -p "$WORK/$c-$preset"
         line=$("$CACHE/driver" "$ini" "$WORK/$c-$preset.trc" "$WORK/$c-$preset" | tail -1)
         python3 - "$WORK/$c-$preset/dramsim3.json" "$preset" "$c" "$line" "$ini" >> "$WORK/golden.csv" <<'PY'
