@@ -239,6 +239,7 @@ func columnsCommand() -> CommandSpec {
         positionals: [], options: [], discussion: "",
         run: { _ in
             for (name, meaning) in ReportRow.columns { print("\(name)\t\(meaning)") }
+            for (name, meaning) in ReportRow.dramColumns { print("\(name)\t(banked DRAM model only) \(meaning)") }
         })
 }
 
