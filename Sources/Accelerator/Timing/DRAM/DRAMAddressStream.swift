@@ -5,13 +5,15 @@ import Foundation
 /// DRAM model. Requests of a tile are issued in that order (reads, then the writes).
 ///
 /// Layout (byte addresses; C = the DRAM's capacity; s = layer · 64 + KV head, the (layer, KV head)
-/// slot; T = max(`kv_tokens`, the activity's keys); K/V row bytes = head_dim × element bytes):
-/// - KV cache in [0, C/2): slot s starts at s · T · (K row + V row bytes);
-///   `per_head`: the slot's T K rows, then its T V rows (K row r at r · K row bytes, V row r at
-///   T · K row bytes + r · V row bytes); `interleaved`: token r's K row then V row at
+/// slot; T = max(`kv_tokens`, the activity's keys); K/V row bytes = head_dim × element bytes;
+/// P = one DRAM row's bytes, the padding that staggers regions and slots across banks):
+/// - KV cache in [0, C/2): slot s starts at s · (T · (K row + V row bytes) + P);
+///   `per_head`: the slot's T K rows, then P, then its T V rows (K row r at r · K row bytes, V row r
+///   at T · K row bytes + P + r · V row bytes); `interleaved`: token r's K row then V row at
 ///   r · (K row + V row bytes).
-/// - Q at C/2 + (s · T + position) · (group heads × head_dim × Q bytes), output likewise at 3C/4,
-///   the index at 7C/8 + s · T · 4 + a running offset.
+/// - Q at C/2 + 2P + s · (T · Q row bytes + P) + position · Q row bytes (Q row = group heads ×
+///   head_dim × Q bytes); output likewise at 3C/4 + 3P; the index at 7C/8 + 4P + s · (4T + P) + a
+///   running offset.
 /// Addresses wrap at the capacity (the mapping masks every field).
 public struct DRAMAddressStream {
     public let config: DRAMConfig
@@ -35,18 +37,21 @@ public struct DRAMAddressStream {
         let t = max(config.kvTokens, keys)
         let kRow = headDim * kBytes, vRow = headDim * vBytes
         let slot = layer * 64 + kvHead
-        let slotBase = slot * t * (kRow + vRow)
+        // Every region and slot is padded by one DRAM row, so that streams of one tile start in
+        // different banks (or channels) instead of colliding in the bank of a power-of-two boundary.
+        let pad = spec.rowBytes
+        let slotBase = slot * (t * (kRow + vRow) + pad)
         switch config.layout {
         case .perHead:
-            kBase = slotBase; vBase = slotBase + t * kRow; kStride = kRow; vStride = vRow
+            kBase = slotBase; vBase = slotBase + t * kRow + pad; kStride = kRow; vStride = vRow
         case .interleaved:
             kBase = slotBase; vBase = slotBase + kRow; kStride = kRow + vRow; vStride = kRow + vRow
         }
         qRowBytes = groupHeads * headDim * qBytes
         oRowBytes = groupHeads * headDim * outBytes
-        qBase = cap / 2 + slot * t * qRowBytes
-        oBase = cap / 2 + cap / 4 + slot * t * oRowBytes
-        idxNext = cap / 2 + cap / 4 + cap / 8 + slot * t * 4
+        qBase = cap / 2 + 2 * pad + slot * (t * qRowBytes + pad)
+        oBase = cap / 2 + cap / 4 + 3 * pad + slot * (t * oRowBytes + pad)
+        idxNext = cap / 2 + cap / 4 + cap / 8 + 4 * pad + slot * (t * 4 + pad)
     }
 
     @inline(__always) private mutating func request(_ burst: Int, write: Bool, stream: DRAMTraceRecorder.Stream) {
