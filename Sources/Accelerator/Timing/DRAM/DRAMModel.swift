@@ -59,7 +59,8 @@ public struct DRAMStats: Sendable, Equatable {
 ///   a run of L costs f(L) = max(L · max(burst, tCCD_S), (L − W) · tCCD_L), W = the controller's
 ///   window (`queue_depth` + 8): the last W requests of a run interleave with the next run's first W;
 ///   + tRTRS at a rank switch, + the read↔write turnaround (write→read tCWL + burst + tWTR_S,
-///   read→write tCL + burst + 2 − tCWL);
+///   read→write tCL + burst + 2 − tCWL), + tRP + tRCD for a row conflict right after a request to the
+///   same bank (nothing else queued for the bus to overlap the precharge and activate with);
 /// - activate rate, per rank: max(Σ tRRD_L/tRRD_S between consecutive activates, activates/4 · tFAW);
 /// - row cycling, per bank: Σ over its row episodes (an activate and the k hits that follow) of
 ///   max(tRAS, tRCD + (k−1)·tCCD_L + tRTP) + tRP when closed by a conflict or closed page, and
@@ -86,6 +87,7 @@ public struct DRAMModel: Sendable {
     private var bankMax: [Double], rankTouched: [Bool]
     private var isTouched: [Bool]
     private var chRun: [Int]
+    private var chLastBank: [Int32]
     private var chBus: [Double], chCount: [Int32], chLastRank: [Int32], chLastBG: [Int32], chLastWrite: [Bool]
     private var rankActGaps: [Double], rankActs: [Int32], rankLastBG: [Int32]
     private var batch = DRAMStats()
@@ -121,6 +123,7 @@ public struct DRAMModel: Sendable {
         chBus = .init(repeating: 0, count: spec.channels)
         chCount = .init(repeating: 0, count: spec.channels)
         chRun = .init(repeating: 0, count: spec.channels)
+        chLastBank = .init(repeating: -1, count: spec.channels)
         chLastRank = .init(repeating: -1, count: spec.channels)
         chLastBG = .init(repeating: -1, count: spec.channels)
         chLastWrite = .init(repeating: false, count: spec.channels)
@@ -178,6 +181,9 @@ public struct DRAMModel: Sendable {
             if openRow[b] >= 0 {
                 batch.conflicts += 1
                 close(b)
+                // A row switch right after a request to the same bank: the controller's queue holds
+                // nothing else for this channel's bus, which waits for the precharge and activate.
+                if chLastBank[l.channel] == Int32(b) { chBus[l.channel] += s.rp + s.rcd }
             } else {
                 batch.misses += 1
             }
@@ -208,6 +214,7 @@ public struct DRAMModel: Sendable {
         chBus[ch] += gap
         chCount[ch] += 1
         chLastRank[ch] = Int32(l.rank); chLastBG[ch] = Int32(l.bankGroup); chLastWrite[ch] = write
+        chLastBank[ch] = Int32(b)
         if write { batch.writes += 1 } else { batch.reads += 1 }
     }
 
