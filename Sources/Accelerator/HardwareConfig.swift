@@ -17,6 +17,8 @@ public struct HardwareConfig: Sendable, Equatable {
     public var quantizer = LogQuantizerUnit()
     public var vFetcher = SparseVFetcher()
     public var memory = MemorySystem()
+    /// DRAM model: the simple bandwidth model of `memory` (default) or the banked one.
+    public var dram = DRAMConfig()
     public var energy = EnergyTable()
 
     public init() {}
@@ -67,6 +69,15 @@ extension HardwareConfig {
         memory.outBufferKiB = try m.double("out_buffer_kib", default: memory.outBufferKiB, range: 0.001...1_048_576)
         memory.doubleBuffered = try m.bool("double_buffered", default: memory.doubleBuffered)
 
+        dram = try DRAMConfig(from: try r.child("dram"))
+        // The banked model moves whole requests of its own size.
+        if dram.model == .banked {
+            if m.has("burst_bytes") && memory.burstBytes != dram.spec.requestBytes {
+                throw m.error("burst_bytes", "the banked DRAM model (hardware.dram) moves \(dram.spec.requestBytes)-byte requests; remove burst_bytes or set it to \(dram.spec.requestBytes)")
+            }
+            memory.burstBytes = dram.spec.requestBytes
+        }
+
         let e = try r.child("energy")
         energy.mult8PJ = try e.double("mult8_pj", default: energy.mult8PJ, range: 0...1e6)
         energy.add8PJ = try e.double("add8_pj", default: energy.add8PJ, range: 0...1e6)
@@ -80,7 +91,11 @@ extension HardwareConfig {
     /// The normalized `hardware:` section (every value, defaults filled), for config ids and
     /// `--print-config`.
     public var configNode: ConfigNode {
-        .mapping([
+        .mapping(configEntries + (dram.configNode.map { [("dram", $0)] } ?? []))
+    }
+
+    private var configEntries: [(String, ConfigNode)] {
+        [
             ("clock_ghz", .double(clockGHz)),
             ("query_tile_rows", .int(queryTileRows)),
             ("array", .mapping([("rows", .int(array.rows)), ("cols", .int(array.cols)),
@@ -106,6 +121,6 @@ extension HardwareConfig {
                                  ("dram_pj_per_byte", .double(energy.dramPJPerByte)),
                                  ("lut_read_pj", .double(energy.lutReadPJ)),
                                  ("leakage_mw_per_mm2", .double(energy.leakageMWPerMM2))])),
-        ])
+        ]
     }
 }

@@ -68,7 +68,23 @@ public struct ReportRow: Sendable {
         ("calibration_sequences", "trace sequences used to calibrate thresholds"),
     ]
 
+    /// Columns of the banked DRAM model (`hardware.dram.model: banked`), after the fixed ones; present
+    /// only when some point of the run uses it, so reports of the simple model are unchanged.
+    public static let dramColumns: [(name: String, meaning: String)] = [
+        ("dram_requests", "DRAM requests (column commands) of the banked model"),
+        ("dram_row_hit_rate", "row-buffer hits / requests"),
+        ("dram_row_hits", "requests to the open row"),
+        ("dram_row_misses", "requests to a precharged bank (activate only)"),
+        ("dram_row_conflicts", "requests to a bank with another row open (precharge + activate)"),
+        ("dram_activates", "ACT commands"),
+        ("dram_cycles", "DRAM clock cycles the requests took (tiles summed; refresh derating included)"),
+        ("dram_achieved_gbps", "bytes of the requests / their DRAM time, GB/s"),
+        ("dram_peak_gbps", "peak data bandwidth of the configured DRAM, GB/s"),
+        ("dram_limit", "what decided most DRAM cycles: bus (burst, tCCD), activates (tRRD, tFAW) or bank (tRAS, tRP)"),
+    ]
+
     public var values: [String]
+    public var dramValues: [String] = []
     public var swept: [SweptValue]
 
     init(_ c: Context, layer: Int?, kvHead: Int?, cost: PhaseCost, fidelity f: Fidelity) {
@@ -89,21 +105,30 @@ public struct ReportRow: Sendable {
             list(c.evaluated), list(c.calibration),
         ]
         swept = c.point.swept
+        let dram = c.point.config.hardware.dram
+        if dram.model == .banked {
+            let d = cost.dram, spec = dram.spec
+            let ns = d.cycles * spec.tCKns
+            dramValues = [i(d.requests), n(d.hitRate), i(d.hits), i(d.misses), i(d.conflicts), i(d.activates), n(d.cycles),
+                          n(ns > 0 ? Double(d.requests * spec.requestBytes) / ns : 0), n(spec.peakBytesPerCycle / spec.tCKns), d.limit]
+        }
     }
 
     /// Header: the fixed columns, then one per swept key path (in sweep order).
-    public static func header(sweptPaths: [String]) -> [String] {
-        columns.map(\.name) + sweptPaths
+    /// With `dram`, the banked DRAM model's columns follow the fixed ones.
+    public static func header(sweptPaths: [String], dram: Bool = false) -> [String] {
+        columns.map(\.name) + (dram ? dramColumns.map(\.name) : []) + sweptPaths
     }
 
-    public func fields(sweptPaths: [String]) -> [String] {
-        values + sweptPaths.map { path in swept.first { $0.path == path }?.value ?? "" }
+    public func fields(sweptPaths: [String], dram: Bool = false) -> [String] {
+        values + (dram ? (dramValues.isEmpty ? Array(repeating: "", count: Self.dramColumns.count) : dramValues) : [])
+            + sweptPaths.map { path in swept.first { $0.path == path }?.value ?? "" }
     }
 }
 
 /// The CSV text of a set of rows.
-public func reportCSV(_ rows: [ReportRow], sweptPaths: [String]) -> String {
-    var text = CSV.record(ReportRow.header(sweptPaths: sweptPaths))
-    for r in rows { text += CSV.record(r.fields(sweptPaths: sweptPaths)) }
+public func reportCSV(_ rows: [ReportRow], sweptPaths: [String], dram: Bool = false) -> String {
+    var text = CSV.record(ReportRow.header(sweptPaths: sweptPaths, dram: dram))
+    for r in rows { text += CSV.record(r.fields(sweptPaths: sweptPaths, dram: dram)) }
     return text
 }

@@ -22,12 +22,15 @@ public enum ReportDetail: String, Sendable, CaseIterable {
 /// Runs points over traces: functional results once per (trace, arithmetic), timing per point.
 public final class Runner: @unchecked Sendable {
     public let detail: ReportDetail
+    /// Receives the banked DRAM model's requests (`run --dram-trace`).
+    public let dramTrace: DRAMTraceRecorder?
     private var readers: [String: TraceReader] = [:]
     private var outcomes: [String: FunctionalOutcome] = [:]
     private let lock = NSLock()
 
-    public init(detail: ReportDetail = .summary) {
+    public init(detail: ReportDetail = .summary, dramTrace: DRAMTraceRecorder? = nil) {
         self.detail = detail
+        self.dramTrace = dramTrace
     }
 
     /// Opens (and fully validates) every trace the points use, before any work starts.
@@ -141,7 +144,7 @@ public final class Runner: @unchecked Sendable {
     /// Report rows of one point, over its traces and phases.
     public func rows(for p: ExperimentPoint) throws(AttnError) -> [ReportRow] {
         var rows: [ReportRow] = []
-        let pipeline = AttentionPipeline(hardware: p.config.hardware, workload: p.config.attention.timingWorkload)
+        let pipeline = AttentionPipeline(hardware: p.config.hardware, workload: p.config.attention.timingWorkload, dramTrace: dramTrace)
         let area = AreaModel(hardware: p.config.hardware, multiplierBits: max(p.config.attention.qBits, 8)).totalMM2
         for trace in p.config.traces {
             let outcome = try functional(p.config, trace: trace)

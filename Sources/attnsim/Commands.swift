@@ -5,7 +5,7 @@ import Foundation
 
 /// The commands that work, in help order.
 func allCommands() -> [CommandSpec] {
-    [runCommand(sweep: false), runCommand(sweep: true), evalCommand(), mergeCommand(), calibrateCommand(), recordCommand(), gemmCommand(), scalesimCommand(), inspectCommand(), plotCommand(), tableCommand(), columnsCommand()]
+    [runCommand(sweep: false), runCommand(sweep: true), evalCommand(), mergeCommand(), calibrateCommand(), recordCommand(), gemmCommand(), scalesimCommand(), inspectCommand(), plotCommand(), tableCommand(), columnsCommand(), dramCommand()]
 }
 
 func runCommand(sweep: Bool) -> CommandSpec {
@@ -21,6 +21,11 @@ func runCommand(sweep: Bool) -> CommandSpec {
             .value("--max-points", "N", "refuse sweeps that expand to more points", default: "100000"),
             .flag("--resume", "keep the finished points already in --out and run only the others"),
             .value("--shard", "I/N", "run only the points whose index % N == I (0 ≤ I < N); combine shards with 'attnsim merge'"),
+        ]
+    } else {
+        options += [
+            .value("--dram-trace", "FILE", "write the banked DRAM model's requests as a DRAMsim3 trace (0xADDR READ|WRITE cycle)"),
+            .value("--dram-trace-streams", "LIST", "only these request streams in the trace: q,k,v,out,index", default: "q,k,v,out,index"),
         ]
     }
     return CommandSpec(
@@ -63,7 +68,8 @@ func runOrSweep(_ args: ParsedArguments, sweep: Bool) throws {
     for p in all { inputs += p.config.traces + (p.config.thresholdsFile.map { [$0] } ?? []) }
     try OutputGuard.check(output: out, flag: "--out", inputs: inputs)
     let paths = sweptPaths(all.map(\.swept))
-    let header = ReportRow.header(sweptPaths: paths)
+    let banked = all.contains { $0.config.hardware.dram.model == .banked }
+    let header = ReportRow.header(sweptPaths: paths, dram: banked)
     let existing = resume ? try SweepOutput.resume(path: out, header: header, points: all.map { p in
         SweepOutput.Expected(configID: p.configID, traces: p.config.traces.map { ($0 as NSString).lastPathComponent },
                              phases: p.config.phases.map(\.rawValue), swept: p.swept)
@@ -77,11 +83,37 @@ func runOrSweep(_ args: ParsedArguments, sweep: Bool) throws {
     defer { _ = signals }
     let progress = ProgressLine(total: points.count, quiet: args.has("--quiet"))
     let pathsCopy = paths
-    _ = try Runner(detail: detail).run(points, progress: progress, cancel: cancel) { i, rows in
-        output.add(point: points[i].index, rows: rows.map { $0.fields(sweptPaths: pathsCopy) })
+    let trace = try dramTraceFlags(args, points: points)
+    _ = try Runner(detail: detail, dramTrace: trace?.recorder).run(points, progress: progress, cancel: cancel) { i, rows in
+        output.add(point: points[i].index, rows: rows.map { $0.fields(sweptPaths: pathsCopy, dram: banked) })
     }
     progress.finish()
     try finishOutput(output, cancel: cancel, points: all.count)
+    if let trace { try AtomicFile.write(trace.recorder.contents, to: trace.path) }
+}
+
+/// `run --dram-trace FILE [--dram-trace-streams q,k,v,out,index]`: the banked model's request
+/// addresses in DRAMsim3's trace format.
+func dramTraceFlags(_ args: ParsedArguments, points: [ExperimentPoint]) throws -> (path: String, recorder: DRAMTraceRecorder)? {
+    guard let path = args.string("--dram-trace") else {
+        if args.string("--dram-trace-streams") != nil { throw AttnError.usage(flag: "--dram-trace-streams", message: "needs --dram-trace FILE") }
+        return nil
+    }
+    try AtomicFile.checkWritable(path, flag: "--dram-trace")
+    guard points.allSatisfy({ $0.config.hardware.dram.model == .banked }) else {
+        throw AttnError.usage(flag: "--dram-trace", message: "needs the banked DRAM model: set hardware.dram.model: banked (e.g. --set hardware.dram.model=banked)")
+    }
+    var streams = Set(DRAMTraceRecorder.Stream.allCases)
+    if let text = args.string("--dram-trace-streams") {
+        streams = []
+        for name in text.split(separator: ",") {
+            guard let s = DRAMTraceRecorder.Stream(rawValue: String(name)) else {
+                throw AttnError.usage(flag: "--dram-trace-streams", message: "expected a comma-separated list of q, k, v, out, index, got '\(text)'")
+            }
+            streams.insert(s)
+        }
+    }
+    return (path, DRAMTraceRecorder(streams: streams))
 }
 
 /// `--out` checked writable before any work, and `--resume` (which needs a file).
@@ -226,6 +258,7 @@ func columnsCommand() -> CommandSpec {
         positionals: [], options: [], discussion: "",
         run: { _ in
             for (name, meaning) in ReportRow.columns { print("\(name)\t\(meaning)") }
+            for (name, meaning) in ReportRow.dramColumns { print("\(name)\t(banked DRAM model only) \(meaning)") }
         })
 }
 

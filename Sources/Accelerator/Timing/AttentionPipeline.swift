@@ -68,6 +68,8 @@ public struct PhaseCost: Sendable, Equatable {
     public var vDRAMBytes = 0, vDenseDRAMBytes = 0
     public var indexBytes = 0
     public var tiles = 0
+    /// Banked DRAM model only: row-buffer hits, activates, DRAM cycles (zero with the simple model).
+    public var dram = DRAMStats()
 
     public init() {}
 
@@ -115,6 +117,7 @@ public struct PhaseCost: Sendable, Equatable {
         a.vRowsVisible += b.vRowsVisible; a.vRowsRequested += b.vRowsRequested
         a.vDRAMBytes += b.vDRAMBytes; a.vDenseDRAMBytes += b.vDenseDRAMBytes; a.indexBytes += b.indexBytes
         a.tiles += b.tiles
+        a.dram += b.dram
     }
 }
 
@@ -140,10 +143,13 @@ public struct PhaseCost: Sendable, Equatable {
 public struct AttentionPipeline: Sendable {
     public var hardware: HardwareConfig
     public var workload: TimingWorkload
+    /// Receives every DRAM request's address (banked DRAM model only): `attnsim run --dram-trace`.
+    public var dramTrace: DRAMTraceRecorder?
 
-    public init(hardware: HardwareConfig, workload: TimingWorkload) {
+    public init(hardware: HardwareConfig, workload: TimingWorkload, dramTrace: DRAMTraceRecorder? = nil) {
         self.hardware = hardware
         self.workload = workload
+        self.dramTrace = dramTrace
     }
 
     public func cost(_ act: HeadActivity) -> PhaseCost {
@@ -163,6 +169,11 @@ public struct AttentionPipeline: Sendable {
         var kBuffer = PrefixScanBuffer(capacity: Int(mem.kBufferKiB * 1024) / max(1, kRowBytes))
         var c = PhaseCost()
         c.arrayPEs = hw.array.rows * hw.array.cols
+        // Banked DRAM: the tile's requests become addresses priced by bank, row and timing.
+        var dramStream = hw.dram.model == .banked
+            ? DRAMAddressStream(config: hw.dram, layer: act.layer, kvHead: act.kvHead, keys: maxKeys, headDim: d, groupHeads: g,
+                                qBytes: qB, kBytes: kB, vBytes: vB, outBytes: oB, recorder: dramTrace)
+            : nil
 
         let tileRows = act.phase == .decode ? 1 : hw.effectiveQueryTileRows
         var first: [Int]? = nil
@@ -295,6 +306,7 @@ public struct AttentionPipeline: Sendable {
             let vDenseMiss = vDenseBuffer.scan(keys)
             let vDenseBursts = PrefixScanBuffer.bursts(vDenseMiss, rowBytes: vRowBytes, burst: mem.burstBytes)
             var vMissCount: Int, vBursts: Int, requested: Int
+            var vMissRows: [Int] = []
             if sparseFetch {
                 for w in 0..<unionWords.count {
                     var bits = unionWords[w]
@@ -305,6 +317,7 @@ public struct AttentionPipeline: Sendable {
                 }
                 var vMiss: [Int] = []
                 for row in rowsNeeded where !vCache.access(row) { vMiss.append(row) }
+                vMissRows = vMiss
                 vMissCount = vMiss.count
                 vBursts = SparseVFetcher.bursts(rows: vMiss, rowBytes: vRowBytes, burst: mem.burstBytes)
                 requested = rowsNeeded.count
@@ -321,8 +334,20 @@ public struct AttentionPipeline: Sendable {
             let qBursts = mem.bursts(bytes: qBytes), oBursts = mem.bursts(bytes: outBytes), iBursts = mem.bursts(bytes: idx)
             let readBytes = (vBursts + kBursts + qBursts) * mem.burstBytes
             let writeBytes = (oBursts + iBursts) * mem.burstBytes
-            let tV = mem.dramCycles(bursts: vBursts)
-            let tDRAM = mem.dramCycles(bursts: vBursts + kBursts + qBursts + oBursts + iBursts)
+            var tV = mem.dramCycles(bursts: vBursts)
+            var tDRAM = mem.dramCycles(bursts: vBursts + kBursts + qBursts + oBursts + iBursts)
+            var dramPJ = Double(readBytes + writeBytes) * e.dramPJPerByte
+            if dramStream != nil {
+                let (st, vRequests) = sparseFetch
+                    ? dramStream!.tile(position: act.firstRowPosition + r0, qBytes: qBytes, kRows: kMiss, kRowBytes: kRowBytes,
+                                       vRows: vMissRows, vRowBytes: vRowBytes, outBytes: outBytes, indexBytes: idx)
+                    : dramStream!.tile(position: act.firstRowPosition + r0, qBytes: qBytes, kRows: kMiss, kRowBytes: kRowBytes,
+                                       vRows: vDenseMiss, vRowBytes: vRowBytes, outBytes: outBytes, indexBytes: idx)
+                tDRAM = Int((st.cycles * hw.dram.spec.tCKns * hw.clockGHz).rounded(.up))
+                tV = st.requests == 0 ? 0 : tDRAM * vRequests / st.requests
+                dramPJ = st.energyPJ
+                c.dram += st
+            }
 
             c.dramReadBytes += readBytes
             c.dramWriteBytes += writeBytes
@@ -356,7 +381,7 @@ public struct AttentionPipeline: Sendable {
             c.energyQuantizePJ += quantEnergy
             c.energyPVPJ += Double(pvMacs) * pvMacPJ
             c.energySRAMPJ += sramPJ
-            c.energyDRAMPJ += Double(readBytes + writeBytes) * e.dramPJPerByte
+            c.energyDRAMPJ += dramPJ
             c.macs += qk.macs * qkReps + pvMacs
             c.arrayCycles += tQK + pvCycles
             c.visibleElements += visible
@@ -380,6 +405,10 @@ public struct AttentionPipeline: Sendable {
         }
         c.cycles = pipelined
         c.steadyCycles = steady
+        if hw.dram.model == .banked {
+            // Background and refresh energy of every rank over the phase.
+            c.energyDRAMPJ += c.dram.backgroundPJ(hw.dram.spec, cycles: Double(c.cycles) / hw.clockGHz / hw.dram.spec.tCKns)
+        }
         if hw.energy.leakageMWPerMM2 > 0 {
             // mW × ns = pJ.
             c.energyStaticPJ = hw.energy.leakageMWPerMM2 * AreaModel(hardware: hw).totalMM2 * Double(c.cycles) / hw.clockGHz
