@@ -1,5 +1,6 @@
 import Accelerator
 import AttnCore
+import CKernels
 import Experiments
 import Foundation
 import ReferenceModels
@@ -75,11 +76,43 @@ func allBenchmarks() -> [Benchmark] {
         let x = LayerInput(sequence: 0, layer: 0, heads: heads, kvHeads: kvHeads, tokens: t, headDim: d, causal: true,
                            scale: 1 / 8, promptTokens: t, q: q, k: k, v: v)
         let fa = FunctionalAttention(config: AttentionConfig())
+        let portable = FunctionalAttention(config: AttentionConfig(), nativeKernels: false)
         let macs = Double(heads * d * (1...t).reduce(0, +))
         precondition(fa.scoreStage(x).saturations == 0)
+        precondition(fa.scoreStage(x).scores == portable.scoreStage(x).scores)
+        // With the AVX-512 VNNI kernel when the CPU has it; `_portable`: the Swift SIMD path.
         list.append(Benchmark(name: "functional_qk_T512", unit: "layer (integer QK MACs)", itemsPerIteration: macs) {
             Int(fa.scoreStage(x).scores[1])
         })
+        list.append(Benchmark(name: "functional_qk_T512_portable", unit: "layer (integer QK MACs)", itemsPerIteration: macs) {
+            Int(portable.scoreStage(x).scores[1])
+        })
+    }
+
+    // A long recorded trace (Scripts/record-long-traces; not committed): one configuration (8-bit
+    // datapath, top-k 16) through the functional model, layer by layer as `Runner` does, next to
+    // plain numpy float attention on the same trace (Scripts/numpy_attention.py).
+    if let reader = try? TraceReader(path: ".cache/traces/smollm2-2048.safetensors") {
+        let m = reader.metadata
+        var cfg = AttentionConfig()
+        cfg.pruning = .topK(16)
+        let fa = FunctionalAttention(config: cfg)
+        let t = reader.lengths[0]
+        let macs = Double(m.layers * m.heads * m.headDim * (1...t).reduce(0, +))
+        func replay() -> Int {
+            var rows = 0
+            for l in 0..<m.layers {
+                guard let data = try? reader.layer(sequence: 0, layer: l) else { return -1 }
+                let x = LayerInput(sequence: 0, layer: l, heads: m.heads, kvHeads: m.kvHeads, tokens: data.tokens, headDim: m.headDim,
+                                   causal: m.causal, scale: Double(m.scale), promptTokens: m.promptTokens[0], q: data.q, k: data.k, v: data.v)
+                let r = fa.run(x)
+                rows += r.prefill.rows + r.decode.rows
+            }
+            return rows
+        }
+        precondition(replay() == m.layers * m.heads * t)
+        list.append(Benchmark(name: "functional_trace_2048", unit: "trace, \(t) tokens (integer QK MACs)", itemsPerIteration: macs,
+                              numpyTrace: ".cache/traces/smollm2-2048.safetensors") { replay() })
     }
 
     // The machine's peak for the same integer MAC instructions (16-bit multiplies, split into Int32
@@ -93,6 +126,18 @@ func allBenchmarks() -> [Benchmark] {
         DispatchQueue.concurrentPerform(iterations: cores) { c in sums.set(c, int16MacLoop(iterations: peakIterations, seed: Int16(c + 1))) }
         return Int(sums.total)
     })
+
+    // The CPU's int8 peak: 8 independent `vpdpbusd` (64 8-bit MACs each) on registers, per core.
+    if FunctionalAttention.cpuHasVNNI {
+        let vnniIterations = 1 << 22
+        precondition(attnsim_vnni_peak_loop(8, 3) == attnsim_vnni_peak_loop_reference(8, 3))
+        list.append(Benchmark(name: "peak_vnni_int8_mac_\(cores)_cores", unit: "\(cores) × \(vnniIterations) × 512 MACs",
+                              itemsPerIteration: Double(cores * vnniIterations * 512)) {
+            let sums = SharedSums(count: cores)
+            DispatchQueue.concurrentPerform(iterations: cores) { c in sums.set(c, attnsim_vnni_peak_loop(vnniIterations, Int32(c + 1))) }
+            return Int(sums.total)
+        })
+    }
 
     // Sweeps over the default traces (run from the package root).
     for (name, path) in [("sweep_1000_timing_only", "Configs/sweep-1000.yaml"), ("sweep_small_18", "Configs/sweep-small.yaml")] {

@@ -8,6 +8,8 @@ struct Benchmark {
     let unit: String
     /// Work items per iteration (for throughput: items per second).
     let itemsPerIteration: Double
+    /// A trace that Scripts/numpy_attention.py also runs (its time and the ratio are printed next to this one).
+    var numpyTrace: String? = nil
     let body: () -> Int
 }
 
@@ -42,4 +44,31 @@ func measure(_ b: Benchmark, minSeconds: Double = 1.0, maxIterations: Int = 1_00
     let median = times[times.count / 2]
     return BenchResult(name: b.name, unit: b.unit, medianSeconds: median, iterations: times.count,
                        itemsPerSecond: b.itemsPerIteration / median)
+}
+
+/// Runs Scripts/numpy_attention.py on `trace` (plain numpy float attention; BLAS threads as numpy
+/// chooses, OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE removed from its environment only) and returns
+/// its minimum time over 3 repeats, or nil (with a note on stderr) when python3 or numpy is missing.
+func numpyAttentionSeconds(trace: String) -> Double? {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    p.arguments = ["python3", "Scripts/numpy_attention.py", trace, "--repeats", "3"]
+    var env = ProcessInfo.processInfo.environment
+    env["OPENBLAS_CORETYPE"] = nil
+    env["OPENBLAS_L2_SIZE"] = nil
+    p.environment = env
+    let pipe = Pipe()
+    p.standardOutput = pipe
+    do { try p.run() } catch {
+        FileHandle.standardError.write(Data("attnsim-bench: cannot run python3 for the numpy comparison: \(error)\n".utf8))
+        return nil
+    }
+    let out = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    p.waitUntilExit()
+    let fields = out.split(separator: "\n").last?.split(separator: ",") ?? []
+    guard p.terminationStatus == 0, fields.count >= 3, let s = Double(fields[2]) else {
+        FileHandle.standardError.write(Data("attnsim-bench: Scripts/numpy_attention.py failed (needs python3 with numpy)\n".utf8))
+        return nil
+    }
+    return s
 }

@@ -24,5 +24,9 @@ print("benchmark,unit,median_seconds,iterations,items_per_second")
 for b in selected {
     let r = measure(b, minSeconds: seconds)
     print("\(r.name),\(r.unit),\(String(format: "%.6g", r.medianSeconds)),\(r.iterations),\(String(format: "%.6g", r.itemsPerSecond))")
+    if let trace = b.numpyTrace, let s = numpyAttentionSeconds(trace: trace) {
+        print("numpy_float_attention (\(trace)),trace,\(String(format: "%.6g", s)),3 (minimum),")
+        print("ratio \(b.name) / numpy,,\(String(format: "%.3g", r.medianSeconds / s)),,")
+    }
 }
 #endif
