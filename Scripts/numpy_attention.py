@@ -5,7 +5,8 @@ for the functional model's speed (attnsim-bench's `functional_trace_*` benchmark
 Per query head: S = Q·Kᵀ · scale (float32 matmul, BLAS threads as numpy chooses), causal mask,
 row softmax, O = P·V. The trace is read with numpy alone (safetensors: an 8-byte header length, a
 JSON header, raw little-endian tensors). Prints one CSV line:
-    numpy_float_attention,<trace>,<min seconds over repeats>,<repeats>,<numpy version>
+    numpy_float_attention,<trace>,<min wall seconds>,<repeats>,<numpy version>,<min CPU seconds>
+(CPU seconds: the process's, all BLAS threads; on a shared machine the steadier figure.)
 
     python3 Scripts/numpy_attention.py TRACE [--repeats N]
 (attnsim-bench runs it with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset for that command only.)
@@ -67,12 +68,13 @@ def main():
     if "--repeats" in args:
         repeats = int(args[args.index("--repeats") + 1])
     meta, tensor = read_trace(path)
-    best = float("inf")
+    best, best_cpu = float("inf"), float("inf")
     for _ in range(repeats):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         attention(meta, tensor)
         best = min(best, time.perf_counter() - t0)
-    print(f"numpy_float_attention,{os.path.basename(path)},{best:.6g},{repeats},{np.__version__}")
+        best_cpu = min(best_cpu, time.process_time() - c0)
+    print(f"numpy_float_attention,{os.path.basename(path)},{best:.6g},{repeats},{np.__version__},{best_cpu:.6g}")
 
 
 if __name__ == "__main__":

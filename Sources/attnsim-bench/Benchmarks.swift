@@ -110,9 +110,13 @@ func allBenchmarks() -> [Benchmark] {
             }
             return rows
         }
-        precondition(replay() == m.layers * m.heads * t)
+        // Checked in every iteration (a replay takes seconds; building the list must not).
         list.append(Benchmark(name: "functional_trace_2048", unit: "trace, \(t) tokens (integer QK MACs)", itemsPerIteration: macs,
-                              numpyTrace: ".cache/traces/smollm2-2048.safetensors") { replay() })
+                              numpyTrace: ".cache/traces/smollm2-2048.safetensors") {
+            let rows = replay()
+            precondition(rows == m.layers * m.heads * t, "every row of every head of every layer must be replayed")
+            return rows
+        })
     }
 
     // The machine's peak for the same integer MAC instructions (16-bit multiplies, split into Int32
@@ -137,6 +141,27 @@ func allBenchmarks() -> [Benchmark] {
             DispatchQueue.concurrentPerform(iterations: cores) { c in sums.set(c, attnsim_vnni_peak_loop(vnniIterations, Int32(c + 1))) }
             return Int(sums.total)
         })
+    }
+
+    // The VNNI Q·Kᵀ kernel alone (what `scores` calls per row): every causal row of a 2,048-key,
+    // d = 64 head against its visible keys, on one core; compare with the per-core peak above.
+    if FunctionalAttention.cpuHasVNNI {
+        let t = 2048, d = 64
+        var state: UInt64 = 99
+        func code() -> Int32 {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return Int32(Int64(bitPattern: state >> 11) % 255 - 127)
+        }
+        let k = (0..<(t * d)).map { _ in code() }, q = (0..<(t * d)).map { _ in code() }
+        var packed = [Int8](repeating: 0, count: attnsim_qk_packed_bytes(t, d))
+        var sums = [Int32](repeating: 0, count: t)
+        attnsim_qk_pack_i8(k, t, d, &packed, &sums)
+        var out = [Int32](repeating: 0, count: t)
+        attnsim_qk_i8_vnni(q, d, packed, sums, t, &out)
+        precondition(out[5] == (0..<d).reduce(Int32(0)) { $0 + q[$1] * k[5 * d + $1] })
+        let kernel = VNNIKernelBench(q: q, packed: packed, sums: sums, t: t, d: d)
+        list.append(Benchmark(name: "vnni_qk_kernel_T2048_1_core", unit: "causal head, T 2048, d 64 (MACs)",
+                              itemsPerIteration: Double(d * (1...t).reduce(0, +))) { kernel.run() })
     }
 
     // Sweeps over the default traces (run from the package root).
@@ -236,4 +261,27 @@ final class SharedSums: @unchecked Sendable {
     init(count: Int) { values = .init(repeating: 0, count: count) }
     func set(_ i: Int, _ v: Int32) { lock.lock(); values[i] = v; lock.unlock() }
     var total: Int32 { lock.lock(); defer { lock.unlock() }; return values.reduce(0, &+) }
+}
+
+/// Inputs of the `vnni_qk_kernel_T2048_1_core` benchmark: one row's dot products per call, rows
+/// 0..<t against keys 0...row.
+final class VNNIKernelBench {
+    let q: [Int32], packed: [Int8], sums: [Int32], t: Int, d: Int
+    var out: [Int32]
+    init(q: [Int32], packed: [Int8], sums: [Int32], t: Int, d: Int) {
+        self.q = q; self.packed = packed; self.sums = sums; self.t = t; self.d = d
+        out = .init(repeating: 0, count: t)
+    }
+    func run() -> Int {
+        var check = 0
+        q.withUnsafeBufferPointer { qb in
+            out.withUnsafeMutableBufferPointer { ob in
+                for i in 0..<t {
+                    attnsim_qk_i8_vnni(qb.baseAddress! + i * d, d, packed, sums, i + 1, ob.baseAddress!)
+                    check &+= Int(ob[i])
+                }
+            }
+        }
+        return check
+    }
 }

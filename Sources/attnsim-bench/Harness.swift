@@ -17,6 +17,9 @@ struct BenchResult {
     let name: String
     let unit: String
     let medianSeconds: Double
+    /// Median CPU time of the process per iteration (all threads): on a machine shared with other
+    /// jobs, items per CPU-second × cores estimates the idle machine's rate better than wall time.
+    let medianCPUSeconds: Double
     let iterations: Int
     let itemsPerSecond: Double
 }
@@ -31,25 +34,34 @@ func now() -> Double {
     return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
 }
 
+func cpuNow() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
+}
+
 func measure(_ b: Benchmark, minSeconds: Double = 1.0, maxIterations: Int = 1_000_000) -> BenchResult {
     blackHole(b.body())  // warm-up (and first-touch of memory)
-    var times: [Double] = []
+    var times: [Double] = [], cpu: [Double] = []
     let start = now()
     while times.count < maxIterations && (now() - start < minSeconds || times.count < 3) {
-        let t0 = now()
+        let t0 = now(), c0 = cpuNow()
         blackHole(b.body())
         times.append(now() - t0)
+        cpu.append(cpuNow() - c0)
     }
     times.sort()
+    cpu.sort()
     let median = times[times.count / 2]
-    return BenchResult(name: b.name, unit: b.unit, medianSeconds: median, iterations: times.count,
-                       itemsPerSecond: b.itemsPerIteration / median)
+    return BenchResult(name: b.name, unit: b.unit, medianSeconds: median, medianCPUSeconds: cpu[cpu.count / 2],
+                       iterations: times.count, itemsPerSecond: b.itemsPerIteration / median)
 }
 
 /// Runs Scripts/numpy_attention.py on `trace` (plain numpy float attention; BLAS threads as numpy
 /// chooses, OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE removed from its environment only) and returns
-/// its minimum time over 3 repeats, or nil (with a note on stderr) when python3 or numpy is missing.
-func numpyAttentionSeconds(trace: String) -> Double? {
+/// its minimum wall and CPU time over 3 repeats, or nil (with a note on stderr) when python3 or
+/// numpy is missing.
+func numpyAttentionSeconds(trace: String) -> (wall: Double, cpu: Double)? {
     let p = Process()
     p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
     p.arguments = ["python3", "Scripts/numpy_attention.py", trace, "--repeats", "3"]
@@ -66,9 +78,9 @@ func numpyAttentionSeconds(trace: String) -> Double? {
     let out = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
     p.waitUntilExit()
     let fields = out.split(separator: "\n").last?.split(separator: ",") ?? []
-    guard p.terminationStatus == 0, fields.count >= 3, let s = Double(fields[2]) else {
+    guard p.terminationStatus == 0, fields.count >= 6, let wall = Double(fields[2]), let cpu = Double(fields[5]) else {
         FileHandle.standardError.write(Data("attnsim-bench: Scripts/numpy_attention.py failed (needs python3 with numpy)\n".utf8))
         return nil
     }
-    return s
+    return (wall, cpu)
 }

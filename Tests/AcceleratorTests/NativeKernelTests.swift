@@ -79,4 +79,24 @@ struct NativeKernelTests {
         #expect(saturated > 0)
         #expect(native > 0 || !FunctionalAttention.cpuHasVNNI)
     }
+
+    /// Top-k by a k-element heap selects the same set as the first k of the full sort it replaced
+    /// (ties broken by lower index; −0 and +0 tie; infinities), for k from 1 to n − 1.
+    @Test func topKHeapSelectsTheSortedPrefix() {
+        var rng = SeededRNG(seed: 77)
+        for trial in 0..<200 {
+            let n = 2 + Int(rng.next() % 40)
+            var s = (0..<n).map { _ in Double(Int(rng.next() % 7) - 3) }
+            if trial % 3 == 0 { s[0] = -0.0; s[n - 1] = 0.0 }
+            if trial % 5 == 0 { s[n / 2] = .infinity; s[0] = -.infinity }
+            let sorted = (0..<n).sorted { s[$0] != s[$1] ? s[$0] > s[$1] : $0 < $1 }
+            for k in 1..<n {
+                var heap = [Int](repeating: -1, count: n)
+                s.withUnsafeBufferPointer { sp in
+                    heap.withUnsafeMutableBufferPointer { FunctionalAttention.topK(sp.baseAddress!, n: n, k: k, heap: $0.baseAddress!) }
+                }
+                #expect(Set(heap[0..<k]) == Set(sorted[0..<k]), "trial \(trial) k \(k): \(s)")
+            }
+        }
+    }
 }

@@ -359,6 +359,31 @@ public struct FunctionalAttention: Sendable {
         return total
     }
 
+    /// The indices of the k best of s[0..<n] (no NaN; k < n) under "a before b when s[a] > s[b], or
+    /// s[a] == s[b] and a < b" into heap[0..<k], in heap order.
+    static func topK(_ s: UnsafePointer<Double>, n: Int, k: Int, heap: UnsafeMutablePointer<Int>) {
+        @inline(__always) func before(_ a: Int, _ b: Int) -> Bool { s[a] > s[b] || (s[a] == s[b] && a < b) }
+        // Min-heap: heap[0] is the worst of the kept (every parent comes after its children).
+        @inline(__always) func siftDown(_ start: Int) {
+            var i = start
+            while true {
+                let l = 2 * i + 1, r = l + 1
+                var worst = i
+                if l < k && before(heap[worst], heap[l]) { worst = l }
+                if r < k && before(heap[worst], heap[r]) { worst = r }
+                if worst == i { return }
+                let t = heap[i]; heap[i] = heap[worst]; heap[worst] = t
+                i = worst
+            }
+        }
+        for j in 0..<k { heap[j] = j }
+        for i in stride(from: k / 2 - 1, through: 0, by: -1) { siftDown(i) }
+        for j in k..<n where before(j, heap[0]) {
+            heap[0] = j
+            siftDown(0)
+        }
+    }
+
     /// e^(s − max) through the softmax unit's arithmetic.
     @inlinable func exponent(_ z: Double) -> Double {
         switch config.softmax {
@@ -529,11 +554,18 @@ public struct FunctionalAttention: Sendable {
             case .topK(let k):
                 if n <= k {
                     for j in 0..<n { keep[j] = true }
-                } else {
+                } else if (0..<n).contains(where: { s[$0].isNaN }) {
+                    // NaN makes the order below inconsistent: keep the full sort's (implementation-defined) choice.
                     for j in 0..<n { order[j] = j }
                     var ob = UnsafeMutableBufferPointer(start: order, count: n)
                     ob.sort { s[$0] != s[$1] ? s[$0] > s[$1] : $0 < $1 }
                     for j in 0..<n { keep[j] = false }
+                    for r in 0..<k { keep[order[r]] = true }
+                } else {
+                    // The k best under the strict total order "higher score, then lower index" — the
+                    // first k of the sort above, as a set — by a min-heap of k: O(n log k), not O(n log n).
+                    for j in 0..<n { keep[j] = false }
+                    Self.topK(s, n: n, k: k, heap: order)
                     for r in 0..<k { keep[order[r]] = true }
                 }
             }
