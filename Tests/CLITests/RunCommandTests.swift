@@ -376,5 +376,8 @@ import Testing
         let bad = try CLI.run(["record", "--model", model, "--text", play, "--passage", "999999", "--out", out])
         #expect(bad.status == 2)
         #expect(bad.stderr.contains("line 999999"), "\(bad.stderr)")
+        let noRoom = try CLI.run(["record", "--model", model, "--text", play, "--passage", "300", "--generate", "8192", "--out", out])
+        #expect(noRoom.stderr == "attnsim: --generate: 8192 tokens leave no room for a prompt in the model's context of 8192\n", "\(noRoom.stderr)")
+        #expect(noRoom.status == 2)
     }
 }
