@@ -21,17 +21,19 @@ let package = Package(
         .target(name: "AttnCore", linkerSettings: libm),
         // Tokenizers, BERT encoder, Llama decoder, the attention seam, trace recording.
         .target(name: "ReferenceModels", dependencies: ["AttnCore"], linkerSettings: libm),
+        // AVX-512 VNNI kernels in C (intrinsics behind a run-time CPU check), each with a Swift twin.
+        .target(name: "CKernels"),
         // Hardware/attention configs, the functional (bit-accurate) model and the timing model.
-        .target(name: "Accelerator", dependencies: ["AttnCore"], linkerSettings: libm),
+        .target(name: "Accelerator", dependencies: ["AttnCore", "CKernels"], linkerSettings: libm),
         // Sweeps, the runner, evaluation tasks, report rows, plots.
         .target(name: "Experiments", dependencies: ["AttnCore", "Accelerator", "ReferenceModels"], linkerSettings: libm),
         // Argument parsing and wiring only.
         .executableTarget(name: "attnsim", dependencies: ["Experiments"]),
-        .executableTarget(name: "attnsim-bench", dependencies: ["Experiments"]),
+        .executableTarget(name: "attnsim-bench", dependencies: ["Experiments", "CKernels"]),
 
         .testTarget(name: "AttnCoreTests", dependencies: ["AttnCore"]),
         .testTarget(name: "ReferenceModelsTests", dependencies: ["ReferenceModels"]),
-        .testTarget(name: "AcceleratorTests", dependencies: ["Accelerator"]),
+        .testTarget(name: "AcceleratorTests", dependencies: ["Accelerator", "CKernels"]),
         .testTarget(name: "ExperimentsTests", dependencies: ["Experiments"]),
         // Runs the built `attnsim` binary as a user would (exit codes, stderr, files written).
         .testTarget(name: "CLITests", dependencies: ["attnsim"]),

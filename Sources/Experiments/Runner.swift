@@ -117,6 +117,19 @@ public final class Runner: @unchecked Sendable {
         lock.lock()
         if let o = outcomes[key] { lock.unlock(); return o }
         lock.unlock()
+        let o = try computeFunctional(c, trace: trace, keepActivities: true)
+        lock.lock()
+        outcomes[key] = o
+        lock.unlock()
+        return o
+    }
+
+    /// Runs the functional model over the evaluated sequences of `trace`, one (sequence, layer) at a
+    /// time; `onLayer` sees each layer's activities as soon as they exist. With `keepActivities`
+    /// false the outcome holds the accuracy figures only, so memory stays at one layer's working
+    /// set however long the trace (the activities' kept bits grow as tokens²).
+    func computeFunctional(_ c: ExperimentConfig, trace: String, keepActivities: Bool,
+                           onLayer: (([HeadActivity]) -> Void)? = nil) throws(AttnError) -> FunctionalOutcome {
         let r = readers[trace]!
         let (cal, eval) = try sequences(c, r)
         var thresholds: TopThetaThresholds?
@@ -128,52 +141,58 @@ public final class Runner: @unchecked Sendable {
         for s in eval {
             for l in 0..<r.metadata.layers {
                 let result = fa.run(try layerInput(r, sequence: s, layer: l))
-                for a in result.activities { o.activities[a.phase, default: []].append(a) }
+                onLayer?(result.activities)
+                for a in result.activities {
+                    if keepActivities { o.activities[a.phase, default: []].append(a) } else if o.activities[a.phase] == nil { o.activities[a.phase] = [] }
+                }
                 for (phase, f) in [(HeadActivity.Phase.prefill, result.prefill), (.decode, result.decode)] where f.rows > 0 {
                     o.fidelity[phase, default: Fidelity()] += f
                     o.layerFidelity[phase, default: [:]][l, default: Fidelity()] += f
                 }
             }
         }
-        lock.lock()
-        outcomes[key] = o
-        lock.unlock()
         return o
     }
 
     /// Report rows of one point, over its traces and phases.
     public func rows(for p: ExperimentPoint) throws(AttnError) -> [ReportRow] {
-        var rows: [ReportRow] = []
         let pipeline = AttentionPipeline(hardware: p.config.hardware, workload: p.config.attention.timingWorkload, dramTrace: dramTrace)
-        let area = AreaModel(hardware: p.config.hardware, multiplierBits: max(p.config.attention.qBits, 8)).totalMM2
+        var perTrace: [(FunctionalOutcome, [HeadActivity.Phase: CostStream])] = []
         for trace in p.config.traces {
             let outcome = try functional(p.config, trace: trace)
+            var streams: [HeadActivity.Phase: CostStream] = [:]
             for phase in p.config.phases {
-                guard let acts = outcome.activities[phase], let fid = outcome.fidelity[phase] else { continue }
-                var byLayer: [Int: PhaseCost] = [:]
-                var byHead: [String: (Int, Int, PhaseCost)] = [:]
-                let detail = self.detail
-                let total = Self.streamCost(acts, pipeline, onActivity: { a, c in
-                    guard detail == .head else { return }
-                    let k = "\(a.layer).\(a.kvHead)"
-                    var e = byHead[k] ?? (a.layer, a.kvHead, PhaseCost())
-                    e.2 += c
-                    byHead[k] = e
-                }, onStream: { layer, c in
-                    if detail != .summary { byLayer[layer, default: PhaseCost()] += c }
-                })
+                guard let acts = outcome.activities[phase] else { continue }
+                var cs = CostStream(pipeline: pipeline, detail: detail)
+                for a in acts { cs.add(a) }
+                streams[phase] = cs
+            }
+            perTrace.append((outcome, streams))
+        }
+        return reportRows(p, perTrace)
+    }
+
+    /// Report rows of one point from its functional outcome and cost streams per trace (in
+    /// `p.config.traces` order).
+    func reportRows(_ p: ExperimentPoint, _ perTrace: [(FunctionalOutcome, [HeadActivity.Phase: CostStream])]) -> [ReportRow] {
+        var rows: [ReportRow] = []
+        let area = AreaModel(hardware: p.config.hardware, multiplierBits: max(p.config.attention.qBits, 8)).totalMM2
+        for (trace, (outcome, streams)) in zip(p.config.traces, perTrace) {
+            for phase in p.config.phases {
+                guard outcome.activities[phase] != nil, let fid = outcome.fidelity[phase], var cs = streams[phase] else { continue }
+                cs.finish()
                 let base = ReportRow.Context(point: p, trace: (trace as NSString).lastPathComponent, phase: phase,
                                              evaluated: outcome.evaluated, calibration: outcome.calibration,
                                              clockGHz: p.config.hardware.clockGHz, areaMM2: area)
-                rows.append(ReportRow(base, layer: nil, kvHead: nil, cost: total, fidelity: fid))
+                rows.append(ReportRow(base, layer: nil, kvHead: nil, cost: cs.total, fidelity: fid))
                 if detail == .layer || detail == .head {
-                    for l in byLayer.keys.sorted() {
-                        rows.append(ReportRow(base, layer: l, kvHead: nil, cost: byLayer[l]!,
+                    for l in cs.byLayer.keys.sorted() {
+                        rows.append(ReportRow(base, layer: l, kvHead: nil, cost: cs.byLayer[l]!,
                                               fidelity: outcome.layerFidelity[phase]?[l] ?? Fidelity()))
                     }
                 }
                 if detail == .head {
-                    for (l, h, c) in byHead.values.sorted(by: { ($0.0, $0.1) < ($1.0, $1.1) }) {
+                    for (l, h, c) in cs.byHead.values.sorted(by: { ($0.0, $0.1) < ($1.0, $1.1) }) {
                         // Fidelity is per layer (heads of a layer are aggregated in the functional pass).
                         rows.append(ReportRow(base, layer: l, kvHead: h, cost: c, fidelity: outcome.layerFidelity[phase]?[l] ?? Fidelity()))
                     }
@@ -183,69 +202,118 @@ public final class Runner: @unchecked Sendable {
         return rows
     }
 
-    /// Cost of activities in order: the heads of one call — consecutive activities of one (sequence,
-    /// layer, first row) — stream through the pipeline back to back. `onActivity` sees each
-    /// activity's own cost, `onStream` each stream's (with its layer).
-    static func streamCost(_ acts: [HeadActivity], _ pipeline: AttentionPipeline,
-                           onActivity: ((HeadActivity, PhaseCost) -> Void)? = nil,
-                           onStream: ((Int, PhaseCost) -> Void)? = nil) -> PhaseCost {
-        var total = PhaseCost(), stream = PhaseCost()
-        var key: (sequence: Int, layer: Int, row: Int)? = nil
-        func close() {
-            guard let k = key else { return }
-            total += stream
-            onStream?(k.layer, stream)
-        }
-        for a in acts {
-            let c = pipeline.cost(a)
-            onActivity?(a, c)
-            if let k = key, k == (a.sequence, a.layer, a.firstRowPosition) {
-                stream = stream.followed(by: c)
-            } else {
-                close()
-                key = (a.sequence, a.layer, a.firstRowPosition)
-                stream = c
-            }
-        }
-        close()
-        return total
+    /// Cost of activities in order (see `CostStream`).
+    static func streamCost(_ acts: [HeadActivity], _ pipeline: AttentionPipeline) -> PhaseCost {
+        var cs = CostStream(pipeline: pipeline, detail: .summary)
+        for a in acts { cs.add(a) }
+        cs.finish()
+        return cs.total
     }
 
-    /// Every point's rows, in point order. Functional outcomes are computed first (one per distinct
-    /// arithmetic and trace), then points are costed in parallel; `onPoint` receives each point's rows
-    /// as soon as they are ready (from any thread). Points not started when `cancel` is set are
-    /// skipped (their slot stays nil).
+    /// Every point's rows, in point order. The functional model runs once per distinct (trace,
+    /// arithmetic), layer by layer; each layer's activities are costed at once by every point that
+    /// shares that arithmetic (points in parallel) and then dropped, so memory holds one layer's
+    /// activities, not the trace's. Rows are then assembled per point in parallel; `onPoint`
+    /// receives each point's rows as soon as they are ready (from any thread). When `cancel` is set,
+    /// the remaining functional runs and points are skipped (their slots stay nil).
     public func run(_ points: [ExperimentPoint], progress: ProgressLine? = nil, cancel: CancellationFlag? = nil,
                     onPoint: (@Sendable (Int, [ReportRow]) -> Void)? = nil) throws(AttnError) -> [[ReportRow]?] {
         try openTraces(points)
-        var seen = Set<String>()
-        for p in points {
-            for t in p.config.traces where seen.insert(t + "\u{0}" + p.config.arithmeticKey).inserted {
-                if cancel?.isSet == true { break }
-                _ = try functional(p.config, trace: t)
+        // (trace, arithmetic) groups in first-use order, with the (point, trace slot) that use each.
+        var groupOrder: [String] = []
+        var members: [String: [(point: Int, slot: Int)]] = [:]
+        for (i, p) in points.enumerated() {
+            for (slot, t) in p.config.traces.enumerated() {
+                let key = t + "\u{0}" + p.config.arithmeticKey
+                if members[key] == nil { groupOrder.append(key) }
+                members[key, default: []].append((i, slot))
             }
         }
-        var results = [Result<[ReportRow], AttnError>?](repeating: nil, count: points.count)
+        let pipelines = points.map { AttentionPipeline(hardware: $0.config.hardware, workload: $0.config.attention.timingWorkload, dramTrace: dramTrace) }
+        var perTrace = points.map { [(FunctionalOutcome, [HeadActivity.Phase: CostStream])?](repeating: nil, count: $0.config.traces.count) }
+        for key in groupOrder {
+            if cancel?.isSet == true { break }
+            let users = members[key]!
+            let first = points[users[0].point]
+            let boxes = users.map { u in
+                StreamBox(Dictionary(uniqueKeysWithValues: points[u.point].config.phases.map { ($0, CostStream(pipeline: pipelines[u.point], detail: detail)) }))
+            }
+            let outcome = try computeFunctional(first.config, trace: first.config.traces[users[0].slot], keepActivities: false) { acts in
+                DispatchQueue.concurrentPerform(iterations: boxes.count) { m in
+                    for a in acts { boxes[m].streams[a.phase]?.add(a) }
+                }
+            }
+            for (u, box) in zip(users, boxes) { perTrace[u.point][u.slot] = (outcome, box.streams) }
+        }
+        let computed = perTrace
+        var results = [[ReportRow]?](repeating: nil, count: points.count)
         results.withUnsafeMutableBufferPointer { buf in
             let out = SharedBuffer(buf)
             DispatchQueue.concurrentPerform(iterations: points.count) { i in
                 if cancel?.isSet == true { return }
-                let r = Result { () throws(AttnError) in try self.rows(for: points[i]) }
-                out[i] = r
-                if case .success(let rows) = r { onPoint?(i, rows) }
+                let traces = computed[i].compactMap { $0 }
+                guard traces.count == computed[i].count else { return }
+                let rows = self.reportRows(points[i], traces)
+                out[i] = rows
+                onPoint?(i, rows)
                 progress?.advance()
             }
         }
-        var rows: [[ReportRow]?] = []
-        for r in results {
-            switch r {
-            case .none: rows.append(nil)
-            case .success(let v): rows.append(v)
-            case .failure(let e): throw e
-            }
-        }
-        return rows
+        return results
     }
+}
+
+/// `Runner.streamCost`'s state, fed one activity at a time: the heads of one call — consecutive
+/// activities of one (sequence, layer, first row) — stream through the pipeline back to back.
+/// Keeps the total and, for `--detail layer`/`head`, each stream's cost per layer and each
+/// activity's own cost per (layer, KV head).
+struct CostStream: Sendable {
+    let pipeline: AttentionPipeline
+    let detail: ReportDetail
+    var total = PhaseCost(), stream = PhaseCost()
+    var key: (sequence: Int, layer: Int, row: Int)? = nil
+    var byLayer: [Int: PhaseCost] = [:]
+    var byHead: [String: (Int, Int, PhaseCost)] = [:]
+
+    init(pipeline: AttentionPipeline, detail: ReportDetail) {
+        self.pipeline = pipeline
+        self.detail = detail
+    }
+
+    mutating func add(_ a: HeadActivity) {
+        let c = pipeline.cost(a)
+        if detail == .head {
+            let k = "\(a.layer).\(a.kvHead)"
+            var e = byHead[k] ?? (a.layer, a.kvHead, PhaseCost())
+            e.2 += c
+            byHead[k] = e
+        }
+        if let k = key, k == (a.sequence, a.layer, a.firstRowPosition) {
+            stream = stream.followed(by: c)
+        } else {
+            close()
+            key = (a.sequence, a.layer, a.firstRowPosition)
+            stream = c
+        }
+    }
+
+    private mutating func close() {
+        guard let k = key else { return }
+        total += stream
+        if detail != .summary { byLayer[k.layer, default: PhaseCost()] += stream }
+    }
+
+    /// Closes the last stream (call once, after the last activity).
+    mutating func finish() {
+        close()
+        key = nil
+    }
+}
+
+/// One point's cost streams for one trace, per phase (a class, so worker threads update it in place).
+final class StreamBox: @unchecked Sendable {
+    var streams: [HeadActivity.Phase: CostStream]
+    init(_ streams: [HeadActivity.Phase: CostStream]) { self.streams = streams }
 }
 
 /// A flag set from a signal handler and read by workers.

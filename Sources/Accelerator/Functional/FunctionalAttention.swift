@@ -1,4 +1,5 @@
 import AttnCore
+import CKernels
 import Dispatch
 import Foundation
 
@@ -105,12 +106,19 @@ public struct FunctionalAttention: Sendable {
     public let config: AttentionConfig
     public let thresholds: TopThetaThresholds?
     let probabilityQuantizer: ProbabilityQuantizer
+    /// Whether the integer Q·Kᵀ may use the CKernels AVX-512 VNNI kernel (when the CPU has it):
+    /// the same integers as the portable Swift path, bit for bit (`NativeKernelTests`).
+    public let nativeKernels: Bool
 
-    public init(config: AttentionConfig, thresholds: TopThetaThresholds? = nil) {
+    /// Whether this CPU runs the AVX-512 VNNI kernels.
+    public static let cpuHasVNNI = attnsim_has_avx512_vnni() != 0
+
+    public init(config: AttentionConfig, thresholds: TopThetaThresholds? = nil, nativeKernels: Bool = true) {
         if case .topTheta = config.pruning { precondition(thresholds != nil, "Top-θ needs calibrated thresholds") }
         self.config = config
         self.thresholds = thresholds
         self.probabilityQuantizer = ProbabilityQuantizer(config.probabilityQuantization)
+        self.nativeKernels = nativeKernels && Self.cpuHasVNNI
     }
 
     /// Quantized operands of one layer.
@@ -119,16 +127,58 @@ public struct FunctionalAttention: Sendable {
         /// Q and K codes as Int16, when one scale group each and max|q|·max|k| fits Int16 (Q·Kᵀ
         /// products are then exact 16-bit multiplies; `scores` uses them). Empty otherwise.
         var q16: [Int16] = [], k16: [Int16] = []
+        /// K codes packed per KV head for `attnsim_qk_i8_vnni` (`kPackedStride` bytes each) and
+        /// their row sums, when the native kernel is on and Q, K are 8-bit codes with one scale
+        /// group each and d ≤ ATTNSIM_QK_MAX_D. Empty otherwise.
+        var k8: [Int8] = [], kSum: [Int32] = []
+        var kPackedStride = 0
+        /// Float K in `attnsim_ref_scores_f64`'s layout (blocks of 8 keys transposed), `kTStride`
+        /// floats per KV head, for the exact reference with the native kernels. Empty otherwise.
+        var kT: [Float] = []
+        var kTStride = 0
 
-        init(q: QuantizedTensor, k: QuantizedTensor, v: QuantizedTensor) {
+        init(q: QuantizedTensor, k: QuantizedTensor, v: QuantizedTensor, native: Bool = false) {
             self.q = q
             self.k = k
             self.v = v
+            if native && q.bits > 0 && k.bits > 0 && q.bits <= 8 && k.bits <= 8 && q.groups == 1 && k.groups == 1
+                && k.dim <= Int(ATTNSIM_QK_MAX_D) {
+                let stride = attnsim_qk_packed_bytes(k.tokens, k.dim)
+                var packed = [Int8](repeating: 0, count: k.heads * stride)
+                var sums = [Int32](repeating: 0, count: k.heads * k.tokens)
+                k.codes.withUnsafeBufferPointer { kc in
+                    packed.withUnsafeMutableBufferPointer { pb in
+                        sums.withUnsafeMutableBufferPointer { sb in
+                            for h in 0..<k.heads {
+                                attnsim_qk_pack_i8(kc.baseAddress! + h * k.tokens * k.dim, k.tokens, k.dim,
+                                                   pb.baseAddress! + h * stride, sb.baseAddress! + h * k.tokens)
+                            }
+                        }
+                    }
+                }
+                k8 = packed
+                kSum = sums
+                kPackedStride = stride
+                return
+            }
             if q.bits > 0 && k.bits > 0 && q.groups == 1 && k.groups == 1
                 && FixedPoint.maxCode(bits: q.bits) * FixedPoint.maxCode(bits: k.bits) <= Int(Int16.max) {
                 q16 = q.codes.map { Int16($0) }
                 k16 = k.codes.map { Int16($0) }
             }
+        }
+
+        /// Fills `kT` from the float K of the layer (`k` is [kvHeads, T, d]).
+        mutating func transposeForReference(_ kFloat: [Float], kvHeads: Int, tokens: Int, d: Int) {
+            let stride = (tokens + 7) / 8 * 8 * d
+            var out = [Float](repeating: 0, count: max(kvHeads * stride, 1))
+            kFloat.withUnsafeBufferPointer { kb in
+                out.withUnsafeMutableBufferPointer { ob in
+                    for h in 0..<kvHeads { attnsim_transpose8_f32(kb.baseAddress! + h * tokens * d, tokens, d, ob.baseAddress! + h * stride) }
+                }
+            }
+            kT = out
+            kTStride = stride
         }
     }
 
@@ -143,7 +193,8 @@ public struct FunctionalAttention: Sendable {
             k: QuantizedTensor(x.k, heads: x.kvHeads, tokens: x.tokens, dim: x.headDim, bits: c.kBits, granularity: c.granularity,
                                pegGroups: c.pegGroups, calibration: c.rangeCalibration, rounding: c.rounding, sharedGroups: qkGroups),
             v: QuantizedTensor(x.v, heads: x.kvHeads, tokens: x.tokens, dim: x.headDim, bits: values ? c.vBits : 0, granularity: c.granularity,
-                               pegGroups: c.pegGroups, calibration: c.rangeCalibration, rounding: c.rounding))
+                               pegGroups: c.pegGroups, calibration: c.rangeCalibration, rounding: c.rounding),
+            native: nativeKernels)
     }
 
     /// Scores of row i of query head h against keys 0..<n through the fixed-point datapath:
@@ -171,7 +222,20 @@ public struct FunctionalAttention: Sendable {
             let bound = Int64(d) * Int64(FixedPoint.maxCode(bits: qT.bits)) * Int64(FixedPoint.maxCode(bits: kT.bits))
             let fits = config.accBits >= 64 || bound <= (Int64(1) << (config.accBits - 1)) - 1
             if fits && bound <= Int64(Int32.max) {
-                if !ops.q16.isEmpty {
+                if !ops.k8.isEmpty {
+                    // AVX-512 VNNI: 8-bit codes, exact Int32 sums (the bound above), 64 MACs per instruction.
+                    withUnsafeTemporaryAllocation(of: Int32.self, capacity: max(n, 1)) { dots in
+                        qT.codes.withUnsafeBufferPointer { qc in
+                            ops.k8.withUnsafeBufferPointer { kp in
+                                ops.kSum.withUnsafeBufferPointer { ks in
+                                    attnsim_qk_i8_vnni(qc.baseAddress! + qBase, d, kp.baseAddress! + kvh * ops.kPackedStride,
+                                                       ks.baseAddress! + kvh * x.tokens, n, dots.baseAddress!)
+                                }
+                            }
+                        }
+                        for j in 0..<n { s[j] = Double(dots[j]) * sc }
+                    }
+                } else if !ops.q16.isEmpty {
                     ops.q16.withUnsafeBufferPointer { qc in
                         ops.k16.withUnsafeBufferPointer { kc in
                             for j in 0..<n {
@@ -295,6 +359,31 @@ public struct FunctionalAttention: Sendable {
         return total
     }
 
+    /// The indices of the k best of s[0..<n] (no NaN; k < n) under "a before b when s[a] > s[b], or
+    /// s[a] == s[b] and a < b" into heap[0..<k], in heap order.
+    static func topK(_ s: UnsafePointer<Double>, n: Int, k: Int, heap: UnsafeMutablePointer<Int>) {
+        @inline(__always) func before(_ a: Int, _ b: Int) -> Bool { s[a] > s[b] || (s[a] == s[b] && a < b) }
+        // Min-heap: heap[0] is the worst of the kept (every parent comes after its children).
+        @inline(__always) func siftDown(_ start: Int) {
+            var i = start
+            while true {
+                let l = 2 * i + 1, r = l + 1
+                var worst = i
+                if l < k && before(heap[worst], heap[l]) { worst = l }
+                if r < k && before(heap[worst], heap[r]) { worst = r }
+                if worst == i { return }
+                let t = heap[i]; heap[i] = heap[worst]; heap[worst] = t
+                i = worst
+            }
+        }
+        for j in 0..<k { heap[j] = j }
+        for i in stride(from: k / 2 - 1, through: 0, by: -1) { siftDown(i) }
+        for j in k..<n where before(j, heap[0]) {
+            heap[0] = j
+            siftDown(0)
+        }
+    }
+
     /// e^(s − max) through the softmax unit's arithmetic.
     @inlinable func exponent(_ z: Double) -> Double {
         switch config.softmax {
@@ -307,7 +396,9 @@ public struct FunctionalAttention: Sendable {
     }
 
     public func run(_ x: LayerInput) -> LayerResult {
-        let ops = quantize(x)
+        var quantized = quantize(x)
+        if nativeKernels && x.headDim > 0 { quantized.transposeForReference(x.k, kvHeads: x.kvHeads, tokens: x.tokens, d: x.headDim) }
+        let ops = quantized
         let d = x.headDim, t = x.tokens
         let group = x.heads / x.kvHeads
         let words = (t + 63) / 64
@@ -401,6 +492,8 @@ public struct FunctionalAttention: Sendable {
         x.v.withUnsafeBufferPointer { vAll in
         vT.codes.withUnsafeBufferPointer { vCodes in
         vT.values.withUnsafeBufferPointer { vValues in
+        ops.kT.withUnsafeBufferPointer { kTAll in
+        let nativeRef = !ops.kT.isEmpty
         let quantizedV = vT.bits != 0
         /// o[c] += w · V(j, c) for every c.
         @inline(__always) func addV(_ w: Double, row j: Int, into o: UnsafeMutablePointer<Double>) {
@@ -420,16 +513,24 @@ public struct FunctionalAttention: Sendable {
             // Exact reference: float scores, softmax, P·V on float V.
             var refMax = -Double.infinity
             let qp = qAll.baseAddress! + x.qOffset(head: h, row: i)
-            for j in 0..<n {
-                var dot = 0.0
-                let kp = kAll.baseAddress! + (kvh * t + j) * d
-                for c in 0..<d { dot += Double(qp[c]) * Double(kp[c]) }
-                ref[j] = dot * x.scale
-                refMax = max(refMax, ref[j])
+            if nativeRef {
+                let ktp = kTAll.baseAddress!
+                // The same doubles, eight keys per register (CKernels; `NativeKernelTests`).
+                attnsim_ref_scores_f64(qp, ktp + kvh * ops.kTStride, d, n, x.scale, ref)
+                for j in 0..<n { refMax = max(refMax, ref[j]) }
+            } else {
+                for j in 0..<n {
+                    var dot = 0.0
+                    let kp = kAll.baseAddress! + (kvh * t + j) * d
+                    for c in 0..<d { dot += Double(qp[c]) * Double(kp[c]) }
+                    ref[j] = dot * x.scale
+                    refMax = max(refMax, ref[j])
+                }
             }
             var refSum = 0.0
             for j in 0..<n { ref[j] = exp(ref[j] - refMax); refSum += ref[j] }
             for j in 0..<n { ref[j] /= refSum }
+            if nativeRef { attnsim_ref_pv_f64(ref, vAll.baseAddress! + kvh * t * d, d, n, oRef) }
 
             var m = -Double.infinity
             for j in 0..<n { m = max(m, s[j]) }
@@ -453,11 +554,18 @@ public struct FunctionalAttention: Sendable {
             case .topK(let k):
                 if n <= k {
                     for j in 0..<n { keep[j] = true }
-                } else {
+                } else if (0..<n).contains(where: { s[$0].isNaN }) {
+                    // NaN makes the order below inconsistent: keep the full sort's (implementation-defined) choice.
                     for j in 0..<n { order[j] = j }
                     var ob = UnsafeMutableBufferPointer(start: order, count: n)
                     ob.sort { s[$0] != s[$1] ? s[$0] > s[$1] : $0 < $1 }
                     for j in 0..<n { keep[j] = false }
+                    for r in 0..<k { keep[order[r]] = true }
+                } else {
+                    // The k best under the strict total order "higher score, then lower index" — the
+                    // first k of the sort above, as a set — by a min-heap of k: O(n log k), not O(n log n).
+                    for j in 0..<n { keep[j] = false }
+                    Self.topK(s, n: n, k: k, heap: order)
                     for r in 0..<k { keep[order[r]] = true }
                 }
             }
@@ -499,13 +607,14 @@ public struct FunctionalAttention: Sendable {
             }
 
             // Probabilities, clipped softmax, quantization, P·V.
-            for c in 0..<d { o[c] = 0; oRef[c] = 0 }
+            for c in 0..<d { o[c] = 0 }
+            if !nativeRef { for c in 0..<d { oRef[c] = 0 } }
             var pSum = 0.0
             let clip = config.clippedSoftmax
             let bitRow = (h * nq + i - q0) * words
             for j in 0..<n {
                 let pr = ref[j]
-                if pr > 0 {
+                if pr > 0 && !nativeRef {
                     let vf = vAll.baseAddress! + (kvh * t + j) * d
                     for c in 0..<d { oRef[c] += pr * Double(vf[c]) }
                 }
@@ -562,6 +671,7 @@ public struct FunctionalAttention: Sendable {
             fid.kept = keptCount
             if i < x.promptTokens { headPre += fid } else { headDec += fid }
             }
+        }
         }
         }
         }

@@ -7,6 +7,16 @@ import ReferenceModels
 /// Scripts/eval_golden.py builds the same passages.
 public enum Passages {
     public static func passage(_ path: String, startLine: Int, tokens: Int, bpe: ByteLevelBPE) throws(AttnError) -> [Int] {
+        let ids = bpe.encode(try text(path, startLine: startLine, maxScalars: 8 * tokens))
+        guard ids.count >= tokens else {
+            throw AttnError.input(file: path, item: "line \(startLine)", message: "the text from here tokenizes to \(ids.count) tokens, fewer than the \(tokens) asked for")
+        }
+        return Array(ids.prefix(tokens))
+    }
+
+    /// The text of `path` from line `startLine` (1-based) on, lines joined by "\n", cut to its first
+    /// `maxScalars` Unicode scalars.
+    public static func text(_ path: String, startLine: Int, maxScalars: Int) throws(AttnError) -> String {
         let data = try InputFile.read(path, kind: "a text file (Scripts/fetch-assets downloads the Shakespeare plays)")
         let lines = textLines(data)
         guard lines.count >= startLine else {
@@ -14,12 +24,8 @@ public enum Passages {
         }
         let joined = lines[(startLine - 1)...].joined(separator: "\n")
         var scalars = String.UnicodeScalarView()
-        scalars.append(contentsOf: joined.unicodeScalars.prefix(8 * tokens))
-        let ids = bpe.encode(String(scalars))
-        guard ids.count >= tokens else {
-            throw AttnError.input(file: path, item: "line \(startLine)", message: "the text from here tokenizes to \(ids.count) tokens, fewer than the \(tokens) asked for")
-        }
-        return Array(ids.prefix(tokens))
+        scalars.append(contentsOf: joined.unicodeScalars.prefix(maxScalars))
+        return String(scalars)
     }
 }
 

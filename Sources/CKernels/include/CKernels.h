@@ -1,0 +1,62 @@
+// CKernels — x86 AVX-512 kernels for the functional model, behind a run-time CPU check.
+// Every kernel has a portable Swift twin in the Accelerator target; tests compare them bit for bit.
+#ifndef ATTNSIM_CKERNELS_H
+#define ATTNSIM_CKERNELS_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// Largest head dimension `attnsim_qk_i8_vnni` takes.
+#define ATTNSIM_QK_MAX_D 4096
+
+/// 1 when this CPU (and OS) runs AVX-512 F, BW, VL and VNNI, 0 otherwise (always 0 off x86-64).
+int attnsim_has_avx512_vnni(void);
+
+/// Bytes `attnsim_qk_pack_i8` writes for `tokens` keys of dimension `d`: keys padded to a multiple
+/// of 16, dimensions to a multiple of 4.
+long attnsim_qk_packed_bytes(long tokens, long d);
+
+/// Packs int8 key codes k[tokens][d] (each in [-128, 127]) for `attnsim_qk_i8_vnni`: blocks of
+/// 16 keys, in each block d/4 groups of [16 keys][4 dimensions], zero padded. Writes
+/// ksum[j] = Σ_c k[j][c] (for the offset correction) for j < tokens. Portable C.
+void attnsim_qk_pack_i8(const int32_t *k, long tokens, long d, int8_t *packed, int32_t *ksum);
+
+/// out[j] = Σ_c q[c]·k[j][c] for j < n, exact in Int32, for int8 codes q[c] in [-128, 127] and the
+/// keys packed by `attnsim_qk_pack_i8`. With `vpdpbusd` (unsigned × signed bytes, four products
+/// summed into each Int32 lane): Σ (q[c] + 128)·k[c] − 128·Σ k[c]. Every partial sum of the
+/// first term lies in [−d·255·128, d·255·127], exact in Int32 for every d ≤ ATTNSIM_QK_MAX_D; the
+/// correction is exact modulo 2³², so the result is exact whenever the true Σ q·k fits Int32. Requires attnsim_has_avx512_vnni().
+void attnsim_qk_i8_vnni(const int32_t *q, long d, const int8_t *packed, const int32_t *ksum, long n, int32_t *out);
+
+/// The functional model's exact reference scores: out[j] = (Σ_c (double)q[c]·(double)kt(j, c)) · scale
+/// for j < n, each sum in order c = 0, 1, … with one rounding per addition and no fused multiply-add
+/// (the products of two floats are exact in double), so the doubles equal a scalar loop's. Keys come
+/// transposed in blocks of 8 (`kt[(j / 8 · d + c) · 8 + j % 8]`, `attnsim_transpose8_f32`); eight keys
+/// per 512-bit register. Requires attnsim_has_avx512_vnni() (uses AVX-512 F and VL).
+void attnsim_ref_scores_f64(const float *q, const float *kt, long d, long n, double scale, double *out);
+
+/// Writes `attnsim_ref_scores_f64`'s key layout of k[tokens][d] into kt (blocks of 8 keys, zero
+/// padded: (tokens + 7) / 8 · 8 · d floats). Portable C.
+void attnsim_transpose8_f32(const float *k, long tokens, long d, float *kt);
+
+/// o[c] = Σ over j < n with p[j] > 0 of p[j]·(double)v[j][c], in order j = 0, 1, …, starting from +0,
+/// one rounding per multiply and per addition (no fused multiply-add): the reference P·V. Requires
+/// attnsim_has_avx512_vnni() (uses AVX-512 F only).
+void attnsim_ref_pv_f64(const double *p, const float *v, long d, long n, double *o);
+
+/// Σ over `iterations` of 8 independent `vpdpbusd` on registers (no loads or stores in the loop):
+/// 8 × 64 = 512 8-bit MACs per iteration. Returns a checksum so that nothing is optimized away.
+/// Requires attnsim_has_avx512_vnni().
+int32_t attnsim_vnni_peak_loop(long iterations, int32_t seed);
+
+/// The same checksum computed with plain scalar C (tests the loop computes what it claims).
+int32_t attnsim_vnni_peak_loop_reference(long iterations, int32_t seed);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

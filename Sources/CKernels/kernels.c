@@ -1,0 +1,209 @@
+// CKernels: AVX-512 VNNI integer dot products for the functional model's Q·Kᵀ (see CKernels.h).
+// The intrinsics live in functions compiled for AVX-512 through `target` attributes, so the rest of
+// the package keeps baseline x86-64 and runs anywhere; callers check attnsim_has_avx512_vnni().
+#include "CKernels.h"
+
+// The reference kernels must round exactly like scalar Swift code: never contract a * b + c.
+#pragma clang fp contract(off)
+
+#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
+#define ATTNSIM_X86 1
+#include <immintrin.h>
+#define ATTNSIM_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
+#else
+#define ATTNSIM_X86 0
+#endif
+
+int attnsim_has_avx512_vnni(void) {
+#if ATTNSIM_X86
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw")
+        && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
+#else
+    return 0;
+#endif
+}
+
+long attnsim_qk_packed_bytes(long tokens, long d) {
+    long blocks = (tokens + 15) / 16, d4 = (d + 3) / 4;
+    return blocks * d4 * 64;
+}
+
+void attnsim_qk_pack_i8(const int32_t *k, long tokens, long d, int8_t *packed, int32_t *ksum) {
+    long blocks = (tokens + 15) / 16, d4 = (d + 3) / 4;
+    for (long b = 0; b < blocks; b++) {
+        for (long g = 0; g < d4; g++) {
+            int8_t *dst = packed + (b * d4 + g) * 64;
+            for (long r = 0; r < 16; r++) {
+                long j = b * 16 + r;
+                for (long e = 0; e < 4; e++) {
+                    long c = g * 4 + e;
+                    dst[r * 4 + e] = (j < tokens && c < d) ? (int8_t)k[j * d + c] : 0;
+                }
+            }
+        }
+    }
+    for (long j = 0; j < tokens; j++) {
+        int32_t s = 0;
+        for (long c = 0; c < d; c++) s += k[j * d + c];
+        ksum[j] = s;
+    }
+}
+
+void attnsim_transpose8_f32(const float *k, long tokens, long d, float *kt) {
+    long blocks = (tokens + 7) / 8;
+    for (long b = 0; b < blocks; b++) {
+        for (long c = 0; c < d; c++) {
+            for (long r = 0; r < 8; r++) {
+                long j = b * 8 + r;
+                kt[(b * d + c) * 8 + r] = j < tokens ? k[j * d + c] : 0.0f;
+            }
+        }
+    }
+}
+
+#if ATTNSIM_X86
+ATTNSIM_AVX512 void attnsim_ref_scores_f64(const float *q, const float *kt, long d, long n, double scale, double *out) {
+    long blocks = (n + 7) / 8, b = 0;
+    const __m512d sc = _mm512_set1_pd(scale);
+    // Four blocks (32 keys) per pass: four independent addition chains hide the add latency.
+    for (; b + 4 <= blocks; b += 4) {
+        __m512d a0 = _mm512_setzero_pd(), a1 = a0, a2 = a0, a3 = a0;
+        const float *p = kt + b * d * 8;
+        for (long c = 0; c < d; c++) {
+            __m512d qc = _mm512_set1_pd((double)q[c]);
+            a0 = _mm512_add_pd(a0, _mm512_mul_pd(qc, _mm512_cvtps_pd(_mm256_loadu_ps(p + c * 8))));
+            a1 = _mm512_add_pd(a1, _mm512_mul_pd(qc, _mm512_cvtps_pd(_mm256_loadu_ps(p + (d + c) * 8))));
+            a2 = _mm512_add_pd(a2, _mm512_mul_pd(qc, _mm512_cvtps_pd(_mm256_loadu_ps(p + (2 * d + c) * 8))));
+            a3 = _mm512_add_pd(a3, _mm512_mul_pd(qc, _mm512_cvtps_pd(_mm256_loadu_ps(p + (3 * d + c) * 8))));
+        }
+        __m512d acc[4] = {a0, a1, a2, a3};
+        for (int i = 0; i < 4; i++) {
+            long j = (b + i) * 8;
+            __mmask8 m = n - j >= 8 ? (__mmask8)0xff : (__mmask8)((1u << (n - j)) - 1);
+            _mm512_mask_storeu_pd(out + j, m, _mm512_mul_pd(acc[i], sc));
+        }
+    }
+    for (; b < blocks; b++) {
+        __m512d a0 = _mm512_setzero_pd();
+        const float *p = kt + b * d * 8;
+        for (long c = 0; c < d; c++) {
+            a0 = _mm512_add_pd(a0, _mm512_mul_pd(_mm512_set1_pd((double)q[c]), _mm512_cvtps_pd(_mm256_loadu_ps(p + c * 8))));
+        }
+        long j = b * 8;
+        __mmask8 m = n - j >= 8 ? (__mmask8)0xff : (__mmask8)((1u << (n - j)) - 1);
+        _mm512_mask_storeu_pd(out + j, m, _mm512_mul_pd(a0, sc));
+    }
+}
+
+ATTNSIM_AVX512 void attnsim_ref_pv_f64(const double *p, const float *v, long d, long n, double *o) {
+    // Up to 64 output dimensions (8 registers) per pass over the rows.
+    for (long c0 = 0; c0 < d; c0 += 64) {
+        __m512d acc[8];
+        __mmask8 mask[8];
+        int regs = 0;
+        for (int r = 0; r < 8; r++) {
+            long c = c0 + 8 * r;
+            acc[r] = _mm512_setzero_pd();
+            mask[r] = c >= d ? 0 : (d - c >= 8 ? (__mmask8)0xff : (__mmask8)((1u << (d - c)) - 1));
+            if (mask[r]) regs = r + 1;
+        }
+        for (long j = 0; j < n; j++) {
+            if (!(p[j] > 0)) continue;
+            __m512d pj = _mm512_set1_pd(p[j]);
+            const float *vr = v + j * d + c0;
+            for (int r = 0; r < regs; r++) {
+                __m256 vf = _mm256_maskz_loadu_ps(mask[r], vr + 8 * r);
+                acc[r] = _mm512_add_pd(acc[r], _mm512_mul_pd(pj, _mm512_cvtps_pd(vf)));
+            }
+        }
+        for (int r = 0; r < regs; r++) _mm512_mask_storeu_pd(o + c0 + 8 * r, mask[r], acc[r]);
+    }
+}
+
+ATTNSIM_AVX512 void attnsim_qk_i8_vnni(const int32_t *q, long d, const int8_t *packed, const int32_t *ksum, long n, int32_t *out) {
+    if (d > ATTNSIM_QK_MAX_D) d = ATTNSIM_QK_MAX_D;  // callers check d ≤ ATTNSIM_QK_MAX_D
+    long d4 = (d + 3) / 4;
+    // The query as offset bytes q + 128 in [0, 255], four per Int32 word (zero padded: a zero
+    // byte adds nothing, and padded key bytes are zero too).
+    uint32_t qw[ATTNSIM_QK_MAX_D / 4];
+    for (long g = 0; g < d4; g++) {
+        uint32_t w = 0;
+        for (long e = 0; e < 4; e++) {
+            long c = g * 4 + e;
+            uint32_t u = c < d ? (uint32_t)(q[c] + 128) & 0xff : 0;
+            w |= u << (8 * e);
+        }
+        qw[g] = w;
+    }
+    const __m512i off = _mm512_set1_epi32(128);
+    long blocks = (n + 15) / 16, b = 0;
+    // Four blocks (64 keys) per pass: four independent accumulator chains share each broadcast.
+    for (; b + 4 <= blocks; b += 4) {
+        __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0;
+        const int8_t *p = packed + b * d4 * 64;
+        for (long g = 0; g < d4; g++) {
+            __m512i qb = _mm512_set1_epi32((int)qw[g]);
+            a0 = _mm512_dpbusd_epi32(a0, qb, _mm512_loadu_si512(p + g * 64));
+            a1 = _mm512_dpbusd_epi32(a1, qb, _mm512_loadu_si512(p + (d4 + g) * 64));
+            a2 = _mm512_dpbusd_epi32(a2, qb, _mm512_loadu_si512(p + (2 * d4 + g) * 64));
+            a3 = _mm512_dpbusd_epi32(a3, qb, _mm512_loadu_si512(p + (3 * d4 + g) * 64));
+        }
+        __m512i acc[4] = {a0, a1, a2, a3};
+        for (int i = 0; i < 4; i++) {
+            long j = (b + i) * 16;
+            __mmask16 m = n - j >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - j)) - 1);
+            __m512i ks = _mm512_maskz_loadu_epi32(m, ksum + j);
+            _mm512_mask_storeu_epi32(out + j, m, _mm512_sub_epi32(acc[i], _mm512_mullo_epi32(ks, off)));
+        }
+    }
+    for (; b < blocks; b++) {
+        __m512i a0 = _mm512_setzero_si512();
+        const int8_t *p = packed + b * d4 * 64;
+        for (long g = 0; g < d4; g++) a0 = _mm512_dpbusd_epi32(a0, _mm512_set1_epi32((int)qw[g]), _mm512_loadu_si512(p + g * 64));
+        long j = b * 16;
+        __mmask16 m = n - j >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - j)) - 1);
+        __m512i ks = _mm512_maskz_loadu_epi32(m, ksum + j);
+        _mm512_mask_storeu_epi32(out + j, m, _mm512_sub_epi32(a0, _mm512_mullo_epi32(ks, off)));
+    }
+}
+
+ATTNSIM_AVX512 int32_t attnsim_vnni_peak_loop(long iterations, int32_t seed) {
+    __m512i a = _mm512_set1_epi32(0x01010101 * (seed & 0x7f));
+    __m512i b = _mm512_set1_epi32(0x02fe03fd);
+    __m512i s0 = _mm512_setzero_si512(), s1 = s0, s2 = s0, s3 = s0, s4 = s0, s5 = s0, s6 = s0, s7 = s0;
+    for (long i = 0; i < iterations; i++) {
+        s0 = _mm512_dpbusd_epi32(s0, a, b); s1 = _mm512_dpbusd_epi32(s1, a, b);
+        s2 = _mm512_dpbusd_epi32(s2, a, b); s3 = _mm512_dpbusd_epi32(s3, a, b);
+        s4 = _mm512_dpbusd_epi32(s4, a, b); s5 = _mm512_dpbusd_epi32(s5, a, b);
+        s6 = _mm512_dpbusd_epi32(s6, a, b); s7 = _mm512_dpbusd_epi32(s7, a, b);
+        // Opaque to the optimizer: the operands are "changed" every iteration, so the products
+        // cannot be hoisted or the loop collapsed into a multiplication.
+        __asm__ volatile("" : "+v"(a), "+v"(b));
+    }
+    __m512i s = _mm512_add_epi32(_mm512_add_epi32(_mm512_add_epi32(s0, s1), _mm512_add_epi32(s2, s3)),
+                                 _mm512_add_epi32(_mm512_add_epi32(s4, s5), _mm512_add_epi32(s6, s7)));
+    return _mm512_reduce_add_epi32(s);
+}
+#else
+void attnsim_ref_scores_f64(const float *q, const float *kt, long d, long n, double scale, double *out) {
+    (void)q; (void)kt; (void)d; (void)n; (void)scale; (void)out;
+}
+void attnsim_ref_pv_f64(const double *p, const float *v, long d, long n, double *o) {
+    (void)p; (void)v; (void)d; (void)n; (void)o;
+}
+void attnsim_qk_i8_vnni(const int32_t *q, long d, const int8_t *packed, const int32_t *ksum, long n, int32_t *out) {
+    (void)q; (void)d; (void)packed; (void)ksum; (void)n; (void)out;
+}
+int32_t attnsim_vnni_peak_loop(long iterations, int32_t seed) { (void)iterations; (void)seed; return 0; }
+#endif
+
+int32_t attnsim_vnni_peak_loop_reference(long iterations, int32_t seed) {
+    // Each lane: four products of unsigned bytes of a with signed bytes of b; 16 lanes, 8 chains.
+    uint8_t a = (uint8_t)(seed & 0x7f);
+    const int8_t b[4] = {(int8_t)0xfd, (int8_t)0x03, (int8_t)0xfe, (int8_t)0x02};
+    int32_t lane = 0;
+    for (int e = 0; e < 4; e++) lane += (int32_t)a * b[e];
+    uint32_t total = (uint32_t)lane * 16u * 8u * (uint32_t)iterations;
+    return (int32_t)total;
+}

@@ -1,0 +1,102 @@
+import CKernels
+import Testing
+@testable import Accelerator
+
+/// The AVX-512 VNNI Q·Kᵀ kernel (CKernels) against the portable Swift path and a scalar Int64 sum:
+/// the same integers, bit for bit, on random and edge-case codes and shapes.
+struct NativeKernelTests {
+    /// Scalar Σ q·k in Int64.
+    static func dot(_ q: [Int32], _ k: [Int32], row j: Int, d: Int) -> Int64 {
+        (0..<d).reduce(Int64(0)) { $0 + Int64(q[$1]) * Int64(k[j * d + $1]) }
+    }
+
+    /// Every code in [−128, 127] (−128 is outside the symmetric quantizer's range, but the offset-128
+    /// trick must hold for it too), extremes, and key counts and dimensions off the 16-key / 4-byte
+    /// block sizes.
+    @Test(.enabled(if: FunctionalAttention.cpuHasVNNI), arguments: [1, 3, 4, 17, 64, 100, 256])
+    func kernelEqualsScalarSums(d: Int) {
+        var rng = SeededRNG(seed: UInt64(d))
+        for n in [1, 15, 16, 17, 63, 64, 65, 130] {
+            var k = (0..<(n * d)).map { _ in Int32(Int(rng.next() % 256) - 128) }
+            var q = (0..<d).map { _ in Int32(Int(rng.next() % 256) - 128) }
+            // Edge rows: all −128 against all −128 (largest positive sum), all 127 against −128.
+            if n > 2 {
+                for c in 0..<d { k[c] = -128; k[d + c] = 127; k[2 * d + c] = 0 }
+            }
+            if d == 100 { q = .init(repeating: -128, count: d) }
+            var packed = [Int8](repeating: 0, count: attnsim_qk_packed_bytes(n, d))
+            var sums = [Int32](repeating: 0, count: n)
+            var out = [Int32](repeating: 0x5555, count: n + 16)
+            attnsim_qk_pack_i8(k, n, d, &packed, &sums)
+            attnsim_qk_i8_vnni(q, d, packed, sums, n, &out)
+            for j in 0..<n { #expect(Int64(out[j]) == Self.dot(q, k, row: j, d: d), "d \(d) n \(n) key \(j)") }
+            // Nothing written past n.
+            #expect(out[n...].allSatisfy { $0 == 0x5555 })
+        }
+    }
+
+    @Test(.enabled(if: FunctionalAttention.cpuHasVNNI))
+    func peakLoopComputesItsChecksum() {
+        for seed: Int32 in [1, 2, 77] {
+            #expect(attnsim_vnni_peak_loop(1000, seed) == attnsim_vnni_peak_loop_reference(1000, seed))
+        }
+    }
+
+    /// `run` and `scoreStage` with the native kernel on and off: identical outputs, fidelity,
+    /// activities and scores; datapaths the kernel does not take (wider codes, a saturating
+    /// 16-bit accumulator, PEG, float) fall back to the portable path and agree too.
+    @Test func nativeAndPortableRunsAreBitIdentical() {
+        var configs: [AttentionConfig] = []
+        var c = AttentionConfig(); configs.append(c)
+        c.pruning = .topK(5); configs.append(c)
+        c = AttentionConfig(); c.qBits = 6; c.kBits = 7; c.granularity = .tensor; configs.append(c)
+        c = AttentionConfig(); c.accBits = 16; configs.append(c)
+        c = AttentionConfig(); c.accBits = 20; configs.append(c)
+        c = AttentionConfig(); c.qBits = 12; c.kBits = 12; configs.append(c)
+        c = AttentionConfig(); c.granularity = .peg; c.pegGroups = 4; configs.append(c)
+        c = AttentionConfig(); c.qBits = 0; configs.append(c)
+        var layers: [LayerInput] = []
+        for (i, sh) in [(4, 2, 23, 8, true), (3, 1, 70, 20, true), (2, 2, 17, 8, false), (9, 3, 150, 64, true), (2, 1, 40, 3, true)].enumerated() {
+            layers.append(randomLayer(seed: 900 + UInt64(i), heads: sh.0, kvHeads: sh.1, tokens: sh.2, dim: sh.3, causal: sh.4,
+                                      prompt: sh.2 - 5, outlierDim: i % 2 == 0 ? 1 : nil))
+        }
+        var saturated = 0, native = 0
+        for cfg in configs {
+            let a = FunctionalAttention(config: cfg, nativeKernels: true), b = FunctionalAttention(config: cfg, nativeKernels: false)
+            for (li, x) in layers.enumerated() {
+                if !a.quantize(x).k8.isEmpty { native += 1 }
+                let ra = a.run(x), rb = b.run(x)
+                let label = "config \(cfg.qBits)/\(cfg.kBits) acc \(cfg.accBits) \(cfg.granularity) layer \(li)"
+                FunctionalBitIdentityTests.expectSame(ra, rb, label)
+                let sa = a.scoreStage(x), sb = b.scoreStage(x)
+                #expect(sa.scores.map(\.bitPattern) == sb.scores.map(\.bitPattern), "\(label): scores")
+                #expect(sa.saturations == sb.saturations, "\(label): saturations")
+                saturated += sa.saturations
+            }
+        }
+        // The 16- and 20-bit accumulators saturate (the kernel must not be used there), and on a
+        // VNNI machine the 8-bit configs did take the kernel.
+        #expect(saturated > 0)
+        #expect(native > 0 || !FunctionalAttention.cpuHasVNNI)
+    }
+
+    /// Top-k by a k-element heap selects the same set as the first k of the full sort it replaced
+    /// (ties broken by lower index; −0 and +0 tie; infinities), for k from 1 to n − 1.
+    @Test func topKHeapSelectsTheSortedPrefix() {
+        var rng = SeededRNG(seed: 77)
+        for trial in 0..<200 {
+            let n = 2 + Int(rng.next() % 40)
+            var s = (0..<n).map { _ in Double(Int(rng.next() % 7) - 3) }
+            if trial % 3 == 0 { s[0] = -0.0; s[n - 1] = 0.0 }
+            if trial % 5 == 0 { s[n / 2] = .infinity; s[0] = -.infinity }
+            let sorted = (0..<n).sorted { s[$0] != s[$1] ? s[$0] > s[$1] : $0 < $1 }
+            for k in 1..<n {
+                var heap = [Int](repeating: -1, count: n)
+                s.withUnsafeBufferPointer { sp in
+                    heap.withUnsafeMutableBufferPointer { FunctionalAttention.topK(sp.baseAddress!, n: n, k: k, heap: $0.baseAddress!) }
+                }
+                #expect(Set(heap[0..<k]) == Set(sorted[0..<k]), "trial \(trial) k \(k): \(s)")
+            }
+        }
+    }
+}
