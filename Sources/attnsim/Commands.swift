@@ -211,36 +211,31 @@ func gemmCommand() -> CommandSpec {
         run: { args in
             let m = try args.int("--m", range: 1...1 << 40), k = try args.int("--k", range: 1...1 << 40)
             let n = try args.int("--n", range: 1...1 << 40)
-            let array = SystolicArray(rows: try args.int("--rows", default: 32, range: 1...1 << 20),
-                                      cols: try args.int("--cols", default: 32, range: 1...1 << 20),
-                                      dataflow: try args.choice("--dataflow", default: SystolicArray.Dataflow.os),
-                                      schedule: try args.choice("--schedule", default: SystolicArray.FoldSchedule.scalesim))
+            let rows = try args.int("--rows", default: 32, range: 1...1 << 20)
+            let cols = try args.int("--cols", default: 32, range: 1...1 << 20)
+            let dataflow = try args.choice("--dataflow", default: SystolicArray.Dataflow.os)
+            let schedule = try args.choice("--schedule", default: SystolicArray.FoldSchedule.scalesim)
             let aBits = try args.int("--a-bits", default: 8, range: 1...64), bBits = try args.int("--b-bits", default: 8, range: 1...64)
             let oBits = try args.int("--out-bits", default: 32, range: 1...64)
             // Sizes up to 2^40 are accepted, so counts are checked: an overflow names the flags and the limit.
-            func tooLarge(_ e: CountOverflow) -> AttnError {
-                .usage(flag: "--m/--k/--n/--rows/--cols", message: "M=\(m) K=\(k) N=\(n) on \(array.rows)×\(array.cols) (\(array.dataflow.rawValue)): \(e.quantity) does not fit in 64 bits; the largest count accepted is \(Int.max) (2^63 − 1): use smaller sizes")
+            let rep: GemmReport
+            do throws(CountOverflow) {
+                rep = try SystolicArray.gemmReport(m: m, k: k, n: n, rows: rows, cols: cols, dataflow: dataflow,
+                                                   mode: schedule, aBits: aBits, bBits: bBits, outBits: oBits)
+            } catch {
+                throw AttnError.usage(flag: "--m/--k/--n/--rows/--cols", message: "M=\(m) K=\(k) N=\(n) on \(rows)×\(cols) (\(dataflow.rawValue)): \(error.quantity) does not fit in 64 bits; the largest count accepted is \(Int.max) (2^63 − 1): use smaller sizes")
             }
-            let c: SystolicArray.GEMMCost
-            do throws(CountOverflow) { c = try array.checkedGemm(m: m, k: k, n: n) } catch { throw tooLarge(error) }
-            func bytes(_ elements: Int, _ bits: Int, _ what: String) throws(AttnError) -> Int {
-                // ⌈elements · bits / 8⌉ without forming elements · bits: elements = 8q + r.
-                let (q, r) = elements.quotientAndRemainder(dividingBy: 8)
-                do throws(CountOverflow) { return try CheckedCount.sum(try CheckedCount.product(q, bits, quantity: what), (r * bits + 7) / 8, quantity: what) }
-                catch { throw tooLarge(error) }
-            }
-            let aBytes = try bytes(c.aReads, aBits, "SRAM A read bytes"), bBytes = try bytes(c.bReads, bBits, "SRAM B read bytes")
-            let outBytes = try bytes(c.outWrites, oBits, "SRAM output write bytes")
+            let c = rep.cost
             let fields: [(String, String)] = [
-                ("m", "\(m)"), ("k", "\(k)"), ("n", "\(n)"), ("rows", "\(array.rows)"), ("cols", "\(array.cols)"),
-                ("dataflow", array.dataflow.rawValue), ("schedule", array.schedule.rawValue),
+                ("m", "\(m)"), ("k", "\(k)"), ("n", "\(n)"), ("rows", "\(rows)"), ("cols", "\(cols)"),
+                ("dataflow", dataflow.rawValue), ("schedule", schedule.rawValue),
                 ("cycles", "\(c.cycles)"), ("scalesim_printed_cycles", "\(c.cycles - 1)"),
                 ("folds", "\(c.folds)"), ("row_folds", "\(c.rowFolds)"), ("col_folds", "\(c.colFolds)"),
                 ("cycles_per_fold", "\(c.cyclesPerFold)"), ("macs", "\(c.macs)"),
                 ("utilization", CSV.number(c.utilization)), ("mapping_efficiency", CSV.number(c.mappingEfficiency)),
                 ("sram_a_reads", "\(c.aReads)"), ("sram_b_reads", "\(c.bReads)"), ("sram_out_writes", "\(c.outWrites)"),
-                ("sram_a_read_bytes", "\(aBytes)"), ("sram_b_read_bytes", "\(bBytes)"),
-                ("sram_out_write_bytes", "\(outBytes)"),
+                ("sram_a_read_bytes", "\(rep.aReadBytes)"), ("sram_b_read_bytes", "\(rep.bReadBytes)"),
+                ("sram_out_write_bytes", "\(rep.outWriteBytes)"),
             ]
             if args.has("--csv") {
                 print(CSV.record(fields.map(\.0)) + CSV.record(fields.map(\.1)), terminator: "")

@@ -147,8 +147,8 @@ import Testing
     }
 
     /// The CLI report: bytes use each operand's own width; SCALE-Sim's printed number is count − 1.
-    @Test func gemmReportBytesAndPrintedCycles() {
-        let rep = SystolicArray.gemmReport(m: 7, k: 13, n: 5, rows: 4, cols: 4, dataflow: .os,
+    @Test func gemmReportBytesAndPrintedCycles() throws {
+        let rep = try SystolicArray.gemmReport(m: 7, k: 13, n: 5, rows: 4, cols: 4, dataflow: .os,
                                            aBits: 8, bBits: 12, outBits: 20)
         // os: A re-streamed per column fold (⌈5/4⌉ = 2), B per row fold (⌈7/4⌉ = 2).
         #expect(rep.aReadBytes == 7 * 13 * 2 * 1)

@@ -136,8 +136,11 @@ public struct SystolicArray: Sendable, Equatable {
 /// What `attnsim gemm` prints for one GEMM: the closed-form cost plus SRAM traffic in bytes, each
 /// operand at its own element width (SCALE-Sim counts 1-byte words for everything).
 ///
-/// bytes = elements · ⌈bits / 8⌉ per operand; `scalesimPrintedCycles` = cycles − 1 in `scalesim`
-/// mode (SCALE-Sim prints the index of the last cycle, not the count).
+/// bytes = elements · ⌈bits / 8⌉ per operand — elements sit in byte-aligned words, the convention of
+/// the attention timing model (`AttentionPipeline.bytes`), so a 12-bit operand costs 2 bytes here as
+/// there; `scalesimPrintedCycles` = cycles − 1 in `scalesim` mode (SCALE-Sim prints the index of the
+/// last cycle, not the count). Every count is checked: one that does not fit in 64 bits is a
+/// `CountOverflow` naming it, never a trap.
 public struct GemmReport: Sendable, Equatable {
     public var rows: Int, cols: Int
     public var dataflow: SystolicArray.Dataflow
@@ -158,20 +161,25 @@ public struct GemmReport: Sendable, Equatable {
     /// SCALE-Sim's "Compute Util %" / 100 (see `SystolicArray.scalesimComputeUtilization`); equals
     /// `computeUtilization` for os, a little lower for ws/is.
     public var scalesimComputeUtilization: Double
-    public var aReadBytes: Int { cost.aReads * ((aBits + 7) / 8) }
-    public var bReadBytes: Int { cost.bReads * ((bBits + 7) / 8) }
-    public var outWriteBytes: Int { cost.outWrites * ((outBits + 7) / 8) }
+    public var aReadBytes: Int, bReadBytes: Int, outWriteBytes: Int
 }
 
 extension SystolicArray {
     /// One GEMM's report for the CLI (`attnsim gemm`): O(1), closed forms only.
     public static func gemmReport(m: Int, k: Int, n: Int, rows: Int, cols: Int, dataflow: Dataflow,
                                   mode: FoldSchedule = .scalesim, aBits: Int = 8, bBits: Int = 8,
-                                  outBits: Int = 32) -> GemmReport {
+                                  outBits: Int = 32) throws(CountOverflow) -> GemmReport {
         let array = SystolicArray(rows: rows, cols: cols, dataflow: dataflow, schedule: mode)
-        return GemmReport(rows: rows, cols: cols, dataflow: dataflow, schedule: mode,
-                          cost: array.gemm(m: m, k: k, n: n), aBits: aBits, bBits: bBits, outBits: outBits,
-                          scalesimComputeUtilization: array.scalesimComputeUtilization(m: m, k: k, n: n))
+        let cost = try array.checkedGemm(m: m, k: k, n: n)
+        func bytes(_ elements: Int, _ bits: Int, _ what: String) throws(CountOverflow) -> Int {
+            try CheckedCount.product(elements, (bits + 7) / 8, quantity: what)
+        }
+        return GemmReport(rows: rows, cols: cols, dataflow: dataflow, schedule: mode, cost: cost,
+                          aBits: aBits, bBits: bBits, outBits: outBits,
+                          scalesimComputeUtilization: array.scalesimComputeUtilization(of: cost),
+                          aReadBytes: try bytes(cost.aReads, aBits, "SRAM A read bytes (A reads · ⌈bits/8⌉)"),
+                          bReadBytes: try bytes(cost.bReads, bBits, "SRAM B read bytes (B reads · ⌈bits/8⌉)"),
+                          outWriteBytes: try bytes(cost.outWrites, outBits, "SRAM output write bytes (writes · ⌈bits/8⌉)"))
     }
 
     /// SCALE-Sim 3.0.0's "Compute Util %" / 100, reproduced exactly: the mean over folds of
@@ -181,8 +189,12 @@ extension SystolicArray {
     /// rows, which its total-cycle count does not include). Summed over folds the used PEs are
     /// onRows·onCols, so this is M·K·N / (folds·R·C·c_f). Independent of the fold schedule.
     public func scalesimComputeUtilization(m: Int, k: Int, n: Int) -> Double {
-        let scalesim = SystolicArray(rows: rows, cols: cols, dataflow: dataflow, schedule: .scalesim)
-        let c = scalesim.gemm(m: m, k: k, n: n)
+        scalesimComputeUtilization(of: gemm(m: m, k: k, n: n))
+    }
+
+    /// The same from a GEMM's cost on this array (folds, cycles per fold and MACs do not depend on
+    /// the fold schedule, so any schedule's cost will do; nothing here can overflow).
+    public func scalesimComputeUtilization(of c: GEMMCost) -> Double {
         guard c.folds > 0 else { return 0 }
         let divisor = c.cyclesPerFold + (dataflow == .os ? 0 : cols - 1)
         return Double(c.macs) / (Double(c.folds) * Double(rows) * Double(cols) * Double(divisor))
