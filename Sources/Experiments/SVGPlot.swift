@@ -193,7 +193,7 @@ public struct ScatterPlot: Sendable {
             s += "<text x=\"\(fmt(lx0 + 30))\" y=\"\(fmt(legendY))\">Pareto front</text>\n"
             legendY += 15
             let better = "\(xGoal == .minimize ? "lower" : "higher") x, \(yGoal == .minimize ? "lower" : "higher") y"
-            s += "<text x=\"\(fmt(lx0 + 30))\" y=\"\(fmt(legendY))\" font-size=\"11\" fill=\"#555\">(better: \(better))</text>\n"
+            s += "<text x=\"\(fmt(lx0 + 8))\" y=\"\(fmt(legendY))\" font-size=\"11\" fill=\"#555\">(better: \(better))</text>\n"
         }
         s += "</svg>\n"
         return s
