@@ -271,7 +271,9 @@ struct Axis {
         }
         if log {
             let t = ticks()
-            let labels = t.map(logTickLabel)
+            // A short axis with 2× and 5× ticks labels every tick as a plain number (50, 100, 200), not 10².
+            let shortAxis = t.contains { v in let e = Foundation.log10(v); return abs(e - e.rounded()) > 1e-9 }
+            let labels = t.map(shortAxis ? tickLabel : logTickLabel)
             // Label every k-th tick (counted from the decade 10^0 so labels stay on round decades).
             for k in 1...max(1, t.count) {
                 let keep = t.indices.filter { i in Int(Foundation.log10(t[i]).rounded()) % k == 0 || k == 1 }

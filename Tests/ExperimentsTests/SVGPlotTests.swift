@@ -111,6 +111,9 @@ extension SVGPlotTests {
         let log = Axis(values: [1e-6, 1e6], log: true).labelledTicks(length: 120, labelExtent: extent)
         #expect(log.major.count == 13)
         #expect(log.major.contains { $0.1 == nil } && log.major.contains { $0.1 == "10⁰" })
+        // Less than two decades: 2× and 5× ticks, every label a plain number.
+        let short = Axis(values: [44, 580], log: true).labelledTicks(length: 300, labelExtent: { _ in 20 })
+        #expect(short.major.compactMap(\.1) == ["50", "100", "200", "500"])
     }
 
     @Test func numericGroupsAreListedInNumericOrder() {
