@@ -81,6 +81,10 @@ extension HardwareConfig {
         let e = try r.child("energy")
         energy.mult8PJ = try e.double("mult8_pj", default: energy.mult8PJ, range: 0...1e6)
         energy.add8PJ = try e.double("add8_pj", default: energy.add8PJ, range: 0...1e6)
+        energy.sramModel = try e.choice("sram_model", default: energy.sramModel)
+        if energy.sramModel != .horowitz && e.has("sram_pj_per_byte_8kib") {
+            throw e.error("sram_pj_per_byte_8kib", "applies to sram_model: horowitz only (sram_model is \(energy.sramModel.rawValue))")
+        }
         energy.sramPJPerByteAt8KiB = try e.double("sram_pj_per_byte_8kib", default: energy.sramPJPerByteAt8KiB, range: 0...1e6)
         energy.dramPJPerByte = try e.double("dram_pj_per_byte", default: energy.dramPJPerByte, range: 0...1e9)
         energy.lutReadPJ = try e.double("lut_read_pj", default: energy.lutReadPJ, range: 0...1e6)
@@ -116,11 +120,13 @@ extension HardwareConfig {
                                  ("score_buffer_kib", .double(memory.scoreBufferKiB)),
                                  ("out_buffer_kib", .double(memory.outBufferKiB)),
                                  ("double_buffered", .bool(memory.doubleBuffered))])),
+            // sram_model is written only when it is not the default, so config_ids made before it existed stay.
             ("energy", .mapping([("mult8_pj", .double(energy.mult8PJ)), ("add8_pj", .double(energy.add8PJ)),
                                  ("sram_pj_per_byte_8kib", .double(energy.sramPJPerByteAt8KiB)),
                                  ("dram_pj_per_byte", .double(energy.dramPJPerByte)),
                                  ("lut_read_pj", .double(energy.lutReadPJ)),
-                                 ("leakage_mw_per_mm2", .double(energy.leakageMWPerMM2))])),
+                                 ("leakage_mw_per_mm2", .double(energy.leakageMWPerMM2))]
+                                + (energy.sramModel == .horowitz ? [] : [("sram_model", .string(energy.sramModel.rawValue))]))),
         ]
     }
 }

@@ -4,15 +4,14 @@ import Foundation
 /// `attnsim table`: chosen columns of a report CSV as a Markdown table, numbers rounded to
 /// `digits` significant digits (integers kept whole), so docs/results.md regenerates from commands.
 public enum MarkdownTable {
-    public static func render(_ table: CSVTable, columns: [String], filters: [(column: String, value: String)] = [],
+    /// `rows` are indices into `table.rows` in output order (`RowSelection`); nil for every row.
+    public static func render(_ table: CSVTable, columns: [String], rows: [Int]? = nil,
                               digits: Int = 4) throws(AttnError) -> String {
         var idx: [Int] = []
         for c in columns { idx.append(try table.columnIndex(c)) }
-        var fidx: [(Int, String)] = []
-        for f in filters { fidx.append((try table.columnIndex(f.column), f.value)) }
         var lines = ["| " + columns.joined(separator: " | ") + " |", "|" + columns.map { _ in "---|" }.joined()]
-        for row in table.rows where fidx.allSatisfy({ row[$0.0] == $0.1 }) {
-            lines.append("| " + idx.map { format(row[$0], digits: digits) }.joined(separator: " | ") + " |")
+        for r in rows ?? Array(table.rows.indices) {
+            lines.append("| " + idx.map { format(table.rows[r][$0], digits: digits) }.joined(separator: " | ") + " |")
         }
         return lines.joined(separator: "\n") + "\n"
     }

@@ -250,10 +250,12 @@ func columnsCommand() -> CommandSpec {
     CommandSpec(
         name: "columns",
         summary: "List the report's CSV columns with their meaning and units.",
-        positionals: [], options: [], discussion: "",
-        run: { _ in
-            for (name, meaning) in ReportRow.columns { print("\(name)\t\(meaning)") }
-            for (name, meaning) in ReportRow.dramColumns { print("\(name)\t(banked DRAM model only) \(meaning)") }
+        positionals: [],
+        options: [.value("--format", "FORMAT", "text (name TAB meaning), markdown (the tables in docs/report-columns.md) or csv", default: "text")],
+        discussion: "",
+        run: { args in
+            print(ColumnList.render(ReportRow.columns, dram: ReportRow.dramColumns,
+                                    format: try args.choice("--format", default: ColumnList.Format.text)), terminator: "")
         })
 }
 
@@ -268,20 +270,28 @@ func plotCommand() -> CommandSpec {
             .value("--out", "FILE", "SVG file to write ('-' for stdout)"),
             .value("--x-goal", "min|max", "better direction on x, for the Pareto front", default: "min"),
             .value("--y-goal", "min|max", "better direction on y, for the Pareto front", default: "min"),
-            .repeated("--where", "COL=VALUE", "keep only rows where COL equals VALUE (repeatable)"),
+            whereOption,
             .value("--title", "TEXT", "plot title"),
-            .flag("--log-x", "logarithmic x axis"), .flag("--log-y", "logarithmic y axis"),
+            .value("--x-scale", "auto|linear|log", "x axis scale; auto is log when all x > 0 and max/min ≥ 100", default: "auto"),
+            .value("--y-scale", "auto|linear|log", "y axis scale, as --x-scale", default: "auto"),
+            .flag("--log-x", "same as --x-scale log"), .flag("--log-y", "same as --y-scale log"),
         ],
-        discussion: "Rows whose x or y is not a number are skipped (and counted on stderr).",
+        discussion: """
+        Rows whose x or y is not a number are skipped (and counted on stderr), and so are values ≤ 0 on a
+        log axis. config_id, and a column with no number in it, is a categorical axis: one slot per
+        distinct value in first-seen order, labelled with the values, always linear; a plot with a
+        categorical axis draws no Pareto front. The SVG has axis titles with units, a legend (colour groups and the Pareto front's key),
+        tick labels thinned so they do not overlap, and large or small linear values shown with a ×10ⁿ
+        factor in the axis title. There is no PNG output: convert the SVG with a browser, e.g.
+        chromium --headless --screenshot=plot.png --window-size=720,480 plot.svg (docs/report-columns.md).
+        """,
         run: { args in
             let out = try args.required("--out")
             try OutputGuard.check(output: out, flag: "--out", inputs: args.positionals)
             let table = try CSVTable(path: args.positionals[0])
             let xi = try table.columnIndex(try args.required("--x")), yi = try table.columnIndex(try args.required("--y"))
             let ci = try args.string("--color").map { c throws(AttnError) in try table.columnIndex(c) }
-            var filters: [(Int, String)] = []
-            for (column, value) in try whereFilters(args) { filters.append((try table.columnIndex(column), value)) }
-            let rows = table.rows.filter { row in filters.allSatisfy { row[$0.0] == $0.1 } }
+            let rows = try RowSelection.filter(table, try rowFilters(args)).map { table.rows[$0] }
             // config_id (hex, e.g. 21e444765893) and columns without any number are categories: each
             // distinct value gets a position, in first-seen order.
             func categories(_ c: Int) -> [String: Int]? {
@@ -312,8 +322,10 @@ func plotCommand() -> CommandSpec {
             plot.yGoal = try args.choice("--y-goal", default: ScatterPlot.Goal.minimize)
             plot.xCategories = names(xCategories)
             plot.yCategories = names(yCategories)
-            plot.logX = args.has("--log-x")
-            plot.logY = args.has("--log-y")
+            plot.xScale = try scaleFlag(args, "--x-scale", log: "--log-x", categorical: xCategories != nil, column: table.columns[xi])
+            plot.yScale = try scaleFlag(args, "--y-scale", log: "--log-y", categorical: yCategories != nil, column: table.columns[yi])
+            let omitted = plot.points.count - plot.drawnPoints.count
+            if omitted > 0 { FileHandle.standardError.write(Data("attnsim: plot: left out \(omitted) points with values ≤ 0 on a log axis\n".utf8)) }
             try AtomicFile.write(plot.svg(), to: out)
         })
 }
@@ -505,11 +517,18 @@ func tableCommand() -> CommandSpec {
         positionals: ["CSV"],
         options: [
             .value("--columns", "A,B,...", "columns to show, in order"),
-            .repeated("--where", "COL=VALUE", "keep only rows where COL equals VALUE (repeatable)"),
+            whereOption,
+            .repeated("--sort", "COL[:desc]", "order rows by COL, ascending unless :desc; several keys by repeating or A,B:desc"),
+            .value("--pareto", "X[:max],Y[:max]", "keep only the rows on the Pareto front of two numeric columns (min unless :max)"),
             .value("--digits", "N", "significant digits of non-integer numbers", default: "4"),
             .value("--out", "FILE", "Markdown output, '-' for stdout", default: "-"),
         ],
-        discussion: "Integers are printed whole; other numbers are rounded to --digits significant digits.",
+        discussion: """
+        Integers are printed whole; other numbers are rounded to --digits significant digits.
+        --where conditions apply in order, then --pareto, then --sort (file order without it; ties keep
+        file order). A sort column whose values are all numbers sorts numerically, otherwise as text.
+        Examples: --where 'energy_pj<1e6' --where attention.pruning.k=16..64 --sort energy_pj:desc
+        """,
         run: { args in
             let out = args.string("--out") ?? "-"
             try OutputGuard.check(output: out, flag: "--out", inputs: args.positionals)
@@ -518,16 +537,44 @@ func tableCommand() -> CommandSpec {
             guard !columns.isEmpty, !columns.contains("") else {
                 throw AttnError.usage(flag: "--columns", message: "expected a comma-separated list of column names")
             }
-            let text = try MarkdownTable.render(table, columns: columns, filters: try whereFilters(args),
+            var keys: [SortKey] = []
+            for s in args.all("--sort") { keys += try SortKey.parse(s) }
+            var rows = try RowSelection.filter(table, try rowFilters(args))
+            if let text = args.string("--pareto") {
+                let axes = text.split(separator: ",", omittingEmptySubsequences: false).map {
+                    $0.split(separator: ":", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+                }
+                let goals = axes.map { $0.count == 2 ? ScatterPlot.Goal(rawValue: $0[1]) : $0.count == 1 ? .minimize : nil }
+                guard axes.count == 2, axes.allSatisfy({ !$0[0].isEmpty }), let xGoal = goals[0], let yGoal = goals[1] else {
+                    throw AttnError.usage(flag: "--pareto", message: "expected X[:min|:max],Y[:min|:max], got '\(text)'")
+                }
+                rows = try RowSelection.paretoFront(table, rows: rows, x: axes[0][0], xGoal: xGoal, y: axes[1][0], yGoal: yGoal)
+            }
+            rows = try RowSelection.sort(table, rows: rows, by: keys)
+            let text = try MarkdownTable.render(table, columns: columns, rows: rows,
                                                 digits: try args.int("--digits", default: 4, range: 1...17))
             if out == "-" { print(text, terminator: "") } else { try AtomicFile.write(text, to: out) }
         })
 }
 
-/// The `--where COL=VALUE` flags of `plot` and `table`.
-func whereFilters(_ args: ParsedArguments) throws -> [(column: String, value: String)] {
-    try args.all("--where").map { w in
-        guard let eq = w.firstIndex(of: "=") else { throw AttnError.usage(flag: "--where", message: "expected COL=VALUE, got '\(w)'") }
-        return (String(w[..<eq]), String(w[w.index(after: eq)...]))
+/// `--x-scale`/`--y-scale`, with `--log-x`/`--log-y` as the older spelling of `log`. A categorical
+/// axis (config_id, text) is always linear: asking for log there is an error.
+func scaleFlag(_ args: ParsedArguments, _ name: String, log: String, categorical: Bool, column: String) throws -> ScatterPlot.Scale {
+    var scale = try args.choice(name, default: ScatterPlot.Scale.auto)
+    if args.has(log) {
+        if args.string(name) != nil && scale != .log { throw AttnError.usage(flag: log, message: "contradicts \(name) \(scale.rawValue)") }
+        scale = .log
     }
+    if categorical && scale == .log {
+        throw AttnError.usage(flag: args.has(log) ? log : name, message: "column '\(column)' is categorical (config_id or not numbers); it has no log scale")
+    }
+    return scale
+}
+
+/// The `--where` option of `plot` and `table` (`RowFilter`).
+let whereOption = OptionSpec.repeated("--where", "COND", "keep rows where COL=VALUE, COL!=VALUE, COL=LO..HI, COL<X, COL<=X, COL>X or COL>=X (repeatable)")
+
+/// The `--where` flags of `plot` and `table`.
+func rowFilters(_ args: ParsedArguments) throws -> [RowFilter] {
+    try args.all("--where").map { w throws(AttnError) in try RowFilter(parsing: w) }
 }

@@ -193,12 +193,25 @@ struct CLIFuzzer {
                       "--x", r.pick(["config_id", "cycles", "energy_pj", "nope", ""]), "--y", r.pick(["cycles", "rel_l2_error", "phase", ""]),
                       "--out", out(&r)]
             if r.chance(0.3) { c.args += ["--color", r.pick(["phase", "layer", "nope"])] }
-            if r.chance(0.3) { c.args += ["--where", r.pick(["phase=prefill", "phase", "=", "nope=1"])] }
+            if r.chance(0.3) { c.args += ["--where", whereValue(&r)] }
+            if r.chance(0.15) { c.args += ["--where", whereValue(&r)] }
             if r.chance(0.2) { c.args.append(r.pick(["--log-x", "--log-y"])) }
+            if r.chance(0.3) { c.args += [r.pick(["--x-scale", "--y-scale"]), r.pick(["auto", "linear", "log", "LOG", "bogus", ""])] }
+            if r.chance(0.2) { c.args += [r.pick(["--x-goal", "--y-goal"]), r.pick(["min", "max", "maximize", ""])] }
         case 10:
             c.args = ["table", r.pick(["in.csv", "missing.csv", ".", "/dev/zero", "binary.txt"]),
                       "--columns", r.pick(["cycles,phase", "config_id", "", ",", "nope"]), "--out", out(&r)]
             if r.chance(0.4) { c.args += ["--digits", intValues(1, 17, &r)] }
+            if r.chance(0.3) { c.args += ["--where", whereValue(&r)] }
+            if r.chance(0.15) { c.args += ["--where", whereValue(&r)] }
+            if r.chance(0.3) {
+                c.args += ["--sort", r.pick(["cycles", "cycles:desc", "phase:asc,cycles", "energy_pj:desc,config_id", "cycles:down",
+                                             "cycles:desc:asc", "", ",", ":desc", "nope", "rel_l2_error"])]
+            }
+            if r.chance(0.3) {
+                c.args += ["--pareto", r.pick(["cycles,energy_pj", "energy_pj,rel_l2_error:max", "cycles:min,cycles:max", "cycles",
+                                               "a,b,c", "cycles:least,energy_pj", ",", "phase,cycles", "config_id,cycles", "nope,cycles", ""])]
+            }
         case 11:
             c.args = ["merge", r.pick(["in.csv", "missing.csv", "/dev/zero"]), r.pick(["in.csv", "in2.csv", "c.yaml"]), "--out", out(&r)]
             if r.chance(0.3) { c.args += ["--config", r.pick(["c.yaml", "missing.yaml"])] }
@@ -210,7 +223,7 @@ struct CLIFuzzer {
             if r.chance(0.3) { c.args += ["--dtype", r.pick(["f16", "f32", "f64"])] }
         default:
             let other: [[String]] = [
-                ["columns"], ["--version"], ["bogus"], ["run"], ["run", "--bogus"], ["gemm", "--m"], ["eval", "c.yaml", "--out", out(&r)],
+                ["columns"], ["columns", "--format", r.pick(["text", "markdown", "csv", "html", "", "CSV"])], ["--version"], ["bogus"], ["run"], ["run", "--bogus"], ["gemm", "--m"], ["eval", "c.yaml", "--out", out(&r)],
                 ["eval", "c.yaml", "--max-points", intValues(1, Int.max, &r)], ["run", "c.yaml", "--out=\(out(&r))", "--", "x"],
                 ["sweep", "c.yaml", "--resume"], ["run", "-x"], ["help", "run"], [],
             ]
@@ -220,6 +233,15 @@ struct CLIFuzzer {
             }
         }
         return c
+    }
+
+    /// A `--where` condition of `plot`/`table`: text equality, numeric ranges and comparisons, inside
+    /// and outside their forms (open and empty ranges, non-numbers, a numeric test on a text column).
+    static func whereValue(_ r: inout Random) -> String {
+        let energy = doubleValues(0, 1e12, &r), error = doubleValues(0, 1, &r)
+        return r.pick(["phase=prefill", "phase!=decode", "phase", "=", "nope=1", "cycles<1e9", "cycles<=0", "cycles>-1", "cycles>=inf",
+                "cycles=1..", "cycles=..1e12", "cycles=..", "cycles=5..1", "cycles=nan..1", "cycles<abc", "cycles<", "<5",
+                "phase<3", "config_id>=0", "energy_pj=\(energy)..", "rel_l2_error<=\(error)"])
     }
 
     /// Shared, read-only inputs every case directory links to.

@@ -65,6 +65,9 @@ import Testing
         (["merge", "r.csv", "--out", "r.csv"], "r.csv"),
         (["plot", "r.csv", "--x", "cycles", "--y", "energy_pj", "--out", "link.csv"], "r.csv"),
         (["table", "r.csv", "--columns", "cycles", "--out", "sub/../r.csv"], "r.csv"),
+        (["table", "r.csv", "--columns", "cycles", "--where", "cycles>0", "--pareto", "cycles,energy_pj", "--sort", "cycles:desc",
+          "--out", "link.csv"], "r.csv"),
+        (["plot", "r.csv", "--x", "config_id", "--y", "energy_pj", "--y-scale", "log", "--out", "r.csv"], "r.csv"),
     ])
     func outputsThatAreInputsAreRefused(args: [String], input: String) throws {
         let dir = try workspace()
@@ -209,5 +212,14 @@ import Testing
         let svg = try String(contentsOfFile: dir.appendingPathComponent("p.svg").path, encoding: .utf8)
         for id in ["21e444765893", "123456789abc", "000000000001"] { #expect(svg.contains(">\(id)</text>")) }
         #expect(svg.components(separatedBy: "<circle").count - 1 == 3)
+        // A categorical axis has no log scale: asking for one is a usage error, nothing written.
+        for flags in [["--x-scale", "log"], ["--log-x"]] {
+            let bad = try CLI.run(["plot", "ids.csv", "--x", "config_id", "--y", "cycles", "--out", "q.svg"] + flags, cwd: dir)
+            expectOneLineError(bad, "\(flags[0]): column 'config_id' is categorical (config_id or not numbers); it has no log scale")
+            #expect(bad.status == 2)
+        }
+        #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("q.svg").path))
+        let log = try CLI.run(["plot", "ids.csv", "--x", "config_id", "--y", "cycles", "--y-scale", "log", "--out", "q.svg"], cwd: dir)
+        #expect(log.status == 0, "\(log.stderr)")
     }
 }

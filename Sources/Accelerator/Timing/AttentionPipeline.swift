@@ -434,7 +434,7 @@ public struct AreaModel: Sendable {
             + EnergyTable.sramAreaUM2(kib: Double(hw.softmax.lutEntries * 2) / 1024) * um2
         quantizerMM2 = Double(hw.quantizer.lanes) * 7 * EnergyTable.adderAreaUM2(16) * um2
         let m = hw.memory
-        sramMM2 = EnergyTable.sramAreaUM2(kib: m.qBufferKiB + m.kBufferKiB + m.scoreBufferKiB + m.outBufferKiB + hw.vFetcher.bufferKiB) * um2
+        sramMM2 = hw.energy.sramBuffersAreaMM2(kib: [m.qBufferKiB, m.kBufferKiB, m.scoreBufferKiB, m.outBufferKiB, hw.vFetcher.bufferKiB])
     }
 
     public var totalMM2: Double { arrayMM2 + comparatorMM2 + softmaxMM2 + quantizerMM2 + sramMM2 }

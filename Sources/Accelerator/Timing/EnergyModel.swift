@@ -14,6 +14,15 @@ import Foundation
 /// 2.5 and 12.5); a comparator costs an adder of its width; a barrel shift plus add costs 1.5 adders
 /// of the accumulator width. DRAM defaults to the low end of Horowitz's range, 1.3 nJ / 8 B.
 public struct EnergyTable: Sendable, Equatable {
+    /// Where the on-chip buffers' energy per byte and area come from.
+    public enum SRAMModel: String, Sendable, CaseIterable {
+        /// `sramPJPerByteAt8KiB` × √(KiB / 8) and 0.7 µm² per bit (Horowitz's figures, our scaling).
+        case horowitz
+        /// CACTI 7 at 45 nm, 64-bit macros, interpolated over size (`CactiSRAM45`).
+        case cacti45
+    }
+
+    public var sramModel = SRAMModel.horowitz
     public var mult8PJ = 0.2
     public var add8PJ = 0.03
     public var sramPJPerByteAt8KiB = 1.25
@@ -30,7 +39,20 @@ public struct EnergyTable: Sendable, Equatable {
     public func macPJ(_ aBits: Int, _ bBits: Int, accBits: Int) -> Double { multiplyPJ(aBits, bBits) + addPJ(accBits) }
     public func comparePJ(_ bits: Int) -> Double { addPJ(bits) }
     public func shiftAddPJ(accBits: Int) -> Double { 1.5 * addPJ(accBits) }
-    public func sramPJPerByte(kib: Double) -> Double { sramPJPerByteAt8KiB * (max(kib, 0.125) / 8).squareRoot() }
+    public func sramPJPerByte(kib: Double) -> Double {
+        switch sramModel {
+        case .horowitz: return sramPJPerByteAt8KiB * (max(kib, 0.125) / 8).squareRoot()
+        case .cacti45: return CactiSRAM45.pjPerByte(kib: kib)
+        }
+    }
+
+    /// Area of the on-chip buffers of these sizes, mm².
+    public func sramBuffersAreaMM2(kib: [Double]) -> Double {
+        switch sramModel {
+        case .horowitz: return Self.sramAreaUM2(kib: kib.reduce(0, +)) * 1e-6
+        case .cacti45: return kib.map(CactiSRAM45.areaMM2).reduce(0, +)
+        }
+    }
 
     // Area, µm² (45 nm).
     public static func multiplierAreaUM2(_ a: Int, _ b: Int) -> Double { 282 * Double(a * b) / 64 }

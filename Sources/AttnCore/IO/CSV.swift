@@ -115,11 +115,14 @@ public struct CSVTable: Sendable {
     public let file: String
     public let columns: [String]
     public let rows: [[String]]
+    /// The line of the file where each row starts (the header is line 1), for located errors.
+    public let rowLines: [Int]
 
     public init(file: String, columns: [String], rows: [[String]]) {
         self.file = file
         self.columns = columns
         self.rows = rows
+        self.rowLines = rows.indices.map { $0 + 2 }
     }
 
     /// Reads `path` (`-` for stdin); every row must have as many fields as the header.
@@ -149,6 +152,7 @@ public struct CSVTable: Sendable {
         self.file = file
         self.columns = header
         self.rows = Array(records.dropFirst())
+        self.rowLines = Array(lines.dropFirst())
     }
 
     public func columnIndex(_ name: String) throws(AttnError) -> Int {
