@@ -11,6 +11,12 @@ public struct HardwareConfig: Sendable, Equatable {
     /// Query rows per prefill tile (a Q·Kᵀ/P·V tile covers this many query rows). 0 means the array's
     /// row count.
     public var queryTileRows: Int = 0
+    /// How a query tile meets its keys (docs/model.md, "Dataflows"): `fullRow` computes every
+    /// visible score of the tile's rows before softmax; `tiled` streams K/V in key tiles with an
+    /// online (running max and denominator) softmax, FlashAttention-style.
+    public var dataflow: AttentionDataflow = .fullRow
+    /// Keys per key tile of the tiled dataflow. 0 means the array's column count.
+    public var keyTileRows: Int = 0
     public var comparator = ThresholdComparator()
     public var topK = TopKUnit()
     public var softmax = SoftmaxUnit()
@@ -22,6 +28,15 @@ public struct HardwareConfig: Sendable, Equatable {
     public init() {}
 
     public var effectiveQueryTileRows: Int { queryTileRows > 0 ? queryTileRows : array.rows }
+    public var effectiveKeyTileRows: Int { keyTileRows > 0 ? keyTileRows : array.cols }
+}
+
+/// The attention dataflow of the timing model.
+public enum AttentionDataflow: String, Sendable, CaseIterable {
+    /// Whole score rows of a query tile on chip before softmax (today's default).
+    case fullRow = "full_row"
+    /// Key tiles with an online softmax: running max and denominator, accumulators rescaled.
+    case tiled
 }
 
 extension HardwareConfig {
@@ -30,6 +45,11 @@ extension HardwareConfig {
         self.init()
         clockGHz = try r.double("clock_ghz", default: clockGHz, range: 0.001...100)
         queryTileRows = try r.int("query_tile_rows", default: queryTileRows, range: 0...1_048_576)
+        dataflow = try r.choice("dataflow", default: dataflow)
+        keyTileRows = try r.int("key_tile_rows", default: keyTileRows, range: 0...1_048_576)
+        if dataflow == .fullRow && keyTileRows != 0 {
+            throw r.error("key_tile_rows", "applies to dataflow: tiled (full_row takes whole rows)")
+        }
 
         let a = try r.child("array")
         array = SystolicArray(rows: try a.int("rows", default: array.rows, range: 1...65_536),
@@ -66,6 +86,7 @@ extension HardwareConfig {
         memory.scoreBufferKiB = try m.double("score_buffer_kib", default: memory.scoreBufferKiB, range: 0.001...1_048_576)
         memory.outBufferKiB = try m.double("out_buffer_kib", default: memory.outBufferKiB, range: 0.001...1_048_576)
         memory.doubleBuffered = try m.bool("double_buffered", default: memory.doubleBuffered)
+        memory.sramStage = try m.bool("sram_stage", default: dataflow == .tiled)
 
         let e = try r.child("energy")
         energy.mult8PJ = try e.double("mult8_pj", default: energy.mult8PJ, range: 0...1e6)
@@ -79,10 +100,18 @@ extension HardwareConfig {
 
     /// The normalized `hardware:` section (every value, defaults filled), for config ids and
     /// `--print-config`.
+    /// Keys added after configs were committed (`dataflow`, `key_tile_rows`, `memory.sram_stage`)
+    /// appear only when they differ from their defaults, so the `config_id`s of existing configs stay.
     public var configNode: ConfigNode {
-        .mapping([
+        var tiling: [(String, ConfigNode)] = []
+        if dataflow != .fullRow { tiling.append(("dataflow", .string(dataflow.rawValue))) }
+        if keyTileRows != 0 { tiling.append(("key_tile_rows", .int(keyTileRows))) }
+        var sram: [(String, ConfigNode)] = []
+        if memory.sramStage != (dataflow == .tiled) { sram.append(("sram_stage", .bool(memory.sramStage))) }
+        return .mapping([
             ("clock_ghz", .double(clockGHz)),
             ("query_tile_rows", .int(queryTileRows)),
+        ] + tiling + [
             ("array", .mapping([("rows", .int(array.rows)), ("cols", .int(array.cols)),
                                 ("dataflow", .string(array.dataflow.rawValue)), ("schedule", .string(array.schedule.rawValue))])),
             ("comparator", .mapping([("lanes", .int(comparator.lanes))])),
@@ -100,7 +129,7 @@ extension HardwareConfig {
                                  ("k_buffer_kib", .double(memory.kBufferKiB)),
                                  ("score_buffer_kib", .double(memory.scoreBufferKiB)),
                                  ("out_buffer_kib", .double(memory.outBufferKiB)),
-                                 ("double_buffered", .bool(memory.doubleBuffered))])),
+                                 ("double_buffered", .bool(memory.doubleBuffered))] + sram)),
             ("energy", .mapping([("mult8_pj", .double(energy.mult8PJ)), ("add8_pj", .double(energy.add8PJ)),
                                  ("sram_pj_per_byte_8kib", .double(energy.sramPJPerByteAt8KiB)),
                                  ("dram_pj_per_byte", .double(energy.dramPJPerByte)),
