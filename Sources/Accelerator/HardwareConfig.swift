@@ -138,3 +138,35 @@ extension HardwareConfig {
         ])
     }
 }
+
+extension HardwareConfig {
+    /// Rejects arithmetic the `tiled` dataflow cannot compute: whatever needs a row's complete
+    /// normalization before P·V (docs/model.md, "Dataflows"). `attention` is the decoded section and
+    /// `section` its reader (errors are located at the offending key).
+    public func checkDataflow(supports attention: AttentionConfig, section: ConfigReader) throws(AttnError) {
+        guard dataflow == .tiled else { return }
+        func fail(_ child: String, _ key: String, _ message: String) -> AttnError {
+            if let n = section.node(child), let r = try? ConfigReader(n, path: section.keyPath(child)) {
+                return r.error(key, message + " (hardware.dataflow: tiled streams keys in tiles with an online softmax; use full_row)")
+            }
+            return section.error(child, message)
+        }
+        switch attention.pruning {
+        case .none: break
+        case .probability:
+            throw fail("pruning", "kind", "probability thresholds compare p = e/Σ, which needs the whole row's denominator")
+        case .topK:
+            throw fail("pruning", "kind", "top_k sorts each whole row of scores")
+        case .topTheta(let t):
+            if t.placement == .probabilities {
+                throw fail("pruning", "placement", "Top-θ on probabilities compares p = e/Σ, which needs the whole row's denominator")
+            }
+        }
+        if attention.probabilityQuantization != .none {
+            throw fail("probabilities", "quantization", "quantizing probabilities needs them normalized, i.e. the whole row's denominator, before P·V")
+        }
+        if attention.clippedSoftmax != nil {
+            throw fail("softmax", "clipped", "clipped softmax clips normalized probabilities, which needs the whole row's denominator before P·V")
+        }
+    }
+}

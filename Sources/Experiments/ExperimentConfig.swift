@@ -79,7 +79,9 @@ extension ExperimentConfig {
             throw ev.error("sequences", "sequence \(both) is also a calibration sequence; calibration and evaluation must be disjoint")
         }
         hardware = try HardwareConfig(from: try r.child("hardware"))
-        attention = try AttentionConfig(from: try r.child("attention"))
+        let attentionSection = try r.child("attention")
+        attention = try AttentionConfig(from: attentionSection)
+        try hardware.checkDataflow(supports: attention, section: attentionSection)
         r.allow("sweep", "zip", "base")
         try r.finish()
     }

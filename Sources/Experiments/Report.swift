@@ -32,7 +32,7 @@ public struct ReportRow: Sendable {
         ("cycles_pv", "systolic-array cycles of P·V"),
         ("cycles_vfetch", "DRAM transfer cycles of V rows"),
         ("cycles_dram", "DRAM transfer cycles of all traffic"),
-        ("bound_by", "stage with the most cycles: qk, threshold, softmax, quantize, pv or dram"),
+        ("bound_by", "stage with the most cycles: qk, threshold, softmax, quantize, pv, dram (or sram, with the SRAM port stage)"),
         ("time_us", "cycles / clock, microseconds"),
         ("array_utilization", "MACs / (PEs × array cycles)"),
         ("dram_read_bytes", "bytes read from DRAM (whole bursts)"),
@@ -68,7 +68,21 @@ public struct ReportRow: Sendable {
         ("calibration_sequences", "trace sequences used to calibrate thresholds"),
     ]
 
+    /// Columns of the on-chip model, appended after the fixed columns only when some point of the run
+    /// uses it (`hardware.dataflow: tiled` or `hardware.memory.sram_stage: true`), so reports of
+    /// configs that do not keep their columns.
+    public static let onChipColumns: [(name: String, meaning: String)] = [
+        ("cycles_sram", "SRAM port cycles: per tile, the busiest buffer's bytes / memory.sram_bytes_per_cycle (a stage; bound_by may name sram); 0 without the stage"),
+        ("k_dram_bytes", "K bytes moved from DRAM (rows not held in the K buffer, whole bursts)"),
+        ("kv_dram_passes", "(K + V bytes moved from DRAM) / (K + V bytes of the caches): 1 when they stay on chip, about the query tiles or decode steps when they stream"),
+        ("spill_dram_bytes", "score-buffer and accumulator overflow written to DRAM and read back (both directions)"),
+        ("rescale_ops", "online-softmax rescale multiplies (tiled): (1 + d_v) per row and key tile after its first"),
+        ("query_tile_rows", "smallest prefill query tile used after fitting the buffers (decode: 1)"),
+        ("key_tile_rows", "smallest key tile used after fitting the buffers (full_row: the longest row)"),
+    ]
+
     public var values: [String]
+    public var onChipValues: [String]
     public var swept: [SweptValue]
 
     init(_ c: Context, layer: Int?, kvHead: Int?, cost: PhaseCost, fidelity f: Fidelity) {
@@ -88,22 +102,30 @@ public struct ReportRow: Sendable {
             n(f.visible > 0 ? Double(f.below1e3) / Double(f.visible) : 0), i(f.saturations), i(f.keepMaxEvents), i(f.rows),
             list(c.evaluated), list(c.calibration),
         ]
+        onChipValues = [i(cost.cyclesSRAM), i(cost.kDRAMBytes), n(cost.kvDRAMPasses), i(cost.spillDRAMBytes), i(cost.rescaleOps),
+                        i(cost.queryTileRowsMin), i(cost.keyTileRowsMin)]
         swept = c.point.swept
     }
 
-    /// Header: the fixed columns, then one per swept key path (in sweep order).
-    public static func header(sweptPaths: [String]) -> [String] {
-        columns.map(\.name) + sweptPaths
+    /// Header: the fixed columns, the on-chip columns when `onChip`, then one per swept key path (in
+    /// sweep order).
+    public static func header(sweptPaths: [String], onChip: Bool = false) -> [String] {
+        columns.map(\.name) + (onChip ? onChipColumns.map(\.name) : []) + sweptPaths
     }
 
-    public func fields(sweptPaths: [String]) -> [String] {
-        values + sweptPaths.map { path in swept.first { $0.path == path }?.value ?? "" }
+    public func fields(sweptPaths: [String], onChip: Bool = false) -> [String] {
+        values + (onChip ? onChipValues : []) + sweptPaths.map { path in swept.first { $0.path == path }?.value ?? "" }
+    }
+
+    /// Whether a run of these points reports the on-chip columns.
+    public static func reportsOnChip(_ points: [ExperimentPoint]) -> Bool {
+        points.contains { $0.config.hardware.dataflow == .tiled || $0.config.hardware.memory.sramStage }
     }
 }
 
 /// The CSV text of a set of rows.
-public func reportCSV(_ rows: [ReportRow], sweptPaths: [String]) -> String {
-    var text = CSV.record(ReportRow.header(sweptPaths: sweptPaths))
-    for r in rows { text += CSV.record(r.fields(sweptPaths: sweptPaths)) }
+public func reportCSV(_ rows: [ReportRow], sweptPaths: [String], onChip: Bool = false) -> String {
+    var text = CSV.record(ReportRow.header(sweptPaths: sweptPaths, onChip: onChip))
+    for r in rows { text += CSV.record(r.fields(sweptPaths: sweptPaths, onChip: onChip)) }
     return text
 }

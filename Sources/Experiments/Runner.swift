@@ -74,11 +74,15 @@ public final class Runner: @unchecked Sendable {
     func checkBuffers(_ c: ExperimentConfig, _ r: TraceReader) throws(AttnError) {
         let m = r.metadata, w = c.attention.timingWorkload, mem = c.hardware.memory
         let group = m.heads / m.kvHeads
-        let needs: [(String, Double, Int, String)] = [
+        var needs: [(String, Double, Int, String)] = [
             ("hardware.memory.q_buffer_kib", mem.qBufferKiB, group * m.headDim * ((w.qBits + 7) / 8), "one query row of the GQA group"),
             ("hardware.memory.out_buffer_kib", mem.outBufferKiB, group * m.headDim * ((w.outBits + 7) / 8), "one output row of the GQA group"),
-            ("hardware.memory.score_buffer_kib", mem.scoreBufferKiB, (r.lengths.max() ?? 0) * ((w.scoreBits + 7) / 8), "one row of scores of the longest sequence"),
         ]
+        // Full rows need one whole row of scores on chip; key tiles need one score.
+        let scoreNeed: (String, Double, Int, String) = c.hardware.dataflow == .tiled
+            ? ("hardware.memory.score_buffer_kib", mem.scoreBufferKiB, (w.scoreBits + 7) / 8, "one score")
+            : ("hardware.memory.score_buffer_kib", mem.scoreBufferKiB, (r.lengths.max() ?? 0) * ((w.scoreBits + 7) / 8), "one row of scores of the longest sequence")
+        needs.append(scoreNeed)
         for (key, kib, bytes, what) in needs where kib * 1024 < Double(bytes) {
             throw AttnError.input(file: r.path, item: nil,
                                   message: "\(key) = \(kib) KiB cannot hold \(what) (\(bytes) bytes); this trace needs at least \(CSV.number((Double(bytes) / 1024 * 1000).rounded(.up) / 1000)) KiB")

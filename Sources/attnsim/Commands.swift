@@ -60,7 +60,8 @@ func runOrSweep(_ args: ParsedArguments, sweep: Bool) throws {
         return
     }
     let paths = sweptPaths(all.map(\.swept))
-    let header = ReportRow.header(sweptPaths: paths)
+    let onChip = ReportRow.reportsOnChip(all)
+    let header = ReportRow.header(sweptPaths: paths, onChip: onChip)
     let existing = resume ? try SweepOutput.resume(path: out, header: header, configIDs: all.map(\.configID)) : [:]
     let points = all.filter { p in
         (shard.map { p.index % $0.count == $0.index } ?? true) && existing[p.index] == nil
@@ -72,7 +73,7 @@ func runOrSweep(_ args: ParsedArguments, sweep: Bool) throws {
     let progress = ProgressLine(total: points.count, quiet: args.has("--quiet"))
     let pathsCopy = paths
     _ = try Runner(detail: detail).run(points, progress: progress, cancel: cancel) { i, rows in
-        output.add(point: points[i].index, rows: rows.map { $0.fields(sweptPaths: pathsCopy) })
+        output.add(point: points[i].index, rows: rows.map { $0.fields(sweptPaths: pathsCopy, onChip: onChip) })
     }
     progress.finish()
     try finishOutput(output, cancel: cancel, points: all.count)
@@ -207,6 +208,9 @@ func columnsCommand() -> CommandSpec {
         positionals: [], options: [], discussion: "",
         run: { _ in
             for (name, meaning) in ReportRow.columns { print("\(name)\t\(meaning)") }
+            for (name, meaning) in ReportRow.onChipColumns {
+                print("\(name)\t\(meaning) [only when a point uses hardware.dataflow: tiled or memory.sram_stage: true]")
+            }
         })
 }
 
