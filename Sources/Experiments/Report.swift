@@ -13,6 +13,8 @@ public struct ReportRow: Sendable {
         var calibration: [Int]
         var clockGHz: Double
         var areaMM2: Double
+        /// Bytes of the Top-θ threshold table for this trace (0 without Top-θ).
+        var thresholdTableBytes = 0
     }
 
     /// Fixed columns, in order, each with its description (docs/report-columns.md is generated from
@@ -69,8 +71,8 @@ public struct ReportRow: Sendable {
     ]
 
     /// Columns of the on-chip model, appended after the fixed columns only when some point of the run
-    /// uses it (`hardware.dataflow: tiled` or `hardware.memory.sram_stage: true`), so reports of
-    /// configs that do not keep their columns.
+    /// uses it (`hardware.dataflow: tiled`, `hardware.memory.sram_stage: true` or
+    /// `attention.pruning.length_buckets`), so reports of configs that do not keep their columns.
     public static let onChipColumns: [(name: String, meaning: String)] = [
         ("cycles_sram", "SRAM port cycles: per tile, the busiest buffer's bytes / memory.sram_bytes_per_cycle (a stage; bound_by may name sram); 0 without the stage"),
         ("k_dram_bytes", "K bytes moved from DRAM (rows not held in the K buffer, whole bursts)"),
@@ -79,6 +81,7 @@ public struct ReportRow: Sendable {
         ("rescale_ops", "online-softmax rescale multiplies (tiled): (1 + d_v) per row and key tile after its first"),
         ("query_tile_rows", "smallest prefill query tile used after fitting the buffers (decode: 1)"),
         ("key_tile_rows", "smallest key tile used after fitting the buffers (full_row: the longest row)"),
+        ("threshold_table_bytes", "Top-θ threshold table for the trace: layers × heads × stored row lengths × threshold bytes (+ constants); 0 without Top-θ"),
     ]
 
     public var values: [String]
@@ -103,7 +106,7 @@ public struct ReportRow: Sendable {
             list(c.evaluated), list(c.calibration),
         ]
         onChipValues = [i(cost.cyclesSRAM), i(cost.kDRAMBytes), n(cost.kvDRAMPasses), i(cost.spillDRAMBytes), i(cost.rescaleOps),
-                        i(cost.queryTileRowsMin), i(cost.keyTileRowsMin)]
+                        i(cost.queryTileRowsMin), i(cost.keyTileRowsMin), i(c.thresholdTableBytes)]
         swept = c.point.swept
     }
 
@@ -117,9 +120,14 @@ public struct ReportRow: Sendable {
         values + (onChip ? onChipValues : []) + sweptPaths.map { path in swept.first { $0.path == path }?.value ?? "" }
     }
 
-    /// Whether a run of these points reports the on-chip columns.
+    /// Whether a run of these points reports the on-chip columns: some point uses the tiled dataflow,
+    /// the SRAM port stage or a bucketed Top-θ threshold table.
     public static func reportsOnChip(_ points: [ExperimentPoint]) -> Bool {
-        points.contains { $0.config.hardware.dataflow == .tiled || $0.config.hardware.memory.sramStage }
+        points.contains { p in
+            var bucketed = false
+            if case .topTheta(let t) = p.config.attention.pruning { bucketed = t.buckets != .none }
+            return p.config.hardware.dataflow == .tiled || p.config.hardware.memory.sramStage || bucketed
+        }
     }
 }
 

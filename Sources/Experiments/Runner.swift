@@ -121,7 +121,7 @@ public final class Runner: @unchecked Sendable {
         let r = readers[trace]!
         let (cal, eval) = try sequences(c, r)
         var thresholds: TopThetaThresholds?
-        if case .topTheta = c.attention.pruning { thresholds = try calibrate(c, trace: trace) }
+        if case .topTheta(let t) = c.attention.pruning { thresholds = try calibrate(c, trace: trace).bucketed(t) }
         let fa = FunctionalAttention(config: c.attention, thresholds: thresholds)
         var o = FunctionalOutcome()
         o.evaluated = eval
@@ -163,9 +163,14 @@ public final class Runner: @unchecked Sendable {
                 }, onStream: { layer, c in
                     if detail != .summary { byLayer[layer, default: PhaseCost()] += c }
                 })
-                let base = ReportRow.Context(point: p, trace: (trace as NSString).lastPathComponent, phase: phase,
+                var base = ReportRow.Context(point: p, trace: (trace as NSString).lastPathComponent, phase: phase,
                                              evaluated: outcome.evaluated, calibration: outcome.calibration,
                                              clockGHz: p.config.hardware.clockGHz, areaMM2: area)
+                if case .topTheta(let t) = p.config.attention.pruning, let r = readers[trace] {
+                    let w = p.config.attention.timingWorkload
+                    base.thresholdTableBytes = t.tableBytes(layers: r.metadata.layers, heads: r.metadata.heads, maxLength: r.lengths.max() ?? 0,
+                                                            entryBytes: ((t.placement == .scores ? w.scoreBits : w.probBits) + 7) / 8)
+                }
                 rows.append(ReportRow(base, layer: nil, kvHead: nil, cost: total, fidelity: fid))
                 if detail == .layer || detail == .head {
                     for l in byLayer.keys.sorted() {

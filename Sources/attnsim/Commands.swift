@@ -209,7 +209,7 @@ func columnsCommand() -> CommandSpec {
         run: { _ in
             for (name, meaning) in ReportRow.columns { print("\(name)\t\(meaning)") }
             for (name, meaning) in ReportRow.onChipColumns {
-                print("\(name)\t\(meaning) [only when a point uses hardware.dataflow: tiled or memory.sram_stage: true]")
+                print("\(name)\t\(meaning) [only when a point uses hardware.dataflow: tiled, memory.sram_stage: true or attention.pruning.length_buckets]")
             }
         })
 }

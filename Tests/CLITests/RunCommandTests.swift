@@ -273,8 +273,8 @@ import Testing
 }
 
 @Suite struct HardwareValidationTests {
-    /// On-chip columns appear only when a point uses the tiled dataflow or the SRAM stage; Top-θ on
-    /// scores with every compensation runs tiled.
+    /// On-chip columns appear only when a point uses the tiled dataflow, the SRAM stage or threshold
+    /// buckets; Top-θ on scores with the count-bound and V-mean compensations runs tiled.
     @Test func tiledRunsAndAddsOnChipColumns() throws {
         let dir = try CLI.temporaryDirectory()
         let cfg = dir.appendingPathComponent("c.yaml").path
@@ -286,8 +286,11 @@ import Testing
         let tiled = try CLI.run(["run", cfg, "--set", "hardware.dataflow=tiled", "--set", "hardware.key_tile_rows=1"])
         #expect(tiled.status == 0, "\(tiled.stderr)")
         let header = tiled.stdout.split(separator: "\n")[0]
-        #expect(header.hasSuffix(",cycles_sram,k_dram_bytes,kv_dram_passes,spill_dram_bytes,rescale_ops,query_tile_rows,key_tile_rows"))
-        #expect(tiled.stdout.split(separator: "\n").dropFirst().allSatisfy { $0.hasSuffix(",1") })
+        #expect(header.hasSuffix(",cycles_sram,k_dram_bytes,kv_dram_passes,spill_dram_bytes,rescale_ops,query_tile_rows,key_tile_rows,threshold_table_bytes"))
+        for row in RunCommandTests().csv(tiled.stdout) {
+            #expect(row["key_tile_rows"] == "1")
+            #expect((Int(row["threshold_table_bytes"] ?? "") ?? 0) > 0)
+        }
         let ids = try CLI.run(["run", cfg, "--print-config", "--set", "hardware.dataflow=full_row", "--set", "hardware.memory.sram_stage=false"])
         let plain = try CLI.run(["run", cfg, "--print-config"])
         #expect(ids.stdout == plain.stdout)

@@ -105,6 +105,7 @@ public final class CalibrationSeam: AttentionSeam {
     public func thresholds(for config: AttentionConfig, layers: Int, heads: Int, maxLength: Int) -> TopThetaThresholds {
         var calibrator = TopThetaCalibrator(config: config, layers: layers, heads: heads, maxLength: maxLength)
         for x in inputs { calibrator.add(x) }
-        return calibrator.thresholds()
+        guard case .topTheta(let t) = config.pruning else { return calibrator.thresholds() }
+        return calibrator.thresholds().bucketed(t)
     }
 }
