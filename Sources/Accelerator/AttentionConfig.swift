@@ -78,7 +78,16 @@ public struct AttentionConfig: Sendable, Equatable {
         /// How the threshold table is stored: one entry per row length, or per bucket of lengths.
         public var buckets: ThresholdBuckets = .none
         public var interpolation: ThresholdInterpolation = .nearest
+        /// The paper's `calib_tac`: calibrate with exact top-k attention in the model (each layer's
+        /// k), so deeper layers calibrate on inputs the sparsified layers before them produced.
+        /// Needs the model in the loop (`attnsim eval`).
+        public var calibTAC = false
         public init(k: Int) { self.k = k }
+
+        /// Identifies what `calibTAC` calibration runs: the k of every layer.
+        public var kScheduleKey: String {
+            "\(k),\(denseLayers),\(firstLayersK)," + layerK.keys.sorted().map { "\($0):\(layerK[$0]!)" }.joined(separator: ",")
+        }
 
         public func k(forLayer l: Int) -> Int {
             if let o = layerK[l] { return o }
@@ -222,6 +231,7 @@ extension AttentionConfig {
             default: throw pr.error("length_buckets", "expected one of none, pow2, every, got '\(buckets)'")
             }
             if t.buckets != .none { t.interpolation = try pr.choice("interpolation", default: t.interpolation) }
+            t.calibTAC = try pr.bool("calib_tac", default: false)
             if t.placement == .probabilities && (t.denominator == .countBound || t.denominator == .constant) {
                 throw pr.error("denominator", "\(t.denominator.rawValue) compensation applies to thresholds on scores (placement: scores)")
             }
@@ -279,6 +289,7 @@ extension AttentionConfig {
             if !t.layerK.isEmpty {
                 pr.append(("layer_k", .mapping(t.layerK.keys.sorted().map { (String($0), ConfigNode.int(t.layerK[$0]!)) })))
             }
+            if t.calibTAC { pr.append(("calib_tac", .bool(true))) }
             switch t.buckets {
             case .none: break
             case .powersOfTwo: pr += [("length_buckets", .string("pow2")), ("interpolation", .string(t.interpolation.rawValue))]

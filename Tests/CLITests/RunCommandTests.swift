@@ -320,6 +320,7 @@ import Testing
         ("hardware: {dataflow: tiled}\nattention: {probabilities: {quantization: log_pow2}}", "attention.probabilities.quantization"),
         ("hardware: {dataflow: tiled}\nattention: {softmax: {clipped: true}}", "attention.softmax.clipped"),
         ("hardware: {key_tile_rows: 16}", "hardware.key_tile_rows: applies to dataflow: tiled"),
+        ("attention: {pruning: {kind: top_theta, k: 4, calib_tac: true}}", "attention.pruning.calib_tac: needs the model in the loop"),
     ])
     func impossibleHardwareAndArithmetic(yaml: String, key: String) throws {
         let dir = try CLI.temporaryDirectory()
