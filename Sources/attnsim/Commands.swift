@@ -25,7 +25,7 @@ func runCommand(sweep: Bool) -> CommandSpec {
     } else {
         options += [
             .value("--dram-trace", "FILE", "write the banked DRAM model's requests as a DRAMsim3 trace (0xADDR READ|WRITE cycle)"),
-            .value("--dram-trace-streams", "LIST", "only these request streams in the trace: q,k,v,out,index", default: "q,k,v,out,index"),
+            .value("--dram-trace-streams", "LIST", "only these request streams in the trace: q,k,v,out,index,spill", default: "q,k,v,out,index,spill"),
         ]
     }
     return CommandSpec(
@@ -68,8 +68,9 @@ func runOrSweep(_ args: ParsedArguments, sweep: Bool) throws {
     for p in all { inputs += p.config.traces + (p.config.thresholdsFile.map { [$0] } ?? []) }
     try OutputGuard.check(output: out, flag: "--out", inputs: inputs)
     let paths = sweptPaths(all.map(\.swept))
+    let onChip = ReportRow.reportsOnChip(all)
     let banked = all.contains { $0.config.hardware.dram.model == .banked }
-    let header = ReportRow.header(sweptPaths: paths, dram: banked)
+    let header = ReportRow.header(sweptPaths: paths, onChip: onChip, dram: banked)
     let existing = resume ? try SweepOutput.resume(path: out, header: header, points: all.map { p in
         SweepOutput.Expected(configID: p.configID, traces: p.config.traces.map { ($0 as NSString).lastPathComponent },
                              phases: p.config.phases.map(\.rawValue), swept: p.swept)
@@ -85,14 +86,14 @@ func runOrSweep(_ args: ParsedArguments, sweep: Bool) throws {
     let pathsCopy = paths
     let trace = try dramTraceFlags(args, points: points)
     _ = try Runner(detail: detail, dramTrace: trace?.recorder).run(points, progress: progress, cancel: cancel) { i, rows in
-        output.add(point: points[i].index, rows: rows.map { $0.fields(sweptPaths: pathsCopy, dram: banked) })
+        output.add(point: points[i].index, rows: rows.map { $0.fields(sweptPaths: pathsCopy, onChip: onChip, dram: banked) })
     }
     progress.finish()
     try finishOutput(output, cancel: cancel, points: all.count)
     if let trace { try AtomicFile.write(trace.recorder.contents, to: trace.path) }
 }
 
-/// `run --dram-trace FILE [--dram-trace-streams q,k,v,out,index]`: the banked model's request
+/// `run --dram-trace FILE [--dram-trace-streams q,k,v,out,index,spill]`: the banked model's request
 /// addresses in DRAMsim3's trace format.
 func dramTraceFlags(_ args: ParsedArguments, points: [ExperimentPoint]) throws -> (path: String, recorder: DRAMTraceRecorder)? {
     guard let path = args.string("--dram-trace") else {
@@ -108,7 +109,7 @@ func dramTraceFlags(_ args: ParsedArguments, points: [ExperimentPoint]) throws -
         streams = []
         for name in text.split(separator: ",") {
             guard let s = DRAMTraceRecorder.Stream(rawValue: String(name)) else {
-                throw AttnError.usage(flag: "--dram-trace-streams", message: "expected a comma-separated list of q, k, v, out, index, got '\(text)'")
+                throw AttnError.usage(flag: "--dram-trace-streams", message: "expected a comma-separated list of q, k, v, out, index, spill, got '\(text)'")
             }
             streams.insert(s)
         }
@@ -258,6 +259,9 @@ func columnsCommand() -> CommandSpec {
         positionals: [], options: [], discussion: "",
         run: { _ in
             for (name, meaning) in ReportRow.columns { print("\(name)\t\(meaning)") }
+            for (name, meaning) in ReportRow.onChipColumns {
+                print("\(name)\t\(meaning) [only when a point uses hardware.dataflow: tiled, memory.sram_stage: true or attention.pruning.length_buckets]")
+            }
             for (name, meaning) in ReportRow.dramColumns { print("\(name)\t(banked DRAM model only) \(meaning)") }
         })
 }
