@@ -31,11 +31,13 @@ let package = Package(
         .executableTarget(name: "attnsim", dependencies: ["Experiments"]),
         .executableTarget(name: "attnsim-bench", dependencies: ["Experiments", "CKernels"]),
 
-        .testTarget(name: "AttnCoreTests", dependencies: ["AttnCore"]),
-        .testTarget(name: "ReferenceModelsTests", dependencies: ["ReferenceModels"]),
-        .testTarget(name: "AcceleratorTests", dependencies: ["Accelerator", "CKernels"]),
-        .testTarget(name: "ExperimentsTests", dependencies: ["Experiments"]),
+        // Package root, fixtures and assets for every test target: one lookup policy.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "AttnCoreTests", dependencies: ["AttnCore", "TestSupport"]),
+        .testTarget(name: "ReferenceModelsTests", dependencies: ["ReferenceModels", "TestSupport"]),
+        .testTarget(name: "AcceleratorTests", dependencies: ["Accelerator", "CKernels", "TestSupport"]),
+        .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "TestSupport"]),
         // Runs the built `attnsim` binary as a user would (exit codes, stderr, files written).
-        .testTarget(name: "CLITests", dependencies: ["attnsim"]),
+        .testTarget(name: "CLITests", dependencies: ["attnsim", "AttnCore", "TestSupport"]),
     ]
 )

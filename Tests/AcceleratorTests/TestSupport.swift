@@ -1,18 +1,11 @@
+import AttnCore
 import Foundation
+import TestSupport
 
 enum Fixtures {
-    static let packageRoot: URL = {
-        var url = URL(fileURLWithPath: #filePath)
-        while url.path != "/" {
-            url = url.deletingLastPathComponent()
-            if FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) { return url }
-        }
-        fatalError("package root not found above \(#filePath)")
-    }()
+    static var packageRoot: URL { TestPaths.packageRoot }
 
-    static func path(_ relative: String) -> String {
-        packageRoot.appendingPathComponent("Tests/Fixtures").appendingPathComponent(relative).path
-    }
+    static func path(_ relative: String) -> String { TestPaths.fixture(relative) }
 
     /// A CSV fixture as rows of column → text.
     static func csv(_ relative: String) throws -> [[String: String]] {
@@ -23,14 +16,5 @@ enum Fixtures {
     }
 }
 
-struct SeededRNG: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+/// The project's one seeded generator (AttnCore.SplitMix64), under the name these tests use.
+typealias SeededRNG = SplitMix64

@@ -45,7 +45,7 @@ import Testing
         #expect(CSV.number(1e-5) == "1e-05")
         #expect(CSV.number(3) == "3")
         #expect(CSV.number(-.infinity) == "-inf")
-        var rng = SplitMix64(state: 11)
+        var rng = SplitMix64(seed: 11)
         for _ in 0..<10_000 {
             let x = Double(bitPattern: rng.next())
             guard x.isFinite else { continue }

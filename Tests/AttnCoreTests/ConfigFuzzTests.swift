@@ -2,18 +2,6 @@ import Foundation
 import Testing
 @testable import AttnCore
 
-/// SplitMix64: a tiny seeded generator so every run mutates the same way.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 @Suite struct ConfigFuzzTests {
     static let corpus = [
         """
@@ -62,7 +50,7 @@ struct SplitMix64: RandomNumberGenerator {
     /// Mutated and truncated documents either parse or fail with a located config error; anything
     /// that parses round-trips through its canonical text and survives sweep expansion and decoding.
     @Test func mutatedDocumentsNeverCrash() throws {
-        var rng = SplitMix64(state: 20_261_122)
+        var rng = SplitMix64(seed: 20_261_122)
         var parsed = 0, rejected = 0
         // ATTNSIM_CONFIG_FUZZ=<iterations> runs a longer campaign (e.g. 200000 in a release build).
         let iterations = Int(ProcessInfo.processInfo.environment["ATTNSIM_CONFIG_FUZZ"] ?? "") ?? 600
@@ -130,7 +118,7 @@ struct SplitMix64: RandomNumberGenerator {
 
     /// Documents made of random YAML-ish fragments: same invariants as above.
     @Test func fragmentSoupNeverCrashes() throws {
-        var rng = SplitMix64(state: 7)
+        var rng = SplitMix64(seed: 7)
         let iterations = (Int(ProcessInfo.processInfo.environment["ATTNSIM_CONFIG_FUZZ"] ?? "") ?? 600)
         var parsed = 0
         for _ in 0..<iterations {

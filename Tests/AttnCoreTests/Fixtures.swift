@@ -1,44 +1,21 @@
 import Foundation
+import TestSupport
 
 /// Paths of committed test fixtures (Tests/Fixtures/...), found from this source file.
 enum Fixtures {
-    static let packageRoot: URL = {
-        var url = URL(fileURLWithPath: #filePath)
-        while url.path != "/" {
-            url = url.deletingLastPathComponent()
-            if FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) { return url }
-        }
-        fatalError("package root not found above \(#filePath)")
-    }()
+    static var packageRoot: URL { TestPaths.packageRoot }
 
-    static func path(_ relative: String) -> String {
-        packageRoot.appendingPathComponent("Tests/Fixtures").appendingPathComponent(relative).path
-    }
+    static func path(_ relative: String) -> String { TestPaths.fixture(relative) }
 
-    /// A fetched asset (Scripts/fetch-assets; $ATTNSIM_ASSETS or <package>/.assets). Tests that need
-    /// one fail with a message saying how to get it — they are never skipped.
-    static func assets(_ relative: String) throws -> String {
-        let root = ProcessInfo.processInfo.environment["ATTNSIM_ASSETS"] ?? packageRoot.appendingPathComponent(".assets").path
-        let path = (root as NSString).appendingPathComponent(relative)
-        guard FileManager.default.fileExists(atPath: path) else { throw MissingAsset(path: path) }
-        return path
-    }
-
-    struct MissingAsset: Error, CustomStringConvertible {
-        let path: String
-        var description: String { "missing asset \(path): run Scripts/fetch-assets first" }
-    }
+    /// A fetched asset (Scripts/fetch-assets); a missing one fails the test, never skips it.
+    static func assets(_ relative: String) throws -> String { try TestPaths.asset(relative) }
 
     static func json(_ relative: String) throws -> [String: Any] {
         let data = try Data(contentsOf: URL(fileURLWithPath: path(relative)))
         return try JSONSerialization.jsonObject(with: data) as! [String: Any]
     }
 
-    static func temporaryDirectory() throws -> URL {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("attnsim-test-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        return url
-    }
+    static func temporaryDirectory() throws -> URL { try TestPaths.temporaryDirectory() }
 }
 
 extension Array where Element == Any {

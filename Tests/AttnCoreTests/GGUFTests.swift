@@ -69,7 +69,7 @@ import Testing
         // Unsupported quantization: listed, rejected by name when read.
         let f = try GGUFFile(data: good, path: "m.gguf")
         #expect(throws: AttnError.input(file: "m.gguf", item: "nope", message: "tensor not found")) { try f.floats("nope") }
-        var rng = SplitMix64(state: 3)
+        var rng = SplitMix64(seed: 3)
         for _ in 0..<2000 {
             var d = good
             for _ in 0..<3 { d[Int(rng.next() % UInt64(d.count))] = UInt8(truncatingIfNeeded: rng.next()) }

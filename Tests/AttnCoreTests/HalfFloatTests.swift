@@ -54,7 +54,7 @@ import Testing
     }
 
     @Test func randomFloatsNarrowLikeFloat16() {
-        var rng = SplitMix64(state: 42)
+        var rng = SplitMix64(seed: 42)
         for _ in 0..<100_000 {
             let f = Float(bitPattern: UInt32(truncatingIfNeeded: rng.next()))
             if f.isNaN { continue }

@@ -109,7 +109,7 @@ import Testing
 
     @Test func noCrashOnRandomCorruption() throws {
         let good = try Data(contentsOf: URL(fileURLWithPath: Fixtures.path("io/dtypes.safetensors")))
-        var rng = SplitMix64(state: 7)
+        var rng = SplitMix64(seed: 7)
         for i in 0..<3000 {
             var d = good
             switch i % 3 {

@@ -1,3 +1,4 @@
+import AttnCore
 import Foundation
 
 /// A deterministic fuzzer over the command line and the config schema, run against the built
@@ -9,16 +10,11 @@ import Foundation
 /// exit status other than 0/1/2, stderr that is not exactly one line for status 2, any file left in
 /// the case directory by a failed run (output, lock or temporary file), or an input file changed.
 struct CLIFuzzer {
-    /// SplitMix64: small, fast and the same on every platform.
+    /// Draws from the project's SplitMix64: small, fast and the same on every platform.
     struct Random {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
+        var generator: SplitMix64
+        init(state: UInt64) { generator = SplitMix64(seed: state) }
+        mutating func next() -> UInt64 { generator.next() }
         mutating func int(_ n: Int) -> Int { Int(next() % UInt64(n)) }
         mutating func chance(_ p: Double) -> Bool { Double(next() >> 11) / Double(1 << 53) < p }
         mutating func pick<T>(_ a: [T]) -> T { a[int(a.count)] }

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 
 /// Runs the built `attnsim` binary as a user would and captures what it prints.
 struct CLIResult {
@@ -21,14 +22,7 @@ enum CLI {
         fatalError("attnsim binary not found near \(CommandLine.arguments[0]); build the package first")
     }()
 
-    static let packageRoot: URL = {
-        var url = URL(fileURLWithPath: #filePath)
-        while url.path != "/" {
-            url = url.deletingLastPathComponent()
-            if FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) { return url }
-        }
-        fatalError("package root not found above \(#filePath)")
-    }()
+    static var packageRoot: URL { TestPaths.packageRoot }
 
     @discardableResult
     static func run(_ args: [String], cwd: URL? = nil, stdin: String? = nil) throws -> CLIResult {

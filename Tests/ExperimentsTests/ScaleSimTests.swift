@@ -2,20 +2,14 @@ import Accelerator
 import AttnCore
 @testable import Experiments
 import Foundation
+import TestSupport
 import Testing
 
 /// `attnsim scalesim` against real SCALE-Sim 3.0.0 runs (Scripts/scalesim_golden.py `reports`):
 /// every report file byte for byte, for GEMM and conv topologies, all three dataflows and SRAMs
 /// from 1 kB (many prefetch windows and drains) to 4096 kB (one prefetch).
 @Suite struct ScaleSimTests {
-    static let reportsDir: String = {
-        var url = URL(fileURLWithPath: #filePath)
-        while url.path != "/" {
-            url = url.deletingLastPathComponent()
-            if FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) { break }
-        }
-        return url.appendingPathComponent("Tests/Fixtures/scalesim/reports").path
-    }()
+    static let reportsDir = TestPaths.fixture("scalesim/reports")
 
     static let cases: [String] = {
         (try? FileManager.default.contentsOfDirectory(atPath: reportsDir))?.sorted() ?? []

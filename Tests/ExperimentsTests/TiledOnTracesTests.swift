@@ -2,12 +2,12 @@ import Foundation
 import Testing
 @testable import Accelerator
 @testable import Experiments
+import TestSupport
 
 /// The tiled dataflow against the full-row one on the committed traces (Configs/default.yaml: Top-θ
 /// on scores with the exact denominator and V-mean compensation), head group by head group.
 @Suite struct TiledOnTracesTests {
-    static let configPath = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("Configs/default.yaml").path
+    static let configPath = TestPaths.packageRoot.appendingPathComponent("Configs/default.yaml").path
 
     @Test func tiledEqualsFullRowInEveryCountTheyShare() throws {
         let point = try ExperimentLoader.load(path: Self.configPath)[0]

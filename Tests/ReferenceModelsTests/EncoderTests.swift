@@ -124,7 +124,8 @@ struct EncoderTests {
         #expect(throws: AttnError.self) { try model.forward([101, 40000, 102]) }
         #expect(throws: AttnError.self) { try model.forward([]) }
         #expect(throws: AttnError.self) { try model.forward([Int32](repeating: 1000, count: 513)) }
-        do { _ = try model.forward([101, -1]) } catch { #expect(error.description.contains("position 1")) }
+        let negative = #expect(throws: AttnError.self) { try model.forward([101, -1]) }
+        #expect(negative?.description.contains("position 1") == true, "\(String(describing: negative))")
     }
 }
 

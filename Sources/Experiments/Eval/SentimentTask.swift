@@ -3,29 +3,6 @@ import AttnCore
 import Foundation
 import ReferenceModels
 
-/// SplitMix64 (Steele, Lea, Flood 2014): the seeded generator behind every split, so a split is
-/// reproducible anywhere (Scripts/eval_golden.py implements the same).
-public struct SplitMix64: Sendable {
-    var state: UInt64
-    public init(seed: UInt64) { state = seed }
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// Fisher–Yates: for i from n−1 down to 1, swap i with next() % (i + 1).
-    public mutating func shuffle<T>(_ a: inout [T]) {
-        guard a.count > 1 else { return }
-        for i in stride(from: a.count - 1, to: 0, by: -1) {
-            let j = Int(next() % UInt64(i + 1))
-            a.swapAt(i, j)
-        }
-    }
-}
-
 /// The lines of a text file, with Python's universal newlines (\n, \r\n and \r end a line).
 func textLines(_ data: Data) -> [Substring] {
     textLines(String(decoding: data, as: UTF8.self))
