@@ -73,9 +73,41 @@ public struct AttentionConfig: Sendable, Equatable {
         public var firstLayersK = 0
         /// Thresholds = mean + stdFactor · std of the calibration rows' (k+1)-th largest values.
         public var stdFactor = 0.1
+        /// Per-layer k overrides (layer → k), taking precedence over `k` and `firstLayersK`.
+        public var layerK: [Int: Int] = [:]
+        /// How the threshold table is stored: one entry per row length, or per bucket of lengths.
+        public var buckets: ThresholdBuckets = .none
+        public var interpolation: ThresholdInterpolation = .nearest
+        /// The paper's `calib_tac`: calibrate with exact top-k attention in the model (each layer's
+        /// k), so deeper layers calibrate on inputs the sparsified layers before them produced.
+        /// Needs the model in the loop (`attnsim eval`).
+        public var calibTAC = false
         public init(k: Int) { self.k = k }
 
-        public func k(forLayer l: Int) -> Int { l < denseLayers && firstLayersK > 0 ? firstLayersK : k }
+        /// Identifies what `calibTAC` calibration runs: the k of every layer.
+        public var kScheduleKey: String {
+            "\(k),\(denseLayers),\(firstLayersK)," + layerK.keys.sorted().map { "\($0):\(layerK[$0]!)" }.joined(separator: ",")
+        }
+
+        public func k(forLayer l: Int) -> Int {
+            if let o = layerK[l] { return o }
+            return l < denseLayers && firstLayersK > 0 ? firstLayersK : k
+        }
+    }
+
+    /// Row lengths the Top-θ threshold table stores (docs/algorithms.md, "Threshold table").
+    public enum ThresholdBuckets: Sendable, Equatable {
+        /// Every row length.
+        case none
+        /// Powers of two.
+        case powersOfTwo
+        /// Multiples of the given number of rows.
+        case every(Int)
+    }
+
+    /// How a row length between stored lengths gets its threshold.
+    public enum ThresholdInterpolation: String, Sendable, CaseIterable {
+        case nearest, linear
     }
 
     public enum Pruning: Sendable, Equatable {
@@ -182,6 +214,24 @@ extension AttentionConfig {
             t.denseLayers = try pr.int("dense_layers", default: t.denseLayers, range: 0...4096)
             t.firstLayersK = try pr.int("first_layers_k", default: t.firstLayersK, range: 0...1_000_000)
             t.stdFactor = try pr.double("std_factor", default: t.stdFactor, range: -10...10)
+            if let lk = pr.node("layer_k"), !lk.isNull {
+                let lr = try ConfigReader(lk, path: pr.keyPath("layer_k"))
+                for key in lr.keys {
+                    guard let layer = Int(key), layer >= 0, layer <= 4096 else {
+                        throw lr.error(key, "expected a layer index (0...4096) as the key, got '\(key)'")
+                    }
+                    t.layerK[layer] = try lr.int(key, range: 1...1_000_000)
+                }
+            }
+            let buckets = try pr.string("length_buckets", default: "none")
+            switch buckets {
+            case "none": t.buckets = .none; pr.allow("bucket_rows", "interpolation")
+            case "pow2": t.buckets = .powersOfTwo; pr.allow("bucket_rows")
+            case "every": t.buckets = .every(try pr.int("bucket_rows", default: 64, range: 1...1_000_000))
+            default: throw pr.error("length_buckets", "expected one of none, pow2, every, got '\(buckets)'")
+            }
+            if t.buckets != .none { t.interpolation = try pr.choice("interpolation", default: t.interpolation) }
+            t.calibTAC = try pr.bool("calib_tac", default: false)
             if t.placement == .probabilities && (t.denominator == .countBound || t.denominator == .constant) {
                 throw pr.error("denominator", "\(t.denominator.rawValue) compensation applies to thresholds on scores (placement: scores)")
             }
@@ -227,7 +277,7 @@ extension AttentionConfig {
         }
         if let c = clippedSoftmax { sm += [("clipped", .bool(true)), ("zeta", .double(c.zeta)), ("alpha", .double(c.alpha))] }
         else { sm.append(("clipped", .bool(false))) }
-        let pr: [(String, ConfigNode)]
+        var pr: [(String, ConfigNode)]
         switch pruning {
         case .none: pr = [("kind", .string("none"))]
         case .probability(let t): pr = [("kind", .string("probability")), ("threshold", .double(t))]
@@ -235,6 +285,16 @@ extension AttentionConfig {
             pr = [("kind", .string("top_theta")), ("k", .int(t.k)), ("placement", .string(t.placement.rawValue)),
                   ("denominator", .string(t.denominator.rawValue)), ("v_mean", .bool(t.vMean)),
                   ("dense_layers", .int(t.denseLayers)), ("first_layers_k", .int(t.firstLayersK)), ("std_factor", .double(t.stdFactor))]
+            // Keys added later appear only when set, so existing config_ids stay.
+            if !t.layerK.isEmpty {
+                pr.append(("layer_k", .mapping(t.layerK.keys.sorted().map { (String($0), ConfigNode.int(t.layerK[$0]!)) })))
+            }
+            if t.calibTAC { pr.append(("calib_tac", .bool(true))) }
+            switch t.buckets {
+            case .none: break
+            case .powersOfTwo: pr += [("length_buckets", .string("pow2")), ("interpolation", .string(t.interpolation.rawValue))]
+            case .every(let n): pr += [("length_buckets", .string("every")), ("bucket_rows", .int(n)), ("interpolation", .string(t.interpolation.rawValue))]
+            }
         case .topK(let k): pr = [("kind", .string("top_k")), ("k", .int(k))]
         }
         let pq: [(String, ConfigNode)]

@@ -11,6 +11,12 @@ public struct HardwareConfig: Sendable, Equatable {
     /// Query rows per prefill tile (a Q·Kᵀ/P·V tile covers this many query rows). 0 means the array's
     /// row count.
     public var queryTileRows: Int = 0
+    /// How a query tile meets its keys (docs/model.md, "Dataflows"): `fullRow` computes every
+    /// visible score of the tile's rows before softmax; `tiled` streams K/V in key tiles with an
+    /// online (running max and denominator) softmax, FlashAttention-style.
+    public var dataflow: AttentionDataflow = .fullRow
+    /// Keys per key tile of the tiled dataflow. 0 means the array's column count.
+    public var keyTileRows: Int = 0
     public var comparator = ThresholdComparator()
     public var topK = TopKUnit()
     public var softmax = SoftmaxUnit()
@@ -24,6 +30,15 @@ public struct HardwareConfig: Sendable, Equatable {
     public init() {}
 
     public var effectiveQueryTileRows: Int { queryTileRows > 0 ? queryTileRows : array.rows }
+    public var effectiveKeyTileRows: Int { keyTileRows > 0 ? keyTileRows : array.cols }
+}
+
+/// The attention dataflow of the timing model.
+public enum AttentionDataflow: String, Sendable, CaseIterable {
+    /// Whole score rows of a query tile on chip before softmax (today's default).
+    case fullRow = "full_row"
+    /// Key tiles with an online softmax: running max and denominator, accumulators rescaled.
+    case tiled
 }
 
 extension HardwareConfig {
@@ -32,6 +47,11 @@ extension HardwareConfig {
         self.init()
         clockGHz = try r.double("clock_ghz", default: clockGHz, range: 0.001...100)
         queryTileRows = try r.int("query_tile_rows", default: queryTileRows, range: 0...1_048_576)
+        dataflow = try r.choice("dataflow", default: dataflow)
+        keyTileRows = try r.int("key_tile_rows", default: keyTileRows, range: 0...1_048_576)
+        if dataflow == .fullRow && keyTileRows != 0 {
+            throw r.error("key_tile_rows", "applies to dataflow: tiled (full_row takes whole rows)")
+        }
 
         let a = try r.child("array")
         array = SystolicArray(rows: try a.int("rows", default: array.rows, range: 1...65_536),
@@ -68,6 +88,7 @@ extension HardwareConfig {
         memory.scoreBufferKiB = try m.double("score_buffer_kib", default: memory.scoreBufferKiB, range: 0.001...1_048_576)
         memory.outBufferKiB = try m.double("out_buffer_kib", default: memory.outBufferKiB, range: 0.001...1_048_576)
         memory.doubleBuffered = try m.bool("double_buffered", default: memory.doubleBuffered)
+        memory.sramStage = try m.bool("sram_stage", default: dataflow == .tiled)
 
         dram = try DRAMConfig(from: try r.child("dram"))
         // The banked model moves whole requests of its own size.
@@ -94,14 +115,23 @@ extension HardwareConfig {
 
     /// The normalized `hardware:` section (every value, defaults filled), for config ids and
     /// `--print-config`.
+    /// Keys added after configs were committed (`dataflow`, `key_tile_rows`, `memory.sram_stage`,
+    /// `dram`) appear only when they differ from their defaults, so the `config_id`s of existing
+    /// configs stay.
     public var configNode: ConfigNode {
         .mapping(configEntries + (dram.configNode.map { [("dram", $0)] } ?? []))
     }
 
     private var configEntries: [(String, ConfigNode)] {
-        [
+        var tiling: [(String, ConfigNode)] = []
+        if dataflow != .fullRow { tiling.append(("dataflow", .string(dataflow.rawValue))) }
+        if keyTileRows != 0 { tiling.append(("key_tile_rows", .int(keyTileRows))) }
+        var sram: [(String, ConfigNode)] = []
+        if memory.sramStage != (dataflow == .tiled) { sram.append(("sram_stage", .bool(memory.sramStage))) }
+        return [
             ("clock_ghz", .double(clockGHz)),
             ("query_tile_rows", .int(queryTileRows)),
+        ] + tiling + [
             ("array", .mapping([("rows", .int(array.rows)), ("cols", .int(array.cols)),
                                 ("dataflow", .string(array.dataflow.rawValue)), ("schedule", .string(array.schedule.rawValue))])),
             ("comparator", .mapping([("lanes", .int(comparator.lanes))])),
@@ -119,7 +149,7 @@ extension HardwareConfig {
                                  ("k_buffer_kib", .double(memory.kBufferKiB)),
                                  ("score_buffer_kib", .double(memory.scoreBufferKiB)),
                                  ("out_buffer_kib", .double(memory.outBufferKiB)),
-                                 ("double_buffered", .bool(memory.doubleBuffered))])),
+                                 ("double_buffered", .bool(memory.doubleBuffered))] + sram)),
             // sram_model is written only when it is not the default, so config_ids made before it existed stay.
             ("energy", .mapping([("mult8_pj", .double(energy.mult8PJ)), ("add8_pj", .double(energy.add8PJ)),
                                  ("sram_pj_per_byte_8kib", .double(energy.sramPJPerByteAt8KiB)),
@@ -128,5 +158,37 @@ extension HardwareConfig {
                                  ("leakage_mw_per_mm2", .double(energy.leakageMWPerMM2))]
                                 + (energy.sramModel == .horowitz ? [] : [("sram_model", .string(energy.sramModel.rawValue))]))),
         ]
+    }
+}
+
+extension HardwareConfig {
+    /// Rejects arithmetic the `tiled` dataflow cannot compute: whatever needs a row's complete
+    /// normalization before P·V (docs/model.md, "Dataflows"). `attention` is the decoded section and
+    /// `section` its reader (errors are located at the offending key).
+    public func checkDataflow(supports attention: AttentionConfig, section: ConfigReader) throws(AttnError) {
+        guard dataflow == .tiled else { return }
+        func fail(_ child: String, _ key: String, _ message: String) -> AttnError {
+            if let n = section.node(child), let r = try? ConfigReader(n, path: section.keyPath(child)) {
+                return r.error(key, message + " (hardware.dataflow: tiled streams keys in tiles with an online softmax; use full_row)")
+            }
+            return section.error(child, message)
+        }
+        switch attention.pruning {
+        case .none: break
+        case .probability:
+            throw fail("pruning", "kind", "probability thresholds compare p = e/Σ, which needs the whole row's denominator")
+        case .topK:
+            throw fail("pruning", "kind", "top_k sorts each whole row of scores")
+        case .topTheta(let t):
+            if t.placement == .probabilities {
+                throw fail("pruning", "placement", "Top-θ on probabilities compares p = e/Σ, which needs the whole row's denominator")
+            }
+        }
+        if attention.probabilityQuantization != .none {
+            throw fail("probabilities", "quantization", "quantizing probabilities needs them normalized, i.e. the whole row's denominator, before P·V")
+        }
+        if attention.clippedSoftmax != nil {
+            throw fail("softmax", "clipped", "clipped softmax clips normalized probabilities, which needs the whole row's denominator before P·V")
+        }
     }
 }

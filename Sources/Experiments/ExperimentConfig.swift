@@ -79,7 +79,13 @@ extension ExperimentConfig {
             throw ev.error("sequences", "sequence \(both) is also a calibration sequence; calibration and evaluation must be disjoint")
         }
         hardware = try HardwareConfig(from: try r.child("hardware"))
-        attention = try AttentionConfig(from: try r.child("attention"))
+        let attentionSection = try r.child("attention")
+        attention = try AttentionConfig(from: attentionSection)
+        try hardware.checkDataflow(supports: attention, section: attentionSection)
+        if case .topTheta(let t) = attention.pruning, t.calibTAC, let n = attentionSection.node("pruning"),
+           let pr = try? ConfigReader(n, path: "attention.pruning") {
+            throw pr.error("calib_tac", "needs the model in the loop (attnsim eval): a trace's Q, K, V were recorded under exact attention, so deeper layers cannot see sparsified inputs")
+        }
         r.allow("sweep", "zip", "base")
         try r.finish()
     }

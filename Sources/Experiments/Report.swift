@@ -13,6 +13,8 @@ public struct ReportRow: Sendable {
         var calibration: [Int]
         var clockGHz: Double
         var areaMM2: Double
+        /// Bytes of the Top-θ threshold table for this trace (0 without Top-θ).
+        var thresholdTableBytes = 0
     }
 
     /// Fixed columns, in order, each with its description (docs/report-columns.md is generated from
@@ -32,7 +34,7 @@ public struct ReportRow: Sendable {
         ("cycles_pv", "systolic-array cycles of P·V"),
         ("cycles_vfetch", "DRAM transfer cycles of V rows"),
         ("cycles_dram", "DRAM transfer cycles of all traffic"),
-        ("bound_by", "stage with the most cycles: qk, threshold, softmax, quantize, pv or dram"),
+        ("bound_by", "stage with the most cycles: qk, threshold, softmax, quantize, pv, dram (or sram, with the SRAM port stage)"),
         ("time_us", "cycles / clock, microseconds"),
         ("array_utilization", "MACs / (PEs × array cycles)"),
         ("dram_read_bytes", "bytes read from DRAM (whole bursts)"),
@@ -68,8 +70,23 @@ public struct ReportRow: Sendable {
         ("calibration_sequences", "trace sequences used to calibrate thresholds"),
     ]
 
-    /// Columns of the banked DRAM model (`hardware.dram.model: banked`), after the fixed ones; present
-    /// only when some point of the run uses it, so reports of the simple model are unchanged.
+    /// Columns of the on-chip model, appended after the fixed columns only when some point of the run
+    /// uses it (`hardware.dataflow: tiled`, `hardware.memory.sram_stage: true` or
+    /// `attention.pruning.length_buckets`), so reports of configs that do not keep their columns.
+    public static let onChipColumns: [(name: String, meaning: String)] = [
+        ("cycles_sram", "SRAM port cycles: per tile, the busiest buffer's bytes / memory.sram_bytes_per_cycle (a stage; bound_by may name sram); 0 without the stage"),
+        ("k_dram_bytes", "K bytes moved from DRAM (rows not held in the K buffer, whole bursts)"),
+        ("kv_dram_passes", "(K + V bytes moved from DRAM) / (K + V bytes of the caches): 1 when they stay on chip, about the query tiles or decode steps when they stream"),
+        ("spill_dram_bytes", "score-buffer and accumulator overflow written to DRAM and read back (both directions)"),
+        ("rescale_ops", "online-softmax rescale multiplies (tiled): (1 + d_v) per row and key tile after its first"),
+        ("query_tile_rows", "smallest prefill query tile used after fitting the buffers (decode: 1)"),
+        ("key_tile_rows", "smallest key tile used after fitting the buffers (full_row: the longest row)"),
+        ("threshold_table_bytes", "Top-θ threshold table for the trace: layers × heads × stored row lengths × threshold bytes (+ constants); 0 without Top-θ"),
+    ]
+
+    /// Columns of the banked DRAM model (`hardware.dram.model: banked`), after the fixed ones (and the
+    /// on-chip ones); present only when some point of the run uses it, so reports of the simple model
+    /// are unchanged.
     public static let dramColumns: [(name: String, meaning: String)] = [
         ("dram_requests", "DRAM requests (column commands) of the banked model"),
         ("dram_row_hit_rate", "row-buffer hits / requests"),
@@ -84,6 +101,7 @@ public struct ReportRow: Sendable {
     ]
 
     public var values: [String]
+    public var onChipValues: [String]
     public var dramValues: [String] = []
     public var swept: [SweptValue]
 
@@ -104,6 +122,8 @@ public struct ReportRow: Sendable {
             n(f.visible > 0 ? Double(f.below1e3) / Double(f.visible) : 0), i(f.saturations), i(f.keepMaxEvents), i(f.rows),
             list(c.evaluated), list(c.calibration),
         ]
+        onChipValues = [i(cost.cyclesSRAM), i(cost.kDRAMBytes), n(cost.kvDRAMPasses), i(cost.spillDRAMBytes), i(cost.rescaleOps),
+                        i(cost.queryTileRowsMin), i(cost.keyTileRowsMin), i(c.thresholdTableBytes)]
         swept = c.point.swept
         let dram = c.point.config.hardware.dram
         if dram.model == .banked {
@@ -114,21 +134,32 @@ public struct ReportRow: Sendable {
         }
     }
 
-    /// Header: the fixed columns, then one per swept key path (in sweep order).
-    /// With `dram`, the banked DRAM model's columns follow the fixed ones.
-    public static func header(sweptPaths: [String], dram: Bool = false) -> [String] {
-        columns.map(\.name) + (dram ? dramColumns.map(\.name) : []) + sweptPaths
+    /// Header: the fixed columns, the on-chip columns when `onChip`, the banked DRAM model's columns
+    /// when `dram`, then one per swept key path (in sweep order).
+    public static func header(sweptPaths: [String], onChip: Bool = false, dram: Bool = false) -> [String] {
+        columns.map(\.name) + (onChip ? onChipColumns.map(\.name) : []) + (dram ? dramColumns.map(\.name) : []) + sweptPaths
     }
 
-    public func fields(sweptPaths: [String], dram: Bool = false) -> [String] {
-        values + (dram ? (dramValues.isEmpty ? Array(repeating: "", count: Self.dramColumns.count) : dramValues) : [])
+    public func fields(sweptPaths: [String], onChip: Bool = false, dram: Bool = false) -> [String] {
+        values + (onChip ? onChipValues : [])
+            + (dram ? (dramValues.isEmpty ? Array(repeating: "", count: Self.dramColumns.count) : dramValues) : [])
             + sweptPaths.map { path in swept.first { $0.path == path }?.value ?? "" }
+    }
+
+    /// Whether a run of these points reports the on-chip columns: some point uses the tiled dataflow,
+    /// the SRAM port stage or a bucketed Top-θ threshold table.
+    public static func reportsOnChip(_ points: [ExperimentPoint]) -> Bool {
+        points.contains { p in
+            var bucketed = false
+            if case .topTheta(let t) = p.config.attention.pruning { bucketed = t.buckets != .none }
+            return p.config.hardware.dataflow == .tiled || p.config.hardware.memory.sramStage || bucketed
+        }
     }
 }
 
 /// The CSV text of a set of rows.
-public func reportCSV(_ rows: [ReportRow], sweptPaths: [String], dram: Bool = false) -> String {
-    var text = CSV.record(ReportRow.header(sweptPaths: sweptPaths, dram: dram))
-    for r in rows { text += CSV.record(r.fields(sweptPaths: sweptPaths, dram: dram)) }
+public func reportCSV(_ rows: [ReportRow], sweptPaths: [String], onChip: Bool = false, dram: Bool = false) -> String {
+    var text = CSV.record(ReportRow.header(sweptPaths: sweptPaths, onChip: onChip, dram: dram))
+    for r in rows { text += CSV.record(r.fields(sweptPaths: sweptPaths, onChip: onChip, dram: dram)) }
     return text
 }

@@ -77,11 +77,15 @@ public final class Runner: @unchecked Sendable {
     func checkBuffers(_ c: ExperimentConfig, _ r: TraceReader) throws(AttnError) {
         let m = r.metadata, w = c.attention.timingWorkload, mem = c.hardware.memory
         let group = m.heads / m.kvHeads
-        let needs: [(String, Double, Int, String)] = [
+        var needs: [(String, Double, Int, String)] = [
             ("hardware.memory.q_buffer_kib", mem.qBufferKiB, group * m.headDim * ((w.qBits + 7) / 8), "one query row of the GQA group"),
             ("hardware.memory.out_buffer_kib", mem.outBufferKiB, group * m.headDim * ((w.outBits + 7) / 8), "one output row of the GQA group"),
-            ("hardware.memory.score_buffer_kib", mem.scoreBufferKiB, (r.lengths.max() ?? 0) * ((w.scoreBits + 7) / 8), "one row of scores of the longest sequence"),
         ]
+        // Full rows need one whole row of scores on chip; key tiles need one score.
+        let scoreNeed: (String, Double, Int, String) = c.hardware.dataflow == .tiled
+            ? ("hardware.memory.score_buffer_kib", mem.scoreBufferKiB, (w.scoreBits + 7) / 8, "one score")
+            : ("hardware.memory.score_buffer_kib", mem.scoreBufferKiB, (r.lengths.max() ?? 0) * ((w.scoreBits + 7) / 8), "one row of scores of the longest sequence")
+        needs.append(scoreNeed)
         for (key, kib, bytes, what) in needs where kib * 1024 < Double(bytes) {
             throw AttnError.input(file: r.path, item: nil,
                                   message: "\(key) = \(kib) KiB cannot hold \(what) (\(bytes) bytes); this trace needs at least \(CSV.number((Double(bytes) / 1024 * 1000).rounded(.up) / 1000)) KiB")
@@ -133,7 +137,7 @@ public final class Runner: @unchecked Sendable {
         let r = readers[trace]!
         let (cal, eval) = try sequences(c, r)
         var thresholds: TopThetaThresholds?
-        if case .topTheta = c.attention.pruning { thresholds = try calibrate(c, trace: trace) }
+        if case .topTheta(let t) = c.attention.pruning { thresholds = try calibrate(c, trace: trace).bucketed(t) }
         let fa = FunctionalAttention(config: c.attention, thresholds: thresholds)
         var o = FunctionalOutcome()
         o.evaluated = eval
@@ -181,9 +185,14 @@ public final class Runner: @unchecked Sendable {
             for phase in p.config.phases {
                 guard outcome.activities[phase] != nil, let fid = outcome.fidelity[phase], var cs = streams[phase] else { continue }
                 cs.finish()
-                let base = ReportRow.Context(point: p, trace: (trace as NSString).lastPathComponent, phase: phase,
+                var base = ReportRow.Context(point: p, trace: (trace as NSString).lastPathComponent, phase: phase,
                                              evaluated: outcome.evaluated, calibration: outcome.calibration,
                                              clockGHz: p.config.hardware.clockGHz, areaMM2: area)
+                if case .topTheta(let t) = p.config.attention.pruning, let r = readers[trace] {
+                    let w = p.config.attention.timingWorkload
+                    base.thresholdTableBytes = t.tableBytes(layers: r.metadata.layers, heads: r.metadata.heads, maxLength: r.lengths.max() ?? 0,
+                                                            entryBytes: ((t.placement == .scores ? w.scoreBits : w.probBits) + 7) / 8)
+                }
                 rows.append(ReportRow(base, layer: nil, kvHead: nil, cost: cs.total, fidelity: fid))
                 if detail == .layer || detail == .head {
                     for l in cs.byLayer.keys.sorted() {

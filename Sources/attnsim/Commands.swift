@@ -25,7 +25,7 @@ func runCommand(sweep: Bool) -> CommandSpec {
     } else {
         options += [
             .value("--dram-trace", "FILE", "write the banked DRAM model's requests as a DRAMsim3 trace (0xADDR READ|WRITE cycle)"),
-            .value("--dram-trace-streams", "LIST", "only these request streams in the trace: q,k,v,out,index", default: "q,k,v,out,index"),
+            .value("--dram-trace-streams", "LIST", "only these request streams in the trace: q,k,v,out,index,spill", default: "q,k,v,out,index,spill"),
         ]
     }
     return CommandSpec(
@@ -68,8 +68,9 @@ func runOrSweep(_ args: ParsedArguments, sweep: Bool) throws {
     for p in all { inputs += p.config.traces + (p.config.thresholdsFile.map { [$0] } ?? []) }
     try OutputGuard.check(output: out, flag: "--out", inputs: inputs)
     let paths = sweptPaths(all.map(\.swept))
+    let onChip = ReportRow.reportsOnChip(all)
     let banked = all.contains { $0.config.hardware.dram.model == .banked }
-    let header = ReportRow.header(sweptPaths: paths, dram: banked)
+    let header = ReportRow.header(sweptPaths: paths, onChip: onChip, dram: banked)
     let existing = resume ? try SweepOutput.resume(path: out, header: header, points: all.map { p in
         SweepOutput.Expected(configID: p.configID, traces: p.config.traces.map { ($0 as NSString).lastPathComponent },
                              phases: p.config.phases.map(\.rawValue), swept: p.swept)
@@ -85,14 +86,14 @@ func runOrSweep(_ args: ParsedArguments, sweep: Bool) throws {
     let pathsCopy = paths
     let trace = try dramTraceFlags(args, points: points)
     _ = try Runner(detail: detail, dramTrace: trace?.recorder).run(points, progress: progress, cancel: cancel) { i, rows in
-        output.add(point: points[i].index, rows: rows.map { $0.fields(sweptPaths: pathsCopy, dram: banked) })
+        output.add(point: points[i].index, rows: rows.map { $0.fields(sweptPaths: pathsCopy, onChip: onChip, dram: banked) })
     }
     progress.finish()
     try finishOutput(output, cancel: cancel, points: all.count)
     if let trace { try AtomicFile.write(trace.recorder.contents, to: trace.path) }
 }
 
-/// `run --dram-trace FILE [--dram-trace-streams q,k,v,out,index]`: the banked model's request
+/// `run --dram-trace FILE [--dram-trace-streams q,k,v,out,index,spill]`: the banked model's request
 /// addresses in DRAMsim3's trace format.
 func dramTraceFlags(_ args: ParsedArguments, points: [ExperimentPoint]) throws -> (path: String, recorder: DRAMTraceRecorder)? {
     guard let path = args.string("--dram-trace") else {
@@ -108,7 +109,7 @@ func dramTraceFlags(_ args: ParsedArguments, points: [ExperimentPoint]) throws -
         streams = []
         for name in text.split(separator: ",") {
             guard let s = DRAMTraceRecorder.Stream(rawValue: String(name)) else {
-                throw AttnError.usage(flag: "--dram-trace-streams", message: "expected a comma-separated list of q, k, v, out, index, got '\(text)'")
+                throw AttnError.usage(flag: "--dram-trace-streams", message: "expected a comma-separated list of q, k, v, out, index, spill, got '\(text)'")
             }
             streams.insert(s)
         }
@@ -254,7 +255,7 @@ func columnsCommand() -> CommandSpec {
         options: [.value("--format", "FORMAT", "text (name TAB meaning), markdown (the tables in docs/report-columns.md) or csv", default: "text")],
         discussion: "",
         run: { args in
-            print(ColumnList.render(ReportRow.columns, dram: ReportRow.dramColumns,
+            print(ColumnList.render(ColumnList.reportGroups,
                                     format: try args.choice("--format", default: ColumnList.Format.text)), terminator: "")
         })
 }

@@ -274,6 +274,29 @@ import Testing
 }
 
 @Suite struct HardwareValidationTests {
+    /// On-chip columns appear only when a point uses the tiled dataflow, the SRAM stage or threshold
+    /// buckets; Top-θ on scores with the count-bound and V-mean compensations runs tiled.
+    @Test func tiledRunsAndAddsOnChipColumns() throws {
+        let dir = try CLI.temporaryDirectory()
+        let cfg = dir.appendingPathComponent("c.yaml").path
+        try "traces: [\"\(RunCommandTests.trace)\"]\nattention: {pruning: {kind: top_theta, k: 2, denominator: count_bound, v_mean: true}}\n"
+            .write(toFile: cfg, atomically: true, encoding: .utf8)
+        let full = try CLI.run(["run", cfg])
+        #expect(full.status == 0, "\(full.stderr)")
+        #expect(!full.stdout.contains("cycles_sram"))
+        let tiled = try CLI.run(["run", cfg, "--set", "hardware.dataflow=tiled", "--set", "hardware.key_tile_rows=1"])
+        #expect(tiled.status == 0, "\(tiled.stderr)")
+        let header = tiled.stdout.split(separator: "\n")[0]
+        #expect(header.hasSuffix(",cycles_sram,k_dram_bytes,kv_dram_passes,spill_dram_bytes,rescale_ops,query_tile_rows,key_tile_rows,threshold_table_bytes"))
+        for row in RunCommandTests().csv(tiled.stdout) {
+            #expect(row["key_tile_rows"] == "1")
+            #expect((Int(row["threshold_table_bytes"] ?? "") ?? 0) > 0)
+        }
+        let ids = try CLI.run(["run", cfg, "--print-config", "--set", "hardware.dataflow=full_row", "--set", "hardware.memory.sram_stage=false"])
+        let plain = try CLI.run(["run", cfg, "--print-config"])
+        #expect(ids.stdout == plain.stdout)
+    }
+
     @Test func buffersSmallerThanOneRowAreRejectedBeforeWork() throws {
         let dir = try CLI.temporaryDirectory()
         let cfg = dir.appendingPathComponent("c.yaml").path
@@ -291,6 +314,14 @@ import Testing
         ("attention: {pruning: {kind: top_theta}}", "attention.pruning.k"),
         ("attention: {pruning: {kind: top_theta, k: 4, placement: probabilities, denominator: count_bound}}", "attention.pruning.denominator"),
         ("hardware: {memory: {burst_bytes: -64}}", "hardware.memory.burst_bytes"),
+        // The tiled dataflow rejects what needs a row's whole denominator, at the key that asks for it.
+        ("hardware: {dataflow: tiled}\nattention: {pruning: {kind: top_k, k: 4}}", "attention.pruning.kind: top_k sorts each whole row"),
+        ("hardware: {dataflow: tiled}\nattention: {pruning: {kind: probability, threshold: 0.01}}", "attention.pruning.kind: probability thresholds"),
+        ("hardware: {dataflow: tiled}\nattention: {pruning: {kind: top_theta, k: 4, placement: probabilities}}", "attention.pruning.placement"),
+        ("hardware: {dataflow: tiled}\nattention: {probabilities: {quantization: log_pow2}}", "attention.probabilities.quantization"),
+        ("hardware: {dataflow: tiled}\nattention: {softmax: {clipped: true}}", "attention.softmax.clipped"),
+        ("hardware: {key_tile_rows: 16}", "hardware.key_tile_rows: applies to dataflow: tiled"),
+        ("attention: {pruning: {kind: top_theta, k: 4, calib_tac: true}}", "attention.pruning.calib_tac: needs the model in the loop"),
     ])
     func impossibleHardwareAndArithmetic(yaml: String, key: String) throws {
         let dir = try CLI.temporaryDirectory()

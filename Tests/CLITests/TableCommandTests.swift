@@ -100,16 +100,18 @@ import Testing
         let md = try CLI.run(["columns", "--format", "markdown"])
         #expect(md.status == 0)
         #expect(md.stdout.hasPrefix("| column | meaning |\n|---|---|\n| `config_id` | "))
-        // Two tables (fixed columns, banked DRAM columns); docs/report-columns.md holds exactly these.
+        // Three tables (fixed, on-chip model, banked DRAM columns); docs/report-columns.md holds exactly these.
         let tables = md.stdout.components(separatedBy: "\n\n")
-        #expect(tables.count == 2 && tables[1].hasPrefix("| column | meaning |\n|---|---|\n| `dram_requests` | "))
+        #expect(tables.count == 3 && tables[1].hasPrefix("| column | meaning |\n|---|---|\n| `cycles_sram` | ")
+                && tables[2].hasPrefix("| column | meaning |\n|---|---|\n| `dram_requests` | "))
         let doc = try String(contentsOfFile: CLI.packageRoot.appendingPathComponent("docs/report-columns.md").path, encoding: .utf8)
         for t in tables { #expect(doc.contains(t), "docs/report-columns.md's table differs from 'attnsim columns --format markdown':\n\(t)") }
         let csv = try CLI.run(["columns", "--format", "csv"])
         let lines = csv.stdout.split(separator: "\n")
         #expect(lines.first == "column,meaning")
-        // One record per column: the markdown's rows less its two headers and two separator lines.
-        #expect(lines.count == md.stdout.split(separator: "\n").count - 3)
+        // One record per column: the markdown's rows less its three headers and three separator lines.
+        #expect(lines.count == md.stdout.split(separator: "\n").count - 5)
+        #expect(lines.contains { $0.hasPrefix("kv_dram_passes,\"(only with hardware.dataflow: tiled") })
         #expect(lines.contains("energy_pj,\"total energy, pJ\""))
         #expect(lines.contains("dram_activates,(banked DRAM model only) ACT commands"))
         let text = try CLI.run(["columns"])

@@ -127,3 +127,73 @@ public struct TopThetaCalibrator: Sendable {
         return TopThetaThresholds(layers: layers, heads: heads, maxLength: maxLength, theta: theta, constants: constants, samples: samples)
     }
 }
+
+/// The threshold table as hardware stores it: entries only at the row lengths the bucketing keeps,
+/// other lengths read from them (nearest stored length, or linear interpolation between the two
+/// around it). See docs/algorithms.md, "Threshold table".
+extension AttentionConfig.TopTheta {
+    /// Stored row lengths of a layer: the bucket lengths in (k, maxLength] (every length without
+    /// buckets); when no bucket length falls there but rows longer than k exist, maxLength alone.
+    public func storedLengths(layer l: Int, maxLength: Int) -> [Int] {
+        let k = k(forLayer: l)
+        guard maxLength > k else { return [] }
+        var out: [Int] = []
+        switch buckets {
+        case .none: out = Array((k + 1)...maxLength)
+        case .powersOfTwo:
+            var p = 1
+            while p <= maxLength { if p > k { out.append(p) }; p *= 2 }
+        case .every(let n):
+            var p = n
+            while p <= maxLength { if p > k { out.append(p) }; p += n }
+        }
+        return out.isEmpty ? [maxLength] : out
+    }
+
+    /// Bytes of the threshold table for `layers` × `heads` up to rows of `maxLength`: one entry of
+    /// `entryBytes` per (layer, head, stored length), plus one per (layer, head) for the constant
+    /// denominator compensation.
+    public func tableBytes(layers: Int, heads: Int, maxLength: Int, entryBytes: Int) -> Int {
+        var entries = 0
+        for l in 0..<layers { entries += storedLengths(layer: l, maxLength: maxLength).count }
+        entries *= heads
+        if denominator == .constant { entries += layers * heads }
+        return entries * entryBytes
+    }
+}
+
+extension TopThetaThresholds {
+    /// The thresholds the hardware uses with `t`'s bucketing: for every row length n > k, the value
+    /// read from the stored lengths (each stored value is the calibrated threshold at that length,
+    /// with the usual fallback to the nearest calibrated length). Unchanged without buckets.
+    public func bucketed(_ t: AttentionConfig.TopTheta) -> TopThetaThresholds {
+        guard t.buckets != .none else { return self }
+        var out = self
+        for l in 0..<layers {
+            let k = t.k(forLayer: l)
+            let stored = t.storedLengths(layer: l, maxLength: maxLength)
+            guard !stored.isEmpty else { continue }
+            for h in 0..<heads {
+                let values = stored.map { threshold(layer: l, head: h, length: $0, k: k) }
+                let base = (l * heads + h) * (maxLength + 1)
+                var j = 0   // stored[j] is the first stored length ≥ n (or the last one)
+                for n in (k + 1)...maxLength {
+                    while j < stored.count - 1 && stored[j] < n { j += 1 }
+                    let value: Double
+                    if stored[j] == n || j == 0 || stored[j] < n {
+                        value = values[j]
+                    } else {
+                        let (l0, l1, v0, v1) = (stored[j - 1], stored[j], values[j - 1], values[j])
+                        if t.interpolation == .linear && v0.isFinite && v1.isFinite {
+                            value = v0 + (v1 - v0) * Double(n - l0) / Double(l1 - l0)
+                        } else {
+                            value = n - l0 <= l1 - n ? v0 : v1
+                        }
+                    }
+                    out.theta[base + n] = value
+                }
+            }
+        }
+        return out
+    }
+}

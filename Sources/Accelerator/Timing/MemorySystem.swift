@@ -9,8 +9,13 @@ public struct MemorySystem: Sendable, Equatable {
     public var dramBytesPerCycle: Double = 16
     public var dramLatencyCycles: Int = 100
     public var burstBytes: Int = 64
-    /// Bytes per cycle each SRAM buffer port delivers (per buffer).
+    /// Bytes per cycle each SRAM buffer's port moves (reads and writes share it; every buffer has
+    /// its own port). With `sramStage` the busiest buffer's port time is a pipeline stage.
     public var sramBytesPerCycle: Double = 64
+    /// Whether SRAM port time is a pipeline stage that can bound a tile (`bound_by` = `sram`). The
+    /// config's default is true with `dataflow: tiled`, false with `full_row` (whose published figures
+    /// predate it).
+    public var sramStage = false
     public var qBufferKiB: Double = 32
     /// K buffer (row cache across tiles / decode steps); 0: K is streamed from DRAM for every tile.
     public var kBufferKiB: Double = 64

@@ -13,7 +13,14 @@
 /// - count-based or constant denominator compensation: a few operations per row (negligible,
 ///   counted as one multiply-add).
 ///
-/// cycles = ⌈max_ops / lanes⌉ + ⌈exp_ops / lanes⌉ + ⌈norm_ops / lanes⌉ (+ second pass).
+/// Online softmax (tiled dataflow, key tiles of one row processed in order): from the second key tile
+/// on, each row with visible keys in the tile computes e^(m_old − m_new) (one more exponential) and
+/// rescales its running denominator and its d_v output accumulators: 1 + d_v multiplies per row and
+/// key tile after the first (`rescaleMultiplies`), counted whether or not the max moved (the unit
+/// cannot know in advance). The normalization is then one multiply by 1/Σ per output element at the
+/// end instead of one per kept probability.
+///
+/// cycles = ⌈max_ops / lanes⌉ + ⌈exp_ops / lanes⌉ + ⌈norm_ops / lanes⌉ (+ second pass) (+ ⌈rescale / lanes⌉).
 public struct SoftmaxUnit: Sendable, Equatable {
     public enum Exp: String, Sendable, CaseIterable {
         /// Table lookup of e^x over the fixed-point range.
@@ -39,15 +46,22 @@ public struct SoftmaxUnit: Sendable, Equatable {
         public var normOps = 0
         public var secondPassOps = 0
         public var extraMultiplies = 0
+        /// Online-softmax rescale multiplies (tiled dataflow): see `rescaleMultiplies`.
+        public var rescaleOps = 0
 
         public static func + (a: Work, b: Work) -> Work {
             Work(maxOps: a.maxOps + b.maxOps, expOps: a.expOps + b.expOps, normOps: a.normOps + b.normOps,
-                 secondPassOps: a.secondPassOps + b.secondPassOps, extraMultiplies: a.extraMultiplies + b.extraMultiplies)
+                 secondPassOps: a.secondPassOps + b.secondPassOps, extraMultiplies: a.extraMultiplies + b.extraMultiplies,
+                 rescaleOps: a.rescaleOps + b.rescaleOps)
         }
     }
 
     public func cycles(_ w: Work) -> Int {
         func c(_ n: Int) -> Int { (n + lanes - 1) / lanes }
-        return c(w.maxOps) + c(w.expOps) + c(w.normOps) + c(w.secondPassOps)
+        return c(w.maxOps) + c(w.expOps) + c(w.normOps) + c(w.secondPassOps) + c(w.rescaleOps)
     }
+
+    /// Multiplies that rescale `rows` rows after their running max moved: the denominator and the
+    /// `valueDim` output accumulators of each row, by e^(m_old − m_new).
+    public static func rescaleMultiplies(rows: Int, valueDim: Int) -> Int { rows * (1 + valueDim) }
 }

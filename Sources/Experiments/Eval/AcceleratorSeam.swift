@@ -85,11 +85,17 @@ public final class AcceleratorSeam: AttentionSeam {
 
 /// Exact float attention that also keeps every call's Q, K, V (padding trimmed) as the functional
 /// model sees them, to calibrate Top-θ thresholds on. Calls must be whole prefill passes.
+///
+/// With `topK` (the paper's `calib_tac`) the calls are answered by exact top-k attention (float
+/// Q/K/V, each layer's k, softmax over the kept scores) instead, so the model's deeper layers — and
+/// the Q, K, V recorded there — see the sparsified outputs of the layers before them.
 public final class CalibrationSeam: AttentionSeam {
     public private(set) var inputs: [LayerInput] = []
     let exact = FastExactAttention()
+    let topK: AttentionConfig.TopTheta?
+    private var topKModels: [Int: FunctionalAttention] = [:]
 
-    public init() {}
+    public init(topK: AttentionConfig.TopTheta? = nil) { self.topK = topK }
 
     /// Both `SeamCall` and the exact attention it forwards to read strided K/V.
     public var acceptsStridedKV: Bool { exact.acceptsStridedKV }
@@ -97,14 +103,26 @@ public final class CalibrationSeam: AttentionSeam {
     public func attend(_ call: AttentionCall, q: UnsafeBufferPointer<Float>, k: UnsafeBufferPointer<Float>,
                        v: UnsafeBufferPointer<Float>, out: UnsafeMutableBufferPointer<Float>) {
         precondition(call.queryOffset == 0, "calibration runs whole prefill passes")
-        exact.attend(call, q: q, k: k, v: v, out: out)
-        inputs.append(SeamCall(call, q: q, k: k, v: v).input)
+        let c = SeamCall(call, q: q, k: k, v: v)
+        inputs.append(c.input)
+        guard let t = topK else { exact.attend(call, q: q, k: k, v: v, out: out); return }
+        let kk = t.k(forLayer: call.layer)
+        let fa: FunctionalAttention
+        if let f = topKModels[kk] { fa = f } else {
+            var cfg = AttentionConfig()
+            (cfg.qBits, cfg.kBits, cfg.vBits) = (0, 0, 0)
+            cfg.pruning = .topK(kk)
+            fa = FunctionalAttention(config: cfg)
+            topKModels[kk] = fa
+        }
+        c.write(fa.run(c.input).output, call: call, into: out)
     }
 
     /// Top-θ thresholds for `config` from the recorded calls (rows longer than `maxLength` are skipped).
     public func thresholds(for config: AttentionConfig, layers: Int, heads: Int, maxLength: Int) -> TopThetaThresholds {
         var calibrator = TopThetaCalibrator(config: config, layers: layers, heads: heads, maxLength: maxLength)
         for x in inputs { calibrator.add(x) }
-        return calibrator.thresholds()
+        guard case .topTheta(let t) = config.pruning else { return calibrator.thresholds() }
+        return calibrator.thresholds().bucketed(t)
     }
 }

@@ -110,7 +110,9 @@ public struct EvalConfig: Sendable {
         // Keys of the other task are rejected by finish() (unknown key, with did-you-mean).
         try e.finish()
         hardware = try HardwareConfig(from: try r.child("hardware"))
-        attention = try AttentionConfig(from: try r.child("attention"))
+        let attentionSection = try r.child("attention")
+        attention = try AttentionConfig(from: attentionSection)
+        try hardware.checkDataflow(supports: attention, section: attentionSection)
         if case .topTheta = attention.pruning, task == .languageModel, languageModel.calibrationTexts.isEmpty {
             throw e.error(nil, "Top-θ pruning needs calibration_texts (held apart from texts) to calibrate its thresholds on")
         }

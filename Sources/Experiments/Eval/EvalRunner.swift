@@ -66,6 +66,7 @@ public final class EvalRunner: @unchecked Sendable {
         let maxTokens: Int, batch: Int
         /// Q/K/V of the calibration sentences under float attention, recorded on first use (Top-θ only).
         var recorded: CalibrationSeam?
+        var tacRecorded: [String: CalibrationSeam] = [:]
         let maxLength: Int
 
         init(_ c: EvalConfig, log: ((String) -> Void)?) throws(AttnError) {
@@ -111,11 +112,13 @@ public final class EvalRunner: @unchecked Sendable {
             maxLength = min(s.maxTokens, encoder.config.maxPositionEmbeddings)
         }
 
-        func calibration() throws(AttnError) -> CalibrationSeam {
-            if let r = recorded { return r }
-            let seam = CalibrationSeam()
+        /// `tac`: record under exact top-k attention (`calib_tac`), one recording per k schedule.
+        func calibration(_ tac: AttentionConfig.TopTheta?) throws(AttnError) -> CalibrationSeam {
+            if tac == nil, let r = recorded { return r }
+            if let t = tac, let r = tacRecorded[t.kScheduleKey] { return r }
+            let seam = CalibrationSeam(topK: tac)
             _ = try encoder.embeddings(calibrationTexts, maxTokens: maxTokens, batch: batch, seam: seam)
-            recorded = seam
+            if let t = tac { tacRecorded[t.kScheduleKey] = seam } else { recorded = seam }
             return seam
         }
     }
@@ -129,10 +132,10 @@ public final class EvalRunner: @unchecked Sendable {
     }
 
     /// Top-θ thresholds for `c` (nil for other pruning); the calibration data is recorded only then.
-    func thresholds(_ c: EvalConfig, _ cal: () throws(AttnError) -> CalibrationSeam, layers: Int, heads: Int,
+    func thresholds(_ c: EvalConfig, _ cal: (AttentionConfig.TopTheta?) throws(AttnError) -> CalibrationSeam, layers: Int, heads: Int,
                     maxLength: Int) throws(AttnError) -> TopThetaThresholds? {
-        guard case .topTheta = c.attention.pruning else { return nil }
-        return try cal().thresholds(for: c.attention, layers: layers, heads: heads, maxLength: maxLength)
+        guard case .topTheta(let t) = c.attention.pruning else { return nil }
+        return try cal(t.calibTAC ? t : nil).thresholds(for: c.attention, layers: layers, heads: heads, maxLength: maxLength)
     }
 
     func runSentiment(_ c: EvalConfig) throws(AttnError) -> [EvalOutcome] {
@@ -181,6 +184,7 @@ public final class EvalRunner: @unchecked Sendable {
         /// Token ids of the calibration passages (tokenized up front, so a bad text fails early).
         let calibrationPassages: [[Int]]
         var recorded: CalibrationSeam?
+        var tacRecorded: [String: CalibrationSeam] = [:]
         let maxLength: Int
 
         init(_ c: EvalConfig) throws(AttnError) {
@@ -206,14 +210,16 @@ public final class EvalRunner: @unchecked Sendable {
             }
         }
 
-        func calibration() throws(AttnError) -> CalibrationSeam {
-            if let r = recorded { return r }
-            let seam = CalibrationSeam()
+        /// `tac`: record under exact top-k attention (`calib_tac`), one recording per k schedule.
+        func calibration(_ tac: AttentionConfig.TopTheta?) throws(AttnError) -> CalibrationSeam {
+            if tac == nil, let r = recorded { return r }
+            if let t = tac, let r = tacRecorded[t.kScheduleKey] { return r }
+            let seam = CalibrationSeam(topK: tac)
             for (i, ids) in calibrationPassages.enumerated() {
                 var cache = model.makeCache()
                 _ = try model.forward(ids, cache: &cache, seam: seam, sequence: i, logitsFor: true)
             }
-            recorded = seam
+            if let t = tac { tacRecorded[t.kScheduleKey] = seam } else { recorded = seam }
             return seam
         }
     }

@@ -1,8 +1,11 @@
 import Foundation
 
 /// Turns one tile's DRAM traffic — the Q tile, the K rows not buffered, the V rows the fetcher
-/// brings, the output tile and the index — into request addresses, and prices them with the banked
-/// DRAM model. Requests of a tile are issued in that order (reads, then the writes).
+/// brings, the output tile, the index and the spill (score/accumulator overflow, `OnChipPlan`) —
+/// into request addresses, and prices them with the banked DRAM model. Requests of a tile are issued
+/// in the order Q, spill read-back, K, V (reads), then output, index, spill write-out (writes). With
+/// the `tiled` dataflow a "tile" here is one key tile of a query tile: Q comes with the first key
+/// tile, output and index with the last.
 ///
 /// Layout (byte addresses; C = the DRAM's capacity; s = layer · 64 + KV head, the (layer, KV head)
 /// slot; T = max(`kv_tokens`, the activity's keys); K/V row bytes = head_dim × element bytes;
@@ -13,7 +16,8 @@ import Foundation
 ///   r · (K row + V row bytes).
 /// - Q at C/2 + 2P + s · (T · Q row bytes + P) + position · Q row bytes (Q row = group heads ×
 ///   head_dim × Q bytes); output likewise at 3C/4 + 3P; the index at 7C/8 + 4P + s · (4T + P) + a
-///   running offset.
+///   running offset; the spill at 15C/16 + 5P + s · P, one scratch area per slot that every key tile
+///   writes and reads back from its start.
 /// Addresses wrap at the capacity (the mapping masks every field).
 public struct DRAMAddressStream {
     public let config: DRAMConfig
@@ -23,6 +27,7 @@ public struct DRAMAddressStream {
     let kBase: Int, vBase: Int, kStride: Int, vStride: Int
     let qBase: Int, qRowBytes: Int, oBase: Int, oRowBytes: Int
     var idxNext: Int
+    let spillBase: Int
     var requestsSoFar = 0
     public private(set) var total = DRAMStats()
 
@@ -52,6 +57,7 @@ public struct DRAMAddressStream {
         qBase = cap / 2 + 2 * pad + slot * (t * qRowBytes + pad)
         oBase = cap / 2 + cap / 4 + 3 * pad + slot * (t * oRowBytes + pad)
         idxNext = cap / 2 + cap / 4 + cap / 8 + 4 * pad + slot * (t * 4 + pad)
+        spillBase = cap / 2 + cap / 4 + cap / 8 + cap / 16 + 5 * pad + slot * pad
     }
 
     @inline(__always) private mutating func request(_ burst: Int, write: Bool, stream: DRAMTraceRecorder.Stream) {
@@ -95,8 +101,10 @@ public struct DRAMAddressStream {
 
     /// Prices one tile; returns its DRAM cost (and the V share of its requests).
     public mutating func tile<V: Sequence<Int>>(position: Int, qBytes: Int, kRows: Range<Int>, kRowBytes: Int,
-                                                vRows: V, vRowBytes: Int, outBytes: Int, indexBytes: Int) -> (stats: DRAMStats, vRequests: Int) {
+                                                vRows: V, vRowBytes: Int, outBytes: Int, indexBytes: Int,
+                                                spillBytes: Int = 0) -> (stats: DRAMStats, vRequests: Int) {
         range(qBase + position * qRowBytes, qBytes, write: false, stream: .q)
+        range(spillBase, spillBytes, write: false, stream: .spill)
         rows(kRows, base: kBase, stride: kStride, rowBytes: kRowBytes, stream: .k)
         let before = requestsSoFar
         if let dense = vRows as? Range<Int> {
@@ -108,6 +116,7 @@ public struct DRAMAddressStream {
         range(oBase + position * oRowBytes, outBytes, write: true, stream: .out)
         range(idxNext, indexBytes, write: true, stream: .index)
         idxNext += indexBytes
+        range(spillBase, spillBytes, write: true, stream: .spill)
         let st = system.finishBatch()
         recorder?.advance(dramCycles: st.cycles)
         total += st
@@ -121,7 +130,7 @@ public struct DRAMAddressStream {
 /// cycle is the DRAM cycle at which the request's tile starts in the model's own timeline (tiles
 /// back to back). Thread-safe.
 public final class DRAMTraceRecorder: @unchecked Sendable {
-    public enum Stream: String, CaseIterable, Sendable { case q, k, v, out, index }
+    public enum Stream: String, CaseIterable, Sendable { case q, k, v, out, index, spill }
 
     private let lock = NSLock()
     private let streams: Set<Stream>
