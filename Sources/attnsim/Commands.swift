@@ -47,62 +47,32 @@ func runCommand(sweep: Bool) -> CommandSpec {
 }
 
 func runOrSweep(_ args: ParsedArguments, sweep: Bool) throws {
-    let (out, resume) = try outputFlags(args)
-    let detail = try args.choice("--detail", default: ReportDetail.summary)
-    let maxPoints = sweep ? try args.int("--max-points", default: 100_000) : 1
-    var shard: (index: Int, count: Int)?
-    if let text = args.string("--shard") {
-        let parts = text.split(separator: "/").map { Int($0) }
-        guard parts.count == 2, let i = parts[0], let n = parts[1], n >= 1, i >= 0, i < n else {
-            throw AttnError.usage(flag: "--shard", message: "expected I/N with 0 ≤ I < N, got '\(text)'")
-        }
-        shard = (i, n)
-    }
-    let all = try ExperimentLoader.load(path: args.positionals[0], overrides: args.all("--set"),
-                                        maxPoints: maxPoints, allowSweep: sweep)
-    if args.has("--print-config") {
-        printConfigs(all.map { ($0.index, $0.configID, $0.config.node) })
-        return
-    }
-    var inputs = ConfigLoader.chainFiles(path: args.positionals[0])
-    for p in all { inputs += p.config.traces + (p.config.thresholdsFile.map { [$0] } ?? []) }
-    try OutputGuard.check(output: out, flag: "--out", inputs: inputs)
-    let paths = sweptPaths(all.map(\.swept))
-    let onChip = ReportRow.reportsOnChip(all)
-    let banked = all.contains { $0.config.hardware.dram.model == .banked }
-    let header = ReportRow.header(sweptPaths: paths, onChip: onChip, dram: banked)
-    let existing = resume ? try SweepOutput.resume(path: out, header: header, points: all.map { p in
-        SweepOutput.Expected(configID: p.configID, traces: p.config.traces.map { ($0 as NSString).lastPathComponent },
-                             phases: p.config.phases.map(\.rawValue), swept: p.swept)
-    }, detail: detail.rawValue) : [:]
-    let points = all.filter { p in
-        (shard.map { p.index % $0.count == $0.index } ?? true) && existing[p.index] == nil
-    }
-    let output = SweepOutput(path: out, header: header, existing: existing)
+    let job = SweepJob(options: try jobOptions(args, sweep: sweep), sweep: sweep,
+                       detail: try args.choice("--detail", default: ReportDetail.summary), dramTrace: try dramTraceFlags(args))
+    let points = try job.points()
+    if args.has("--print-config") { return printConfigs(points.map { ($0.index, $0.configID, $0.config.node) }) }
     let cancel = CancellationFlag()
     let signals = installInterruptHandlers(cancel)
     defer { _ = signals }
-    let progress = ProgressLine(total: points.count, quiet: args.has("--quiet"))
-    let pathsCopy = paths
-    let trace = try dramTraceFlags(args, points: points)
-    _ = try Runner(detail: detail, dramTrace: trace?.recorder).run(points, progress: progress, cancel: cancel) { i, rows in
-        output.add(point: points[i].index, rows: rows.map { $0.fields(sweptPaths: pathsCopy, onChip: onChip, dram: banked) })
-    }
-    progress.finish()
-    try finishOutput(output, cancel: cancel, points: all.count)
-    if let trace { try AtomicFile.write(trace.recorder.contents, to: trace.path) }
+    try job.run(points, cancel: cancel)
+}
+
+/// The options `run`, `sweep` and `eval` share; `--shard` and `--max-points` only where the command has them.
+func jobOptions(_ args: ParsedArguments, sweep: Bool) throws -> JobOptions {
+    let options = JobOptions(configPath: args.positionals[0], overrides: args.all("--set"), out: args.string("--out") ?? "-",
+                             resume: args.has("--resume"), maxPoints: sweep ? try args.int("--max-points", default: 100_000) : 1,
+                             shard: try args.string("--shard").map { text throws(AttnError) in try Shard(parsing: text) },
+                             quiet: args.has("--quiet"))
+    try options.checkOutput()
+    return options
 }
 
 /// `run --dram-trace FILE [--dram-trace-streams q,k,v,out,index,spill]`: the banked model's request
 /// addresses in DRAMsim3's trace format.
-func dramTraceFlags(_ args: ParsedArguments, points: [ExperimentPoint]) throws -> (path: String, recorder: DRAMTraceRecorder)? {
+func dramTraceFlags(_ args: ParsedArguments) throws -> (path: String, streams: Set<DRAMTraceRecorder.Stream>)? {
     guard let path = args.string("--dram-trace") else {
         if args.string("--dram-trace-streams") != nil { throw AttnError.usage(flag: "--dram-trace-streams", message: "needs --dram-trace FILE") }
         return nil
-    }
-    try AtomicFile.checkWritable(path, flag: "--dram-trace")
-    guard points.allSatisfy({ $0.config.hardware.dram.model == .banked }) else {
-        throw AttnError.usage(flag: "--dram-trace", message: "needs the banked DRAM model: set hardware.dram.model: banked (e.g. --set hardware.dram.model=banked)")
     }
     var streams = Set(DRAMTraceRecorder.Stream.allCases)
     if let text = args.string("--dram-trace-streams") {
@@ -114,16 +84,7 @@ func dramTraceFlags(_ args: ParsedArguments, points: [ExperimentPoint]) throws -
             streams.insert(s)
         }
     }
-    return (path, DRAMTraceRecorder(streams: streams))
-}
-
-/// `--out` checked writable before any work, and `--resume` (which needs a file).
-func outputFlags(_ args: ParsedArguments) throws -> (out: String, resume: Bool) {
-    let out = args.string("--out") ?? "-"
-    try AtomicFile.checkWritable(out, flag: "--out")
-    let resume = args.has("--resume")
-    if resume && out == "-" { throw AttnError.usage(flag: "--resume", message: "needs --out FILE (the CSV to continue)") }
-    return (out, resume)
+    return (path, streams)
 }
 
 /// `--print-config`: each point's config_id and canonical config.
@@ -131,23 +92,6 @@ func printConfigs(_ points: [(index: Int, id: String, node: ConfigNode)]) {
     for p in points {
         print("# point \(p.index) config_id \(p.id)")
         print(p.node.canonicalText)
-    }
-}
-
-/// The swept key paths of all points, in first-seen order: the report's trailing columns.
-func sweptPaths(_ swept: [[SweptValue]]) -> [String] {
-    var paths: [String] = []
-    for values in swept { for s in values where !paths.contains(s.path) { paths.append(s.path) } }
-    return paths
-}
-
-/// Writes the CSV of every finished point; after an interrupt, says how many of `points` it holds.
-func finishOutput(_ output: SweepOutput, cancel: CancellationFlag, points: Int) throws {
-    try output.flush()
-    if cancel.isSet {
-        let out = output.path
-        throw AttnError.runtime("interrupted: \(output.finishedPoints) of \(points) points are in \(out == "-" ? "the output" : out)"
-                                + (out == "-" ? "" : "; rerun with --resume to finish"))
     }
 }
 
@@ -454,61 +398,16 @@ func evalCommand() -> CommandSpec {
 }
 
 func evaluate(_ args: ParsedArguments) throws {
-    let (out, resume) = try outputFlags(args)
-    let points = try EvalLoader.load(path: args.positionals[0], overrides: args.all("--set"),
-                                     maxPoints: try args.int("--max-points", default: 100_000))
-    if args.has("--print-config") {
-        printConfigs(points.map { ($0.index, $0.configID, $0.config.node) })
-        return
-    }
-    for p in points {
-        var files: [String] = [p.config.model]
-        files += p.config.languageModel.texts
-        files += p.config.languageModel.calibrationTexts
-        if p.config.task == .sentiment { files.append(p.config.sentiment.data) }
-        for file in files where !FileManager.default.fileExists(atPath: file) {
-            throw AttnError.input(file: file, item: nil, message: "no such file (point \(p.index); the models and texts come from Scripts/fetch-assets)")
-        }
-        // A head to be trained must be writable before minutes of training (its folder is created).
-        let head = p.config.sentiment.head
-        if p.config.task == .sentiment && !FileManager.default.fileExists(atPath: head) {
-            let dir = (head as NSString).deletingLastPathComponent
-            if !dir.isEmpty { try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
-            try AtomicFile.checkWritable(head, flag: "eval.head")
-        }
-    }
-    var inputs = ConfigLoader.chainFiles(path: args.positionals[0])
-    for p in points {
-        inputs += [p.config.model, p.config.sentiment.data, p.config.sentiment.head]
-        inputs += p.config.languageModel.texts + p.config.languageModel.calibrationTexts
-    }
-    try OutputGuard.check(output: out, flag: "--out", inputs: inputs)
-    let paths = sweptPaths(points.map(\.swept))
-    let header = EvalRunner.header(sweptPaths: paths)
-    let existing = resume ? try SweepOutput.resume(path: out, header: header, points: points.map { p in
-        SweepOutput.Expected(configID: p.configID, swept: p.swept)
-    }) : [:]
-    let todo = points.filter { existing[$0.index] == nil }
-    let output = SweepOutput(path: out, header: header, existing: existing)
+    var options = try jobOptions(args, sweep: true)
+    options.shard = nil
+    let note: @Sendable (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
+    let job = EvalJob(options: options, log: options.quiet ? nil : note)
+    let points = try job.points()
+    if args.has("--print-config") { return printConfigs(points.map { ($0.index, $0.configID, $0.config.node) }) }
     let cancel = CancellationFlag()
     let signals = installInterruptHandlers(cancel)
     defer { _ = signals }
-    let quiet = args.has("--quiet")
-    let progress = ProgressLine(total: todo.count, quiet: quiet)
-    let note: @Sendable (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
-    let runner = EvalRunner(log: quiet ? nil : note)
-    // Points that differ only in hardware share one model run; its activities are dropped after the last of them.
-    var remaining: [String: Int] = [:]
-    for p in todo { remaining[p.config.arithmeticKey, default: 0] += 1 }
-    for p in todo {
-        if cancel.isSet { break }
-        output.add(point: p.index, rows: try runner.rows(for: p, sweptPaths: paths))
-        remaining[p.config.arithmeticKey]! -= 1
-        if remaining[p.config.arithmeticKey] == 0 { runner.release(p.config) }
-        progress.advance()
-    }
-    progress.finish()
-    try finishOutput(output, cancel: cancel, points: points.count)
+    try job.run(points, cancel: cancel)
 }
 
 func tableCommand() -> CommandSpec {

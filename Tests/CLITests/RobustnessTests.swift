@@ -223,3 +223,20 @@ import Testing
         #expect(log.status == 0, "\(log.stderr)")
     }
 }
+
+/// `--dram-trace` is an output too: it may not name an input or the CSV.
+@Suite struct DRAMTraceOutputTests {
+    @Test(arguments: ["Traces/minilm-movie.safetensors", "Configs/default.yaml", "SAME_AS_OUT"])
+    func dramTraceThatIsAnInputIsRefused(target: String) throws {
+        let dir = try CLI.temporaryDirectory()
+        let out = dir.appendingPathComponent("r.csv").path
+        let path = target == "SAME_AS_OUT" ? out : CLI.packageRoot.appendingPathComponent(target).path
+        let before = try? Data(contentsOf: URL(fileURLWithPath: path))
+        let r = try CLI.run(["run", "Configs/default.yaml", "--set", "hardware.dram.model=banked", "--out", out,
+                             "--dram-trace", path, "--quiet"])
+        #expect(r.status == 2, "\(r.stderr)")
+        #expect(r.stderr.hasPrefix("attnsim: --dram-trace: ") && r.stderr.split(separator: "\n").count == 1, "\(r.stderr)")
+        #expect((try? Data(contentsOf: URL(fileURLWithPath: path))) == before)
+        #expect(!FileManager.default.fileExists(atPath: out))
+    }
+}
