@@ -197,6 +197,44 @@ public struct FunctionalAttention: Sendable {
             native: nativeKernels)
     }
 
+    /// Whether plain integer sums of d products of qBits × kBits codes are exact under the
+    /// accumulator (no partial sum can leave its range, so it never clamps), and that bound
+    /// d · max|q| · max|k|.
+    func exactSums(d: Int, qBits: Int, kBits: Int) -> (fits: Bool, bound: Int64) {
+        let bound = Int64(d) * Int64(FixedPoint.maxCode(bits: qBits)) * Int64(FixedPoint.maxCode(bits: kBits))
+        return (config.accBits >= 64 || bound <= (Int64(1) << (config.accBits - 1)) - 1, bound)
+    }
+
+    /// The factor that turns head h's integer Q·Kᵀ sums into scores when `scores` takes the VNNI
+    /// kernel for it (K packed: 8-bit codes, one scale group; sums that cannot saturate), else nil.
+    /// Then `nativeDots` of up to ATTNSIM_QK_MAX_ROWS rows at once, times this factor, are the
+    /// Doubles `scores` writes.
+    func nativeScoreScale(_ x: LayerInput, _ ops: Operands, head h: Int) -> Double? {
+        guard !ops.k8.isEmpty else { return nil }
+        let (fits, bound) = exactSums(d: x.headDim, qBits: ops.q.bits, kBits: ops.k.bits)
+        guard fits && bound <= Int64(Int32.max) else { return nil }
+        let kvh = h / (x.heads / x.kvHeads)
+        return ops.q.scales[h] * ops.k.scales[kvh] * x.scale
+    }
+
+    /// Exact Int32 Σ q·k of query rows `rows` (absolute, at most ATTNSIM_QK_MAX_ROWS) of head h
+    /// against keys 0..<n (VNNI kernel, K loaded once for all the rows): dots[r · stride + j].
+    /// Needs `ops.k8` (packed K).
+    func nativeDots(_ x: LayerInput, _ ops: Operands, head h: Int, rows: Range<Int>, count n: Int,
+                    into dots: UnsafeMutablePointer<Int32>, stride: Int) {
+        precondition(rows.count >= 1 && rows.count <= Int(ATTNSIM_QK_MAX_ROWS) && !ops.k8.isEmpty)
+        let kvh = h / (x.heads / x.kvHeads)
+        ops.q.codes.withUnsafeBufferPointer { qc in
+            ops.k8.withUnsafeBufferPointer { kp in
+                ops.kSum.withUnsafeBufferPointer { ks in
+                    attnsim_qk_i8_vnni_rows(qc.baseAddress! + x.qOffset(head: h, row: rows.lowerBound), x.headDim, Int32(rows.count),
+                                            x.headDim, kp.baseAddress! + kvh * ops.kPackedStride, ks.baseAddress! + kvh * x.tokens,
+                                            n, dots, stride)
+                }
+            }
+        }
+    }
+
     /// Scores of row i of query head h against keys 0..<n through the fixed-point datapath:
     /// integer Q·Kᵀ per scale group (accumulators saturate at accBits), rescaled, times the softmax scale.
     func scores(_ x: LayerInput, _ ops: Operands, head h: Int, row i: Int, count n: Int, into s: inout [Double], saturations: inout Int) {
@@ -219,20 +257,12 @@ public struct FunctionalAttention: Sendable {
             // the accumulator's range (d · max|q| · max|k| fits), plain integer sums are exact, in
             // any order: SIMD lanes. With Int32 lanes when the bound fits Int32 too (always for the
             // default 32-bit accumulator), from 16-bit products when max|q|·max|k| fits Int16.
-            let bound = Int64(d) * Int64(FixedPoint.maxCode(bits: qT.bits)) * Int64(FixedPoint.maxCode(bits: kT.bits))
-            let fits = config.accBits >= 64 || bound <= (Int64(1) << (config.accBits - 1)) - 1
+            let (fits, bound) = exactSums(d: d, qBits: qT.bits, kBits: kT.bits)
             if fits && bound <= Int64(Int32.max) {
                 if !ops.k8.isEmpty {
                     // AVX-512 VNNI: 8-bit codes, exact Int32 sums (the bound above), 64 MACs per instruction.
                     withUnsafeTemporaryAllocation(of: Int32.self, capacity: max(n, 1)) { dots in
-                        qT.codes.withUnsafeBufferPointer { qc in
-                            ops.k8.withUnsafeBufferPointer { kp in
-                                ops.kSum.withUnsafeBufferPointer { ks in
-                                    attnsim_qk_i8_vnni(qc.baseAddress! + qBase, d, kp.baseAddress! + kvh * ops.kPackedStride,
-                                                       ks.baseAddress! + kvh * x.tokens, n, dots.baseAddress!)
-                                }
-                            }
-                        }
+                        nativeDots(x, ops, head: h, rows: i..<i + 1, count: n, into: dots.baseAddress!, stride: n)
                         for j in 0..<n { s[j] = Double(dots[j]) * sc }
                     }
                 } else if !ops.q16.isEmpty {
@@ -312,9 +342,11 @@ public struct FunctionalAttention: Sendable {
                 DispatchQueue.concurrentPerform(iterations: x.heads) { h in
                     var row = [Double](repeating: 0, count: t)
                     var sat = 0
+                    let blocked = BlockedScores(self, x, ops, head: h)
+                    defer { blocked.deallocate() }
                     for i in x.queryRows {
                         let n = x.visible(i)
-                        self.scores(x, ops, head: h, row: i, count: n, into: &row, saturations: &sat)
+                        blocked.scores(row: i, count: n, into: &row, saturations: &sat)
                         let base = (h * nq + i - x.queryRows.lowerBound) * t
                         for j in 0..<n { o[base + j] = row[j] }
                     }
@@ -505,9 +537,11 @@ public struct FunctionalAttention: Sendable {
                 for c in 0..<d { o[c] += w * Double(vf[c]) }
             }
         }
+        let blocked = BlockedScores(self, x, ops, head: h)
+        defer { blocked.deallocate() }
         for i in x.queryRows {
             let n = x.visible(i)
-            scores(x, ops, head: h, row: i, count: n, into: &s, saturations: &sat)
+            blocked.scores(row: i, count: n, into: &s, saturations: &sat)
             s.withUnsafeBufferPointer { sb in
             let s = sb.baseAddress!
             // Exact reference: float scores, softmax, P·V on float V.
@@ -686,5 +720,40 @@ public struct FunctionalAttention: Sendable {
             if isPre { headPre = a; headPre.saturations += sat; sat = 0 } else { headDec = a; headDec.saturations += sat; sat = 0 }
         }
         return (headPre, headDec)
+    }
+}
+
+/// `FunctionalAttention.scores` of one head's query rows, called in increasing row order: where the
+/// VNNI kernel applies, the integer sums of ATTNSIM_QK_MAX_ROWS rows are computed at once (each K
+/// block loaded once for all of them) and each row's scores are read from them — the same Doubles
+/// (`NativeKernelTests`); elsewhere `scores` row by row.
+struct BlockedScores {
+    let fa: FunctionalAttention, x: LayerInput, ops: FunctionalAttention.Operands, head: Int
+    let scale: Double?
+    let dots: UnsafeMutablePointer<Int32>
+    static let rows = Int(ATTNSIM_QK_MAX_ROWS)
+
+    init(_ fa: FunctionalAttention, _ x: LayerInput, _ ops: FunctionalAttention.Operands, head: Int) {
+        self.fa = fa; self.x = x; self.ops = ops; self.head = head
+        scale = fa.nativeScoreScale(x, ops, head: head)
+        dots = .allocate(capacity: scale == nil ? 1 : Self.rows * max(x.tokens, 1))
+    }
+
+    func deallocate() { dots.deallocate() }
+
+    func scores(row i: Int, count n: Int, into s: inout [Double], saturations: inout Int) {
+        guard let sc = scale else {
+            fa.scores(x, ops, head: head, row: i, count: n, into: &s, saturations: &saturations)
+            return
+        }
+        let q0 = x.queryRows.lowerBound, t = x.tokens
+        let r = (i - q0) % Self.rows
+        if r == 0 {
+            let rows = i..<min(i + Self.rows, x.queryRows.upperBound)
+            // The last row of the block sees the most keys (causal) or all of them.
+            fa.nativeDots(x, ops, head: head, rows: rows, count: x.visible(rows.upperBound - 1), into: dots, stride: t)
+        }
+        let dr = dots + r * t
+        for j in 0..<n { s[j] = Double(dr[j]) * sc }
     }
 }
