@@ -121,6 +121,32 @@ ATTNSIM_AVX512 void attnsim_ref_pv_f64(const double *p, const float *v, long d, 
     }
 }
 
+ATTNSIM_AVX512 void attnsim_pv_codes_f64(const int32_t *rows, const double *w, long count, const int32_t *v, long d,
+                                         const double *vscale, double *o) {
+    // Up to 64 output dimensions (8 registers) per pass over the kept rows; V scales in 8 more.
+    for (long c0 = 0; c0 < d; c0 += 64) {
+        __m512d acc[8], sc[8];
+        __mmask8 mask[8];
+        int regs = 0;
+        for (int r = 0; r < 8; r++) {
+            long c = c0 + 8 * r;
+            mask[r] = c >= d ? 0 : (d - c >= 8 ? (__mmask8)0xff : (__mmask8)((1u << (d - c)) - 1));
+            acc[r] = _mm512_maskz_loadu_pd(mask[r], o + c);
+            sc[r] = _mm512_maskz_loadu_pd(mask[r], vscale + c);
+            if (mask[r]) regs = r + 1;
+        }
+        for (long m = 0; m < count; m++) {
+            __m512d wm = _mm512_set1_pd(w[m]);
+            const int32_t *vr = v + (long)rows[m] * d + c0;
+            for (int r = 0; r < regs; r++) {
+                __m512d x = _mm512_cvtepi32_pd(_mm256_maskz_loadu_epi32(mask[r], vr + 8 * r));
+                acc[r] = _mm512_add_pd(acc[r], _mm512_mul_pd(wm, _mm512_mul_pd(x, sc[r])));
+            }
+        }
+        for (int r = 0; r < regs; r++) _mm512_mask_storeu_pd(o + c0 + 8 * r, mask[r], acc[r]);
+    }
+}
+
 // Up to ATTNSIM_QK_MAX_ROWS query rows against the same keys: each 64-byte block of packed K is
 // loaded once per pass and multiplied by every row's broadcast (register blocking: R rows × 64 keys,
 // 4R accumulators), so the loads per `vpdpbusd` fall from 1 to 1/R. R is a compile-time constant
@@ -219,6 +245,10 @@ void attnsim_ref_scores_f64(const float *q, const float *kt, long d, long n, dou
 }
 void attnsim_ref_pv_f64(const double *p, const float *v, long d, long n, double *o) {
     (void)p; (void)v; (void)d; (void)n; (void)o;
+}
+void attnsim_pv_codes_f64(const int32_t *rows, const double *w, long count, const int32_t *v, long d,
+                          const double *vscale, double *o) {
+    (void)rows; (void)w; (void)count; (void)v; (void)d; (void)vscale; (void)o;
 }
 void attnsim_qk_i8_vnni_rows(const int32_t *q, long qStride, int rows, long d, const int8_t *packed,
                              const int32_t *ksum, long n, int32_t *out, long outStride) {

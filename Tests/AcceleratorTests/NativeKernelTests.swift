@@ -65,6 +65,33 @@ struct NativeKernelTests {
         }
     }
 
+    /// The native P·V (kept rows' probabilities × dequantized V codes) against the portable loop
+    /// `o[c] += w · (Double(code) · scale[c])`, Double for Double: d off the 8- and 64-dimension
+    /// blocks, no kept row, log-quantizer levels and arbitrary weights, scales of very different
+    /// magnitudes (every rounding shows), extreme and 16-bit codes, a starting o with −0.
+    @Test(.enabled(if: FunctionalAttention.cpuHasVNNI), arguments: [1, 7, 8, 9, 64, 65, 100, 200])
+    func pvKernelEqualsSwiftLoop(d: Int) {
+        var rng = SeededRNG(seed: 500 + UInt64(d))
+        func unit() -> Double { Double(rng.next() % 1_000_001) / 1_000_000 }
+        let t = 90
+        let levels = ProbabilityQuantizer(.log(bits: 3, threshold: 1e-3)).levels
+        for trial in 0..<6 {
+            let wide = trial % 3 == 2
+            let v = (0..<(t * d)).map { _ in Int32(Int(rng.next() % (wide ? 65_536 : 256)) - (wide ? 32_768 : 128)) }
+            let scale = (0..<d).map { c in (unit() + 1e-3) * (c % 3 == 0 ? 1e-5 : c % 3 == 1 ? 1 : 3e4) }
+            let count = trial == 0 ? 0 : Int(rng.next() % UInt64(t)) + 1
+            let rows = (0..<t).filter { _ in rng.next() % 2 == 0 }.prefix(count).map { Int32($0) }
+            let w = rows.map { _ in trial % 2 == 0 ? levels[Int(rng.next() % UInt64(levels.count))] : unit() }
+            var expected = (0..<d).map { c in c % 4 == 0 ? -0.0 : unit() - 0.5 }
+            var got = expected
+            for (m, j) in rows.enumerated() {
+                for c in 0..<d { expected[c] += w[m] * (Double(v[Int(j) * d + c]) * scale[c]) }
+            }
+            attnsim_pv_codes_f64(rows, w, rows.count, v, d, scale, &got)
+            #expect(got.map(\.bitPattern) == expected.map(\.bitPattern), "d \(d) trial \(trial) rows \(rows.count)")
+        }
+    }
+
     @Test(.enabled(if: FunctionalAttention.cpuHasVNNI))
     func peakLoopComputesItsChecksum() {
         for seed: Int32 in [1, 2, 77] {
@@ -85,6 +112,9 @@ struct NativeKernelTests {
         c = AttentionConfig(); c.qBits = 12; c.kBits = 12; configs.append(c)
         c = AttentionConfig(); c.granularity = .peg; c.pegGroups = 4; configs.append(c)
         c = AttentionConfig(); c.qBits = 0; configs.append(c)
+        c = AttentionConfig(); c.vBits = 4; c.probabilityQuantization = .log(bits: 3, threshold: 1e-3); c.pruning = .topK(7); configs.append(c)
+        c = AttentionConfig(); c.vBits = 12; c.granularity = .peg; c.pegGroups = 3; c.probabilityQuantization = .uniform(bits: 4); configs.append(c)
+        c = AttentionConfig(); c.vBits = 0; configs.append(c)
         var layers: [LayerInput] = []
         for (i, sh) in [(4, 2, 23, 8, true), (3, 1, 70, 20, true), (2, 2, 17, 8, false), (9, 3, 150, 64, true), (2, 1, 40, 3, true),
                         (2, 1, 33, 100, true), (3, 3, 6, 65, false)].enumerated() {

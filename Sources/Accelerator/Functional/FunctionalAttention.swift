@@ -106,8 +106,9 @@ public struct FunctionalAttention: Sendable {
     public let config: AttentionConfig
     public let thresholds: TopThetaThresholds?
     let probabilityQuantizer: ProbabilityQuantizer
-    /// Whether the integer Q·Kᵀ may use the CKernels AVX-512 VNNI kernel (when the CPU has it):
-    /// the same integers as the portable Swift path, bit for bit (`NativeKernelTests`).
+    /// Whether the integer Q·Kᵀ, the quantized P·V and the exact reference may use the CKernels
+    /// AVX-512 kernels (when the CPU has them): the same integers and Doubles as the portable Swift
+    /// path, bit for bit (`NativeKernelTests`).
     public let nativeKernels: Bool
 
     /// Whether this CPU runs the AVX-512 VNNI kernels.
@@ -510,9 +511,14 @@ public struct FunctionalAttention: Sendable {
         let vT = ops.v
         let vScale = UnsafeMutablePointer<Double>.allocate(capacity: max(d, 1))
         if vT.bits != 0 { for c in 0..<d { vScale[c] = vT.scales[kvh * vT.groups + vT.groupOfDim[c]] } }
+        // The kept rows and their probabilities, for the native P·V (one call per query row).
+        let nativePV = nativeKernels && vT.bits != 0
+        let keptRows = UnsafeMutablePointer<Int32>.allocate(capacity: nativePV ? max(t, 1) : 1)
+        let keptP = UnsafeMutablePointer<Double>.allocate(capacity: nativePV ? max(t, 1) : 1)
         defer {
             ref.deallocate(); e.deallocate(); keep.deallocate(); order.deallocate()
             o.deallocate(); oRef.deallocate(); vSum.deallocate(); vScale.deallocate()
+            keptRows.deallocate(); keptP.deallocate()
         }
         var headPre = Fidelity(), headDec = Fidelity()
         var sat = 0
@@ -646,6 +652,7 @@ public struct FunctionalAttention: Sendable {
             var pSum = 0.0
             let clip = config.clippedSoftmax
             let bitRow = (h * nq + i - q0) * words
+            var pvRows = 0
             for j in 0..<n {
                 let pr = ref[j]
                 if pr > 0 && !nativeRef {
@@ -669,8 +676,18 @@ public struct FunctionalAttention: Sendable {
                 guard p != 0 else { keptCount -= 1; continue }
                 pSum += p
                 fid.massKept += pr
-                addV(p, row: j, into: o)
+                if nativePV {
+                    keptRows[pvRows] = Int32(j)
+                    keptP[pvRows] = p
+                    pvRows += 1
+                } else {
+                    addV(p, row: j, into: o)
+                }
                 bits[bitRow + j >> 6] |= UInt64(1) << UInt64(j & 63)
+            }
+            if pvRows > 0 {
+                // The same o[c] += p · (code · scale) in the same row order, 8 dimensions per register (CKernels).
+                attnsim_pv_codes_f64(keptRows, keptP, pvRows, vCodes.baseAddress! + kvh * t * d, d, vScale, o)
             }
             if vMeanOn {
                 // V-mean compensation: the dropped mass times the mean of the visible V rows

@@ -57,6 +57,14 @@ void attnsim_transpose8_f32(const float *k, long tokens, long d, float *kt);
 /// attnsim_has_avx512_vnni() (uses AVX-512 F only).
 void attnsim_ref_pv_f64(const double *p, const float *v, long d, long n, double *o);
 
+/// The accelerated datapath's P·V on quantized V: for m = 0, 1, …, count − 1 in order and every
+/// c < d, o[c] += w[m] · ((double)v[rows[m]·d + c] · vscale[c]) — the kept rows' quantized
+/// probabilities times the dequantized V codes (code × the scale of its dimension), one rounding
+/// per multiply and per addition, no fused multiply-add: the Doubles of the portable Swift loop.
+/// o holds the starting values. Requires attnsim_has_avx512_vnni() (uses AVX-512 F and VL).
+void attnsim_pv_codes_f64(const int32_t *rows, const double *w, long count, const int32_t *v, long d,
+                          const double *vscale, double *o);
+
 /// Σ over `iterations` of 8 independent `vpdpbusd` on registers (no loads or stores in the loop):
 /// 8 × 64 = 512 8-bit MACs per iteration. Returns a checksum so that nothing is optimized away.
 /// Requires attnsim_has_avx512_vnni().
