@@ -87,6 +87,21 @@ func allBenchmarks() -> [Benchmark] {
         list.append(Benchmark(name: "functional_qk_T512_portable", unit: "layer (integer QK MACs)", itemsPerIteration: macs) {
             Int(portable.scoreStage(x).scores[1])
         })
+        // Four arithmetics (top-k 8, 16, 32, 64) of a sweep on the same layer: `run` of each
+        // (each computes the exact float reference again) against `FunctionalAttention.run` of the
+        // four together (each head's reference computed once and shared; Runner's way).
+        let four = [8, 16, 32, 64].map { k in
+            var c = AttentionConfig()
+            c.pruning = .topK(k)
+            return FunctionalAttention(config: c)
+        }
+        precondition(zip(FunctionalAttention.run(four, x), four).allSatisfy { $0.output == $1.run(x).output })
+        list.append(Benchmark(name: "functional_T512_4_configs_separate", unit: "layer × 4 arithmetics", itemsPerIteration: 4) {
+            four.map { $0.run(x).activities.count }.reduce(0, +)
+        })
+        list.append(Benchmark(name: "functional_T512_4_configs_shared_reference", unit: "layer × 4 arithmetics", itemsPerIteration: 4) {
+            FunctionalAttention.run(four, x).map { $0.activities.count }.reduce(0, +)
+        })
     }
 
     // A long recorded trace (Scripts/record-long-traces; not committed): one configuration (8-bit

@@ -169,17 +169,19 @@ public struct FunctionalAttention: Sendable {
             }
         }
 
-        /// Fills `kT` from the float K of the layer (`k` is [kvHeads, T, d]).
-        mutating func transposeForReference(_ kFloat: [Float], kvHeads: Int, tokens: Int, d: Int) {
-            let stride = (tokens + 7) / 8 * 8 * d
-            var out = [Float](repeating: 0, count: max(kvHeads * stride, 1))
-            kFloat.withUnsafeBufferPointer { kb in
+        /// The float K of the layer (`k` is [kvHeads, T, d]) in `attnsim_ref_scores_f64`'s layout
+        /// and the floats per KV head.
+        static func transposed(_ x: LayerInput) -> (kT: [Float], stride: Int) {
+            let stride = (x.tokens + 7) / 8 * 8 * x.headDim
+            var out = [Float](repeating: 0, count: max(x.kvHeads * stride, 1))
+            x.k.withUnsafeBufferPointer { kb in
                 out.withUnsafeMutableBufferPointer { ob in
-                    for h in 0..<kvHeads { attnsim_transpose8_f32(kb.baseAddress! + h * tokens * d, tokens, d, ob.baseAddress! + h * stride) }
+                    for h in 0..<x.kvHeads {
+                        attnsim_transpose8_f32(kb.baseAddress! + h * x.tokens * x.headDim, x.tokens, x.headDim, ob.baseAddress! + h * stride)
+                    }
                 }
             }
-            kT = out
-            kTStride = stride
+            return (out, stride)
         }
     }
 
@@ -428,35 +430,55 @@ public struct FunctionalAttention: Sendable {
         }
     }
 
-    public func run(_ x: LayerInput) -> LayerResult {
-        var quantized = quantize(x)
-        if nativeKernels && x.headDim > 0 { quantized.transposeForReference(x.k, kvHeads: x.kvHeads, tokens: x.tokens, d: x.headDim) }
-        let ops = quantized
+    public func run(_ x: LayerInput) -> LayerResult { Self.run([self], x)[0] }
+
+    /// `run` of every configuration in `fas` on the same layer: the same results, bit for bit
+    /// (`SharedReferenceTests`), but with more than one configuration the exact float reference of
+    /// each head (softmax probabilities of every row, n·(n+1)/2 Doubles causal, and the reference
+    /// outputs) is computed once and read by all of them. Heads run in parallel; each worker holds
+    /// one head's reference at a time.
+    public static func run(_ fas: [FunctionalAttention], _ x: LayerInput) -> [LayerResult] {
+        precondition(!fas.isEmpty)
+        let sharing = fas.count > 1
+        let d = x.headDim, t = x.tokens, nq = x.queryRows.count
+        let words = (t + 63) / 64
+        // Float K in the native reference layout: per configuration when each computes its own
+        // reference, once for the shared one.
+        let sharedKT = sharing && fas[0].nativeKernels && d > 0 ? Operands.transposed(x) : nil
+        let opsList = fas.map { fa in
+            var q = fa.quantize(x)
+            if !sharing && fa.nativeKernels && d > 0 { (q.kT, q.kTStride) = Operands.transposed(x) }
+            return q
+        }
+        let outs = fas.map { _ in UnsafeMutableBufferPointer<Float>.allocate(capacity: x.heads * nq * d) }
+        let bits = fas.map { _ in UnsafeMutableBufferPointer<UInt64>.allocate(capacity: x.heads * nq * words) }
+        let fids = fas.map { _ in UnsafeMutableBufferPointer<(Fidelity, Fidelity)>.allocate(capacity: x.heads) }
+        defer { for m in fas.indices { outs[m].deallocate(); bits[m].deallocate(); fids[m].deallocate() } }
+        for m in fas.indices {
+            outs[m].initialize(repeating: 0)
+            bits[m].initialize(repeating: 0)
+            fids[m].initialize(repeating: (Fidelity(), Fidelity()))
+        }
+        let outP = outs.map(SharedBuffer.init), bitP = bits.map(SharedBuffer.init), fidP = fids.map(SharedBuffer.init)
+        DispatchQueue.concurrentPerform(iterations: x.heads) { h in
+            let shared = sharing ? HeadReference(x, kT: sharedKT, head: h) : nil
+            for m in fas.indices {
+                fidP[m][h] = fas[m].runHead(x, opsList[m], head: h, words: words, out: outP[m], bits: bitP[m], shared: shared)
+            }
+        }
+        return fas.indices.map { m in
+            fas[m].finish(x, opsList[m], output: Array(outs[m]), keptBits: Array(bits[m]), fidelity: Array(fids[m]))
+        }
+    }
+
+    /// The layer's result from its heads' outputs, kept bits and fidelity.
+    func finish(_ x: LayerInput, _ ops: Operands, output: [Float], keptBits: [UInt64], fidelity: [(Fidelity, Fidelity)]) -> LayerResult {
         let d = x.headDim, t = x.tokens
         let group = x.heads / x.kvHeads
         let words = (t + 63) / 64
         let nq = x.queryRows.count
-        var output = [Float](repeating: 0, count: x.heads * nq * d)
-        var keptBits = [UInt64](repeating: 0, count: x.heads * nq * words)
-        var pre = [Fidelity](repeating: Fidelity(), count: x.heads)
-        var dec = [Fidelity](repeating: Fidelity(), count: x.heads)
+        let pre = fidelity.map(\.0), dec = fidelity.map(\.1)
         let initialSaturations = ops.q.saturated + ops.k.saturated + ops.v.saturated
-
-        output.withUnsafeMutableBufferPointer { outBuf in
-            keptBits.withUnsafeMutableBufferPointer { bitBuf in
-                pre.withUnsafeMutableBufferPointer { preBuf in
-                    dec.withUnsafeMutableBufferPointer { decBuf in
-                        let outP = SharedBuffer(outBuf), bitP = SharedBuffer(bitBuf)
-                        let preP = SharedBuffer(preBuf), decP = SharedBuffer(decBuf)
-                        DispatchQueue.concurrentPerform(iterations: x.heads) { h in
-                            let (p, d) = self.runHead(x, ops, head: h, words: words, out: outP, bits: bitP)
-                            preP[h] = p
-                            decP[h] = d
-                        }
-                    }
-                }
-            }
-        }
         var prefill = Fidelity(), decode = Fidelity()
         for h in 0..<x.heads {
             prefill += pre[h]
@@ -490,18 +512,56 @@ public struct FunctionalAttention: Sendable {
         return LayerResult(output: output, prefill: prefill, decode: decode, activities: activities)
     }
 
+    /// The exact reference of absolute row i of head h: float scores, softmax, P·V on float V —
+    /// probabilities into ref[0..<visible(i)], outputs into oRef[0..<d]. q, k, v are the layer's
+    /// float tensors; with kT (this KV head's K in `attnsim_ref_scores_f64`'s layout) the AVX-512
+    /// kernels compute the same Doubles.
+    static func referenceRow(_ x: LayerInput, q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
+                             kT: UnsafePointer<Float>?, head h: Int, row i: Int,
+                             ref: UnsafeMutablePointer<Double>, oRef: UnsafeMutablePointer<Double>) {
+        let d = x.headDim, t = x.tokens, n = x.visible(i)
+        let kvh = h / (x.heads / x.kvHeads)
+        var refMax = -Double.infinity
+        let qp = q + x.qOffset(head: h, row: i)
+        if let kT {
+            // The same doubles, eight keys per register (CKernels; `NativeKernelTests`).
+            attnsim_ref_scores_f64(qp, kT, d, n, x.scale, ref)
+            for j in 0..<n { refMax = max(refMax, ref[j]) }
+        } else {
+            for j in 0..<n {
+                var dot = 0.0
+                let kp = k + (kvh * t + j) * d
+                for c in 0..<d { dot += Double(qp[c]) * Double(kp[c]) }
+                ref[j] = dot * x.scale
+                refMax = max(refMax, ref[j])
+            }
+        }
+        var refSum = 0.0
+        for j in 0..<n { ref[j] = exp(ref[j] - refMax); refSum += ref[j] }
+        for j in 0..<n { ref[j] /= refSum }
+        if kT != nil {
+            attnsim_ref_pv_f64(ref, v + kvh * t * d, d, n, oRef)
+        } else {
+            for c in 0..<d { oRef[c] = 0 }
+            for j in 0..<n where ref[j] > 0 {
+                let vf = v + (kvh * t + j) * d
+                for c in 0..<d { oRef[c] += ref[j] * Double(vf[c]) }
+            }
+        }
+    }
+
     func runHead(_ x: LayerInput, _ ops: Operands, head h: Int, words: Int, out: SharedBuffer<Float>,
-                 bits: SharedBuffer<UInt64>) -> (prefill: Fidelity, decode: Fidelity) {
+                 bits: SharedBuffer<UInt64>, shared: HeadReference? = nil) -> (prefill: Fidelity, decode: Fidelity) {
         let d = x.headDim, t = x.tokens
         let kvh = h / (x.heads / x.kvHeads)
         var s = [Double](repeating: 0, count: t)
         // Scratch for the whole head (no per-row allocations).
-        let ref = UnsafeMutablePointer<Double>.allocate(capacity: max(t, 1))
+        let refScratch = UnsafeMutablePointer<Double>.allocate(capacity: shared == nil ? max(t, 1) : 1)
         let e = UnsafeMutablePointer<Double>.allocate(capacity: max(t, 1))
         let keep = UnsafeMutablePointer<Bool>.allocate(capacity: max(t, 1))
         let order = UnsafeMutablePointer<Int>.allocate(capacity: max(t, 1))
         let o = UnsafeMutablePointer<Double>.allocate(capacity: max(d, 1))
-        let oRef = UnsafeMutablePointer<Double>.allocate(capacity: max(d, 1))
+        let oRefScratch = UnsafeMutablePointer<Double>.allocate(capacity: max(d, 1))
         // Running Σ of dequantized V rows 0..<vSumRows, in row order (the V-mean's sum).
         let vSum = UnsafeMutablePointer<Double>.allocate(capacity: max(d, 1))
         vSum.initialize(repeating: 0, count: max(d, 1))
@@ -516,8 +576,8 @@ public struct FunctionalAttention: Sendable {
         let keptRows = UnsafeMutablePointer<Int32>.allocate(capacity: nativePV ? max(t, 1) : 1)
         let keptP = UnsafeMutablePointer<Double>.allocate(capacity: nativePV ? max(t, 1) : 1)
         defer {
-            ref.deallocate(); e.deallocate(); keep.deallocate(); order.deallocate()
-            o.deallocate(); oRef.deallocate(); vSum.deallocate(); vScale.deallocate()
+            refScratch.deallocate(); e.deallocate(); keep.deallocate(); order.deallocate()
+            o.deallocate(); oRefScratch.deallocate(); vSum.deallocate(); vScale.deallocate()
             keptRows.deallocate(); keptP.deallocate()
         }
         var headPre = Fidelity(), headDec = Fidelity()
@@ -550,27 +610,19 @@ public struct FunctionalAttention: Sendable {
             blocked.scores(row: i, count: n, into: &s, saturations: &sat)
             s.withUnsafeBufferPointer { sb in
             let s = sb.baseAddress!
-            // Exact reference: float scores, softmax, P·V on float V.
-            var refMax = -Double.infinity
-            let qp = qAll.baseAddress! + x.qOffset(head: h, row: i)
-            if nativeRef {
-                let ktp = kTAll.baseAddress!
-                // The same doubles, eight keys per register (CKernels; `NativeKernelTests`).
-                attnsim_ref_scores_f64(qp, ktp + kvh * ops.kTStride, d, n, x.scale, ref)
-                for j in 0..<n { refMax = max(refMax, ref[j]) }
+            // Exact reference: float scores, softmax, P·V on float V (computed once per head and
+            // shared when several configurations run together).
+            let ref: UnsafePointer<Double>, oRef: UnsafePointer<Double>
+            if let shared {
+                ref = UnsafePointer(shared.probs + shared.offsets[i - q0])
+                oRef = UnsafePointer(shared.oRef + (i - q0) * d)
             } else {
-                for j in 0..<n {
-                    var dot = 0.0
-                    let kp = kAll.baseAddress! + (kvh * t + j) * d
-                    for c in 0..<d { dot += Double(qp[c]) * Double(kp[c]) }
-                    ref[j] = dot * x.scale
-                    refMax = max(refMax, ref[j])
-                }
+                Self.referenceRow(x, q: qAll.baseAddress!, k: kAll.baseAddress!, v: vAll.baseAddress!,
+                                  kT: nativeRef ? kTAll.baseAddress! + kvh * ops.kTStride : nil, head: h, row: i,
+                                  ref: refScratch, oRef: oRefScratch)
+                ref = UnsafePointer(refScratch)
+                oRef = UnsafePointer(oRefScratch)
             }
-            var refSum = 0.0
-            for j in 0..<n { ref[j] = exp(ref[j] - refMax); refSum += ref[j] }
-            for j in 0..<n { ref[j] /= refSum }
-            if nativeRef { attnsim_ref_pv_f64(ref, vAll.baseAddress! + kvh * t * d, d, n, oRef) }
 
             var m = -Double.infinity
             for j in 0..<n { m = max(m, s[j]) }
@@ -648,17 +700,12 @@ public struct FunctionalAttention: Sendable {
 
             // Probabilities, clipped softmax, quantization, P·V.
             for c in 0..<d { o[c] = 0 }
-            if !nativeRef { for c in 0..<d { oRef[c] = 0 } }
             var pSum = 0.0
             let clip = config.clippedSoftmax
             let bitRow = (h * nq + i - q0) * words
             var pvRows = 0
             for j in 0..<n {
                 let pr = ref[j]
-                if pr > 0 && !nativeRef {
-                    let vf = vAll.baseAddress! + (kvh * t + j) * d
-                    for c in 0..<d { oRef[c] += pr * Double(vf[c]) }
-                }
                 if pr < 1e-3 { fid.below1e3 += 1 }
                 if pr < 1e-2 { fid.below1e2 += 1 }
                 guard keep[j] else { continue }
@@ -772,5 +819,41 @@ struct BlockedScores {
         }
         let dr = dots + r * t
         for j in 0..<n { s[j] = Double(dr[j]) * sc }
+    }
+}
+
+/// The exact float reference of one head of a layer, every query row: its softmax probabilities
+/// (row r's visible keys from `offsets[r]`) and reference outputs (d per row). Computed once and
+/// read by every configuration of `FunctionalAttention.run(_:_:)`; n·(n+1)/2 Doubles for a causal
+/// head of n rows (268 MB at 8,192 tokens), freed when the head is done.
+final class HeadReference: @unchecked Sendable {
+    let probs: UnsafeMutablePointer<Double>, oRef: UnsafeMutablePointer<Double>
+    let offsets: [Int]
+
+    init(_ x: LayerInput, kT: (kT: [Float], stride: Int)?, head h: Int) {
+        var offsets: [Int] = [], total = 0
+        for i in x.queryRows { offsets.append(total); total += x.visible(i) }
+        self.offsets = offsets
+        probs = .allocate(capacity: max(total, 1))
+        oRef = .allocate(capacity: max(x.queryRows.count * x.headDim, 1))
+        let kvh = h / (x.heads / x.kvHeads)
+        x.q.withUnsafeBufferPointer { q in
+            x.k.withUnsafeBufferPointer { k in
+                x.v.withUnsafeBufferPointer { v in
+                    (kT?.kT ?? []).withUnsafeBufferPointer { kt in
+                        for (r, i) in x.queryRows.enumerated() {
+                            FunctionalAttention.referenceRow(x, q: q.baseAddress!, k: k.baseAddress!, v: v.baseAddress!,
+                                                             kT: kT.map { kt.baseAddress! + kvh * $0.stride }, head: h, row: i,
+                                                             ref: probs + offsets[r], oRef: oRef + r * x.headDim)
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    deinit {
+        probs.deallocate()
+        oRef.deallocate()
     }
 }
