@@ -121,50 +121,104 @@ ATTNSIM_AVX512 void attnsim_ref_pv_f64(const double *p, const float *v, long d, 
     }
 }
 
-ATTNSIM_AVX512 void attnsim_qk_i8_vnni(const int32_t *q, long d, const int8_t *packed, const int32_t *ksum, long n, int32_t *out) {
-    if (d > ATTNSIM_QK_MAX_D) d = ATTNSIM_QK_MAX_D;  // callers check d ≤ ATTNSIM_QK_MAX_D
-    long d4 = (d + 3) / 4;
-    // The query as offset bytes q + 128 in [0, 255], four per Int32 word (zero padded: a zero
-    // byte adds nothing, and padded key bytes are zero too).
-    uint32_t qw[ATTNSIM_QK_MAX_D / 4];
-    for (long g = 0; g < d4; g++) {
-        uint32_t w = 0;
-        for (long e = 0; e < 4; e++) {
-            long c = g * 4 + e;
-            uint32_t u = c < d ? (uint32_t)(q[c] + 128) & 0xff : 0;
-            w |= u << (8 * e);
+ATTNSIM_AVX512 void attnsim_pv_codes_f64(const int32_t *rows, const double *w, long count, const int32_t *v, long d,
+                                         const double *vscale, double *o) {
+    // Up to 64 output dimensions (8 registers) per pass over the kept rows; V scales in 8 more.
+    for (long c0 = 0; c0 < d; c0 += 64) {
+        __m512d acc[8], sc[8];
+        __mmask8 mask[8];
+        int regs = 0;
+        for (int r = 0; r < 8; r++) {
+            long c = c0 + 8 * r;
+            mask[r] = c >= d ? 0 : (d - c >= 8 ? (__mmask8)0xff : (__mmask8)((1u << (d - c)) - 1));
+            acc[r] = _mm512_maskz_loadu_pd(mask[r], o + c);
+            sc[r] = _mm512_maskz_loadu_pd(mask[r], vscale + c);
+            if (mask[r]) regs = r + 1;
         }
-        qw[g] = w;
+        for (long m = 0; m < count; m++) {
+            __m512d wm = _mm512_set1_pd(w[m]);
+            const int32_t *vr = v + (long)rows[m] * d + c0;
+            for (int r = 0; r < regs; r++) {
+                __m512d x = _mm512_cvtepi32_pd(_mm256_maskz_loadu_epi32(mask[r], vr + 8 * r));
+                acc[r] = _mm512_add_pd(acc[r], _mm512_mul_pd(wm, _mm512_mul_pd(x, sc[r])));
+            }
+        }
+        for (int r = 0; r < regs; r++) _mm512_mask_storeu_pd(o + c0 + 8 * r, mask[r], acc[r]);
     }
+}
+
+// Up to ATTNSIM_QK_MAX_ROWS query rows against the same keys: each 64-byte block of packed K is
+// loaded once per pass and multiplied by every row's broadcast (register blocking: R rows × 64 keys,
+// 4R accumulators), so the loads per `vpdpbusd` fall from 1 to 1/R. R is a compile-time constant
+// after inlining (one specialization per row count).
+static inline __attribute__((always_inline)) ATTNSIM_AVX512 void qk_rows_block(
+    const uint32_t *qw, long d4, const int8_t *packed, const int32_t *ksum, long n, int32_t *out, long outStride, const int R) {
     const __m512i off = _mm512_set1_epi32(128);
     long blocks = (n + 15) / 16, b = 0;
-    // Four blocks (64 keys) per pass: four independent accumulator chains share each broadcast.
     for (; b + 4 <= blocks; b += 4) {
-        __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0;
+        __m512i acc[ATTNSIM_QK_MAX_ROWS][4];
+        for (int r = 0; r < R; r++) for (int i = 0; i < 4; i++) acc[r][i] = _mm512_setzero_si512();
         const int8_t *p = packed + b * d4 * 64;
         for (long g = 0; g < d4; g++) {
-            __m512i qb = _mm512_set1_epi32((int)qw[g]);
-            a0 = _mm512_dpbusd_epi32(a0, qb, _mm512_loadu_si512(p + g * 64));
-            a1 = _mm512_dpbusd_epi32(a1, qb, _mm512_loadu_si512(p + (d4 + g) * 64));
-            a2 = _mm512_dpbusd_epi32(a2, qb, _mm512_loadu_si512(p + (2 * d4 + g) * 64));
-            a3 = _mm512_dpbusd_epi32(a3, qb, _mm512_loadu_si512(p + (3 * d4 + g) * 64));
+            __m512i k0 = _mm512_loadu_si512(p + g * 64), k1 = _mm512_loadu_si512(p + (d4 + g) * 64);
+            __m512i k2 = _mm512_loadu_si512(p + (2 * d4 + g) * 64), k3 = _mm512_loadu_si512(p + (3 * d4 + g) * 64);
+            for (int r = 0; r < R; r++) {
+                __m512i qb = _mm512_set1_epi32((int)qw[r * (ATTNSIM_QK_MAX_D / 4) + g]);
+                acc[r][0] = _mm512_dpbusd_epi32(acc[r][0], qb, k0);
+                acc[r][1] = _mm512_dpbusd_epi32(acc[r][1], qb, k1);
+                acc[r][2] = _mm512_dpbusd_epi32(acc[r][2], qb, k2);
+                acc[r][3] = _mm512_dpbusd_epi32(acc[r][3], qb, k3);
+            }
         }
-        __m512i acc[4] = {a0, a1, a2, a3};
         for (int i = 0; i < 4; i++) {
             long j = (b + i) * 16;
             __mmask16 m = n - j >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - j)) - 1);
-            __m512i ks = _mm512_maskz_loadu_epi32(m, ksum + j);
-            _mm512_mask_storeu_epi32(out + j, m, _mm512_sub_epi32(acc[i], _mm512_mullo_epi32(ks, off)));
+            __m512i corr = _mm512_mullo_epi32(_mm512_maskz_loadu_epi32(m, ksum + j), off);
+            for (int r = 0; r < R; r++) _mm512_mask_storeu_epi32(out + r * outStride + j, m, _mm512_sub_epi32(acc[r][i], corr));
         }
     }
     for (; b < blocks; b++) {
-        __m512i a0 = _mm512_setzero_si512();
+        __m512i acc[ATTNSIM_QK_MAX_ROWS];
+        for (int r = 0; r < R; r++) acc[r] = _mm512_setzero_si512();
         const int8_t *p = packed + b * d4 * 64;
-        for (long g = 0; g < d4; g++) a0 = _mm512_dpbusd_epi32(a0, _mm512_set1_epi32((int)qw[g]), _mm512_loadu_si512(p + g * 64));
+        for (long g = 0; g < d4; g++) {
+            __m512i k0 = _mm512_loadu_si512(p + g * 64);
+            for (int r = 0; r < R; r++)
+                acc[r] = _mm512_dpbusd_epi32(acc[r], _mm512_set1_epi32((int)qw[r * (ATTNSIM_QK_MAX_D / 4) + g]), k0);
+        }
         long j = b * 16;
         __mmask16 m = n - j >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - j)) - 1);
-        __m512i ks = _mm512_maskz_loadu_epi32(m, ksum + j);
-        _mm512_mask_storeu_epi32(out + j, m, _mm512_sub_epi32(a0, _mm512_mullo_epi32(ks, off)));
+        __m512i corr = _mm512_mullo_epi32(_mm512_maskz_loadu_epi32(m, ksum + j), off);
+        for (int r = 0; r < R; r++) _mm512_mask_storeu_epi32(out + r * outStride + j, m, _mm512_sub_epi32(acc[r], corr));
+    }
+}
+
+ATTNSIM_AVX512 void attnsim_qk_i8_vnni_rows(const int32_t *q, long qStride, int rows, long d, const int8_t *packed,
+                                            const int32_t *ksum, long n, int32_t *out, long outStride) {
+    if (d > ATTNSIM_QK_MAX_D) d = ATTNSIM_QK_MAX_D;  // callers check d ≤ ATTNSIM_QK_MAX_D
+    if (rows < 1) return;
+    if (rows > ATTNSIM_QK_MAX_ROWS) rows = ATTNSIM_QK_MAX_ROWS;  // callers check
+    long d4 = (d + 3) / 4;
+    // Each row as offset bytes q + 128 in [0, 255], four per Int32 word (zero padded: a zero byte
+    // adds nothing, and padded key bytes are zero too).
+    uint32_t qw[ATTNSIM_QK_MAX_ROWS * (ATTNSIM_QK_MAX_D / 4)];
+    for (int r = 0; r < rows; r++) {
+        const int32_t *qr = q + r * qStride;
+        for (long g = 0; g < d4; g++) {
+            uint32_t w = 0;
+            for (long e = 0; e < 4; e++) {
+                long c = g * 4 + e;
+                uint32_t u = c < d ? (uint32_t)(qr[c] + 128) & 0xff : 0;
+                w |= u << (8 * e);
+            }
+            qw[r * (ATTNSIM_QK_MAX_D / 4) + g] = w;
+        }
+    }
+    switch (rows) {
+    case 1: qk_rows_block(qw, d4, packed, ksum, n, out, outStride, 1); break;
+    case 2: qk_rows_block(qw, d4, packed, ksum, n, out, outStride, 2); break;
+    case 3: qk_rows_block(qw, d4, packed, ksum, n, out, outStride, 3); break;
+    default: qk_rows_block(qw, d4, packed, ksum, n, out, outStride, 4); break;
     }
 }
 
@@ -192,11 +246,20 @@ void attnsim_ref_scores_f64(const float *q, const float *kt, long d, long n, dou
 void attnsim_ref_pv_f64(const double *p, const float *v, long d, long n, double *o) {
     (void)p; (void)v; (void)d; (void)n; (void)o;
 }
-void attnsim_qk_i8_vnni(const int32_t *q, long d, const int8_t *packed, const int32_t *ksum, long n, int32_t *out) {
-    (void)q; (void)d; (void)packed; (void)ksum; (void)n; (void)out;
+void attnsim_pv_codes_f64(const int32_t *rows, const double *w, long count, const int32_t *v, long d,
+                          const double *vscale, double *o) {
+    (void)rows; (void)w; (void)count; (void)v; (void)d; (void)vscale; (void)o;
+}
+void attnsim_qk_i8_vnni_rows(const int32_t *q, long qStride, int rows, long d, const int8_t *packed,
+                             const int32_t *ksum, long n, int32_t *out, long outStride) {
+    (void)q; (void)qStride; (void)rows; (void)d; (void)packed; (void)ksum; (void)n; (void)out; (void)outStride;
 }
 int32_t attnsim_vnni_peak_loop(long iterations, int32_t seed) { (void)iterations; (void)seed; return 0; }
 #endif
+
+void attnsim_qk_i8_vnni(const int32_t *q, long d, const int8_t *packed, const int32_t *ksum, long n, int32_t *out) {
+    attnsim_qk_i8_vnni_rows(q, 0, 1, d, packed, ksum, n, out, 0);
+}
 
 int32_t attnsim_vnni_peak_loop_reference(long iterations, int32_t seed) {
     // Each lane: four products of unsigned bytes of a with signed bytes of b; 16 lanes, 8 chains.

@@ -28,6 +28,10 @@ public final class Runner: @unchecked Sendable {
     private var outcomes: [String: FunctionalOutcome] = [:]
     private let lock = NSLock()
 
+    /// Most arithmetics that share one float reference per head (each holds one layer's results
+    /// while the layer runs).
+    static let sharedReferenceGroup = 4
+
     public init(detail: ReportDetail = .summary, dramTrace: DRAMTraceRecorder? = nil) {
         self.detail = detail
         self.dramTrace = dramTrace
@@ -121,41 +125,52 @@ public final class Runner: @unchecked Sendable {
         lock.lock()
         if let o = outcomes[key] { lock.unlock(); return o }
         lock.unlock()
-        let o = try computeFunctional(c, trace: trace, keepActivities: true)
+        let o = try computeFunctional([c], trace: trace, keepActivities: true)[0]
         lock.lock()
         outcomes[key] = o
         lock.unlock()
         return o
     }
 
-    /// Runs the functional model over the evaluated sequences of `trace`, one (sequence, layer) at a
-    /// time; `onLayer` sees each layer's activities as soon as they exist. With `keepActivities`
-    /// false the outcome holds the accuracy figures only, so memory stays at one layer's working
-    /// set however long the trace (the activities' kept bits grow as tokens²).
-    func computeFunctional(_ c: ExperimentConfig, trace: String, keepActivities: Bool,
-                           onLayer: (([HeadActivity]) -> Void)? = nil) throws(AttnError) -> FunctionalOutcome {
+    /// Runs the functional model of each of `configs` (arithmetics that evaluate the same sequences
+    /// of `trace`) over those sequences, one (sequence, layer) at a time, all configurations on each
+    /// layer together so that the exact float reference of each head is computed once for all
+    /// (`FunctionalAttention.run(_:_:)`); `onLayer(m, activities)` sees configuration m's
+    /// activities of each layer as soon as they exist. With `keepActivities` false the outcomes
+    /// hold the accuracy figures only, so memory stays at one layer's working set however long the
+    /// trace (the activities' kept bits grow as tokens²).
+    func computeFunctional(_ configs: [ExperimentConfig], trace: String, keepActivities: Bool,
+                           onLayer: ((Int, [HeadActivity]) -> Void)? = nil) throws(AttnError) -> [FunctionalOutcome] {
         let r = readers[trace]!
-        let (cal, eval) = try sequences(c, r)
-        var thresholds: TopThetaThresholds?
-        if case .topTheta(let t) = c.attention.pruning { thresholds = try calibrate(c, trace: trace).bucketed(t) }
-        let fa = FunctionalAttention(config: c.attention, thresholds: thresholds)
-        var o = FunctionalOutcome()
-        o.evaluated = eval
-        o.calibration = cal
-        for s in eval {
+        var fas: [FunctionalAttention] = []
+        var outcomes: [FunctionalOutcome] = []
+        for c in configs {
+            let (cal, eval) = try sequences(c, r)
+            precondition(eval == outcomes.first?.evaluated ?? eval, "configurations run together must evaluate the same sequences")
+            var thresholds: TopThetaThresholds?
+            if case .topTheta(let t) = c.attention.pruning { thresholds = try calibrate(c, trace: trace).bucketed(t) }
+            fas.append(FunctionalAttention(config: c.attention, thresholds: thresholds))
+            var o = FunctionalOutcome()
+            o.evaluated = eval
+            o.calibration = cal
+            outcomes.append(o)
+        }
+        for s in outcomes.first?.evaluated ?? [] {
             for l in 0..<r.metadata.layers {
-                let result = fa.run(try layerInput(r, sequence: s, layer: l))
-                onLayer?(result.activities)
-                for a in result.activities {
-                    if keepActivities { o.activities[a.phase, default: []].append(a) } else if o.activities[a.phase] == nil { o.activities[a.phase] = [] }
-                }
-                for (phase, f) in [(HeadActivity.Phase.prefill, result.prefill), (.decode, result.decode)] where f.rows > 0 {
-                    o.fidelity[phase, default: Fidelity()] += f
-                    o.layerFidelity[phase, default: [:]][l, default: Fidelity()] += f
+                let results = FunctionalAttention.run(fas, try layerInput(r, sequence: s, layer: l))
+                for (m, result) in results.enumerated() {
+                    onLayer?(m, result.activities)
+                    for a in result.activities {
+                        if keepActivities { outcomes[m].activities[a.phase, default: []].append(a) } else if outcomes[m].activities[a.phase] == nil { outcomes[m].activities[a.phase] = [] }
+                    }
+                    for (phase, f) in [(HeadActivity.Phase.prefill, result.prefill), (.decode, result.decode)] where f.rows > 0 {
+                        outcomes[m].fidelity[phase, default: Fidelity()] += f
+                        outcomes[m].layerFidelity[phase, default: [:]][l, default: Fidelity()] += f
+                    }
                 }
             }
         }
-        return o
+        return outcomes
     }
 
     /// Report rows of one point, over its traces and phases.
@@ -240,19 +255,36 @@ public final class Runner: @unchecked Sendable {
         }
         let pipelines = points.map { AttentionPipeline(hardware: $0.config.hardware, workload: $0.config.attention.timingWorkload, dramTrace: dramTrace) }
         var perTrace = points.map { [(FunctionalOutcome, [HeadActivity.Phase: CostStream])?](repeating: nil, count: $0.config.traces.count) }
+        // Arithmetics of one trace that evaluate the same sequences run together, up to
+        // `sharedReferenceGroup` at a time: each head's float reference is computed once for them.
+        var bundles: [[String]] = [], bundleOf: [String: Int] = [:]
         for key in groupOrder {
-            if cancel?.isSet == true { break }
-            let users = members[key]!
-            let first = points[users[0].point]
-            let boxes = users.map { u in
-                StreamBox(Dictionary(uniqueKeysWithValues: points[u.point].config.phases.map { ($0, CostStream(pipeline: pipelines[u.point], detail: detail)) }))
+            let u = members[key]![0], c = points[u.point].config, trace = c.traces[u.slot]
+            let bundleKey = trace + "\u{0}" + (try sequences(c, readers[trace]!)).evaluation.map(String.init).joined(separator: ",")
+            if let b = bundleOf[bundleKey], bundles[b].count < Self.sharedReferenceGroup {
+                bundles[b].append(key)
+            } else {
+                bundleOf[bundleKey] = bundles.count
+                bundles.append([key])
             }
-            let outcome = try computeFunctional(first.config, trace: first.config.traces[users[0].slot], keepActivities: false) { acts in
-                DispatchQueue.concurrentPerform(iterations: boxes.count) { m in
-                    for a in acts { boxes[m].streams[a.phase]?.add(a) }
+        }
+        for bundle in bundles {
+            if cancel?.isSet == true { break }
+            let boxes = bundle.map { key in
+                members[key]!.map { u in
+                    StreamBox(Dictionary(uniqueKeysWithValues: points[u.point].config.phases.map { ($0, CostStream(pipeline: pipelines[u.point], detail: detail)) }))
                 }
             }
-            for (u, box) in zip(users, boxes) { perTrace[u.point][u.slot] = (outcome, box.streams) }
+            let firsts = bundle.map { members[$0]![0] }
+            let outcomes = try computeFunctional(firsts.map { points[$0.point].config }, trace: points[firsts[0].point].config.traces[firsts[0].slot],
+                                                 keepActivities: false) { m, acts in
+                DispatchQueue.concurrentPerform(iterations: boxes[m].count) { b in
+                    for a in acts { boxes[m][b].streams[a.phase]?.add(a) }
+                }
+            }
+            for (m, key) in bundle.enumerated() {
+                for (u, box) in zip(members[key]!, boxes[m]) { perTrace[u.point][u.slot] = (outcomes[m], box.streams) }
+            }
         }
         let computed = perTrace
         var results = [[ReportRow]?](repeating: nil, count: points.count)

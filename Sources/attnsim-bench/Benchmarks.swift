@@ -87,6 +87,21 @@ func allBenchmarks() -> [Benchmark] {
         list.append(Benchmark(name: "functional_qk_T512_portable", unit: "layer (integer QK MACs)", itemsPerIteration: macs) {
             Int(portable.scoreStage(x).scores[1])
         })
+        // Four arithmetics (top-k 8, 16, 32, 64) of a sweep on the same layer: `run` of each
+        // (each computes the exact float reference again) against `FunctionalAttention.run` of the
+        // four together (each head's reference computed once and shared; Runner's way).
+        let four = [8, 16, 32, 64].map { k in
+            var c = AttentionConfig()
+            c.pruning = .topK(k)
+            return FunctionalAttention(config: c)
+        }
+        precondition(zip(FunctionalAttention.run(four, x), four).allSatisfy { $0.output == $1.run(x).output })
+        list.append(Benchmark(name: "functional_T512_4_configs_separate", unit: "layer × 4 arithmetics", itemsPerIteration: 4) {
+            four.map { $0.run(x).activities.count }.reduce(0, +)
+        })
+        list.append(Benchmark(name: "functional_T512_4_configs_shared_reference", unit: "layer × 4 arithmetics", itemsPerIteration: 4) {
+            FunctionalAttention.run(four, x).map { $0.activities.count }.reduce(0, +)
+        })
     }
 
     // A long recorded trace (Scripts/record-long-traces; not committed): one configuration (8-bit
@@ -159,9 +174,15 @@ func allBenchmarks() -> [Benchmark] {
         var out = [Int32](repeating: 0, count: t)
         attnsim_qk_i8_vnni(q, d, packed, sums, t, &out)
         precondition(out[5] == (0..<d).reduce(Int32(0)) { $0 + q[$1] * k[5 * d + $1] })
-        let kernel = VNNIKernelBench(q: q, packed: packed, sums: sums, t: t, d: d)
+        let kernel = VNNIKernelBench(q: q, packed: packed, sums: sums, t: t, d: d, rows: 1)
         list.append(Benchmark(name: "vnni_qk_kernel_T2048_1_core", unit: "causal head, T 2048, d 64 (MACs)",
                               itemsPerIteration: Double(d * (1...t).reduce(0, +))) { kernel.run() })
+        // The register-blocked micro-kernel `runHead` uses: 4 rows per call (each K block loaded
+        // once for the 4), keys up to the last row's; only the visible keys' MACs are counted.
+        let kernel4 = VNNIKernelBench(q: q, packed: packed, sums: sums, t: t, d: d, rows: Int(ATTNSIM_QK_MAX_ROWS))
+        precondition(kernel4.run() == kernel.run())
+        list.append(Benchmark(name: "vnni_qk_kernel_rows\(ATTNSIM_QK_MAX_ROWS)_T2048_1_core", unit: "causal head, T 2048, d 64 (MACs)",
+                              itemsPerIteration: Double(d * (1...t).reduce(0, +))) { kernel4.run() })
     }
 
     // Sweeps over the default traces (run from the package root).
@@ -263,22 +284,24 @@ final class SharedSums: @unchecked Sendable {
     var total: Int32 { lock.lock(); defer { lock.unlock() }; return values.reduce(0, &+) }
 }
 
-/// Inputs of the `vnni_qk_kernel_T2048_1_core` benchmark: one row's dot products per call, rows
-/// 0..<t against keys 0...row.
+/// Inputs of the `vnni_qk_kernel_*_T2048_1_core` benchmarks: `rows` rows' dot products per call,
+/// rows 0..<t against keys 0...row (a block of rows against the keys of its last row).
 final class VNNIKernelBench {
-    let q: [Int32], packed: [Int8], sums: [Int32], t: Int, d: Int
+    let q: [Int32], packed: [Int8], sums: [Int32], t: Int, d: Int, rows: Int
     var out: [Int32]
-    init(q: [Int32], packed: [Int8], sums: [Int32], t: Int, d: Int) {
-        self.q = q; self.packed = packed; self.sums = sums; self.t = t; self.d = d
-        out = .init(repeating: 0, count: t)
+    init(q: [Int32], packed: [Int8], sums: [Int32], t: Int, d: Int, rows: Int) {
+        self.q = q; self.packed = packed; self.sums = sums; self.t = t; self.d = d; self.rows = rows
+        out = .init(repeating: 0, count: rows * t)
     }
+    /// Σ over rows i of the dot product with key i (the diagonal): equal for every `rows`.
     func run() -> Int {
         var check = 0
         q.withUnsafeBufferPointer { qb in
             out.withUnsafeMutableBufferPointer { ob in
-                for i in 0..<t {
-                    attnsim_qk_i8_vnni(qb.baseAddress! + i * d, d, packed, sums, i + 1, ob.baseAddress!)
-                    check &+= Int(ob[i])
+                for i in stride(from: 0, to: t, by: rows) {
+                    let r = min(rows, t - i)
+                    attnsim_qk_i8_vnni_rows(qb.baseAddress! + i * d, d, Int32(r), d, packed, sums, i + r, ob.baseAddress!, t)
+                    for k in 0..<r { check &+= Int(ob[k * t + i + k]) }
                 }
             }
         }

@@ -35,6 +35,63 @@ struct NativeKernelTests {
         }
     }
 
+    /// The register-blocked kernel (1 … 4 rows against the same keys) against scalar Int64 sums:
+    /// row and key counts off the 4-row / 16-key / 64-key blocks, head dimensions off 4 and 64,
+    /// the extreme codes (−128·−128 in every term: the largest sum; 127·−128: the most negative),
+    /// row strides other than d, and nothing written outside each row's n keys.
+    @Test(.enabled(if: FunctionalAttention.cpuHasVNNI), arguments: [1, 2, 5, 63, 64, 65, 100, 130, 4096])
+    func rowsKernelEqualsScalarSums(d: Int) {
+        var rng = SeededRNG(seed: 31 + UInt64(d))
+        for n in [1, 15, 16, 17, 48, 63, 64, 65, 127, 200] where d < 1024 || n <= 65 {
+            var k = (0..<(n * d)).map { _ in Int32(Int(rng.next() % 256) - 128) }
+            if n > 3 { for c in 0..<d { k[c] = -128; k[d + c] = 127; k[2 * d + c] = 0 } }
+            for rows in 1...Int(ATTNSIM_QK_MAX_ROWS) {
+                let qStride = d + 3
+                var q = (0..<(rows * qStride)).map { _ in Int32(Int(rng.next() % 256) - 128) }
+                if rows >= 2 { for c in 0..<d { q[c] = -128; q[qStride + c] = 127 } }
+                var packed = [Int8](repeating: 0, count: attnsim_qk_packed_bytes(n, d))
+                var sums = [Int32](repeating: 0, count: n)
+                attnsim_qk_pack_i8(k, n, d, &packed, &sums)
+                let outStride = n + 7
+                var out = [Int32](repeating: 0x5555, count: rows * outStride + 16)
+                attnsim_qk_i8_vnni_rows(q, qStride, Int32(rows), d, packed, sums, n, &out, outStride)
+                for r in 0..<rows {
+                    let qr = Array(q[(r * qStride)..<(r * qStride + d)])
+                    for j in 0..<n { #expect(Int64(out[r * outStride + j]) == Self.dot(qr, k, row: j, d: d), "d \(d) n \(n) rows \(rows) row \(r) key \(j)") }
+                    #expect(out[(r * outStride + n)..<((r + 1) * outStride)].allSatisfy { $0 == 0x5555 }, "d \(d) n \(n) rows \(rows): written past n")
+                }
+                #expect(out[(rows * outStride)...].allSatisfy { $0 == 0x5555 })
+            }
+        }
+    }
+
+    /// The native P·V (kept rows' probabilities × dequantized V codes) against the portable loop
+    /// `o[c] += w · (Double(code) · scale[c])`, Double for Double: d off the 8- and 64-dimension
+    /// blocks, no kept row, log-quantizer levels and arbitrary weights, scales of very different
+    /// magnitudes (every rounding shows), extreme and 16-bit codes, a starting o with −0.
+    @Test(.enabled(if: FunctionalAttention.cpuHasVNNI), arguments: [1, 7, 8, 9, 64, 65, 100, 200])
+    func pvKernelEqualsSwiftLoop(d: Int) {
+        var rng = SeededRNG(seed: 500 + UInt64(d))
+        func unit() -> Double { Double(rng.next() % 1_000_001) / 1_000_000 }
+        let t = 90
+        let levels = ProbabilityQuantizer(.log(bits: 3, threshold: 1e-3)).levels
+        for trial in 0..<6 {
+            let wide = trial % 3 == 2
+            let v = (0..<(t * d)).map { _ in Int32(Int(rng.next() % (wide ? 65_536 : 256)) - (wide ? 32_768 : 128)) }
+            let scale = (0..<d).map { c in (unit() + 1e-3) * (c % 3 == 0 ? 1e-5 : c % 3 == 1 ? 1 : 3e4) }
+            let count = trial == 0 ? 0 : Int(rng.next() % UInt64(t)) + 1
+            let rows = (0..<t).filter { _ in rng.next() % 2 == 0 }.prefix(count).map { Int32($0) }
+            let w = rows.map { _ in trial % 2 == 0 ? levels[Int(rng.next() % UInt64(levels.count))] : unit() }
+            var expected = (0..<d).map { c in c % 4 == 0 ? -0.0 : unit() - 0.5 }
+            var got = expected
+            for (m, j) in rows.enumerated() {
+                for c in 0..<d { expected[c] += w[m] * (Double(v[Int(j) * d + c]) * scale[c]) }
+            }
+            attnsim_pv_codes_f64(rows, w, rows.count, v, d, scale, &got)
+            #expect(got.map(\.bitPattern) == expected.map(\.bitPattern), "d \(d) trial \(trial) rows \(rows.count)")
+        }
+    }
+
     @Test(.enabled(if: FunctionalAttention.cpuHasVNNI))
     func peakLoopComputesItsChecksum() {
         for seed: Int32 in [1, 2, 77] {
@@ -55,10 +112,23 @@ struct NativeKernelTests {
         c = AttentionConfig(); c.qBits = 12; c.kBits = 12; configs.append(c)
         c = AttentionConfig(); c.granularity = .peg; c.pegGroups = 4; configs.append(c)
         c = AttentionConfig(); c.qBits = 0; configs.append(c)
+        c = AttentionConfig(); c.vBits = 4; c.probabilityQuantization = .log(bits: 3, threshold: 1e-3); c.pruning = .topK(7); configs.append(c)
+        c = AttentionConfig(); c.vBits = 12; c.granularity = .peg; c.pegGroups = 3; c.probabilityQuantization = .uniform(bits: 4); configs.append(c)
+        c = AttentionConfig(); c.vBits = 0; configs.append(c)
         var layers: [LayerInput] = []
-        for (i, sh) in [(4, 2, 23, 8, true), (3, 1, 70, 20, true), (2, 2, 17, 8, false), (9, 3, 150, 64, true), (2, 1, 40, 3, true)].enumerated() {
+        for (i, sh) in [(4, 2, 23, 8, true), (3, 1, 70, 20, true), (2, 2, 17, 8, false), (9, 3, 150, 64, true), (2, 1, 40, 3, true),
+                        (2, 1, 33, 100, true), (3, 3, 6, 65, false)].enumerated() {
             layers.append(randomLayer(seed: 900 + UInt64(i), heads: sh.0, kvHeads: sh.1, tokens: sh.2, dim: sh.3, causal: sh.4,
                                       prompt: sh.2 - 5, outlierDim: i % 2 == 0 ? 1 : nil))
+        }
+        // Query-row sub-ranges whose length and start are off the 4-row blocks of the kernel
+        // (a decode step's single row, rows 5..<18 of 37).
+        for (i, rows) in [36..<37, 5..<18].enumerated() {
+            let full = randomLayer(seed: 950 + UInt64(i), heads: 4, kvHeads: 2, tokens: 37, dim: 16, causal: true, prompt: 30)
+            var q: [Float] = []
+            for h in 0..<4 { q += full.q[((h * 37 + rows.lowerBound) * 16)..<((h * 37 + rows.upperBound) * 16)] }
+            layers.append(LayerInput(sequence: 0, layer: 0, heads: 4, kvHeads: 2, tokens: 37, headDim: 16, causal: true,
+                                     scale: full.scale, promptTokens: 30, queryRows: rows, q: q, k: full.k, v: full.v))
         }
         var saturated = 0, native = 0
         for cfg in configs {

@@ -106,8 +106,9 @@ public struct FunctionalAttention: Sendable {
     public let config: AttentionConfig
     public let thresholds: TopThetaThresholds?
     let probabilityQuantizer: ProbabilityQuantizer
-    /// Whether the integer Q·Kᵀ may use the CKernels AVX-512 VNNI kernel (when the CPU has it):
-    /// the same integers as the portable Swift path, bit for bit (`NativeKernelTests`).
+    /// Whether the integer Q·Kᵀ, the quantized P·V and the exact reference may use the CKernels
+    /// AVX-512 kernels (when the CPU has them): the same integers and Doubles as the portable Swift
+    /// path, bit for bit (`NativeKernelTests`).
     public let nativeKernels: Bool
 
     /// Whether this CPU runs the AVX-512 VNNI kernels.
@@ -168,17 +169,19 @@ public struct FunctionalAttention: Sendable {
             }
         }
 
-        /// Fills `kT` from the float K of the layer (`k` is [kvHeads, T, d]).
-        mutating func transposeForReference(_ kFloat: [Float], kvHeads: Int, tokens: Int, d: Int) {
-            let stride = (tokens + 7) / 8 * 8 * d
-            var out = [Float](repeating: 0, count: max(kvHeads * stride, 1))
-            kFloat.withUnsafeBufferPointer { kb in
+        /// The float K of the layer (`k` is [kvHeads, T, d]) in `attnsim_ref_scores_f64`'s layout
+        /// and the floats per KV head.
+        static func transposed(_ x: LayerInput) -> (kT: [Float], stride: Int) {
+            let stride = (x.tokens + 7) / 8 * 8 * x.headDim
+            var out = [Float](repeating: 0, count: max(x.kvHeads * stride, 1))
+            x.k.withUnsafeBufferPointer { kb in
                 out.withUnsafeMutableBufferPointer { ob in
-                    for h in 0..<kvHeads { attnsim_transpose8_f32(kb.baseAddress! + h * tokens * d, tokens, d, ob.baseAddress! + h * stride) }
+                    for h in 0..<x.kvHeads {
+                        attnsim_transpose8_f32(kb.baseAddress! + h * x.tokens * x.headDim, x.tokens, x.headDim, ob.baseAddress! + h * stride)
+                    }
                 }
             }
-            kT = out
-            kTStride = stride
+            return (out, stride)
         }
     }
 
@@ -195,6 +198,44 @@ public struct FunctionalAttention: Sendable {
             v: QuantizedTensor(x.v, heads: x.kvHeads, tokens: x.tokens, dim: x.headDim, bits: values ? c.vBits : 0, granularity: c.granularity,
                                pegGroups: c.pegGroups, calibration: c.rangeCalibration, rounding: c.rounding),
             native: nativeKernels)
+    }
+
+    /// Whether plain integer sums of d products of qBits × kBits codes are exact under the
+    /// accumulator (no partial sum can leave its range, so it never clamps), and that bound
+    /// d · max|q| · max|k|.
+    func exactSums(d: Int, qBits: Int, kBits: Int) -> (fits: Bool, bound: Int64) {
+        let bound = Int64(d) * Int64(FixedPoint.maxCode(bits: qBits)) * Int64(FixedPoint.maxCode(bits: kBits))
+        return (config.accBits >= 64 || bound <= (Int64(1) << (config.accBits - 1)) - 1, bound)
+    }
+
+    /// The factor that turns head h's integer Q·Kᵀ sums into scores when `scores` takes the VNNI
+    /// kernel for it (K packed: 8-bit codes, one scale group; sums that cannot saturate), else nil.
+    /// Then `nativeDots` of up to ATTNSIM_QK_MAX_ROWS rows at once, times this factor, are the
+    /// Doubles `scores` writes.
+    func nativeScoreScale(_ x: LayerInput, _ ops: Operands, head h: Int) -> Double? {
+        guard !ops.k8.isEmpty else { return nil }
+        let (fits, bound) = exactSums(d: x.headDim, qBits: ops.q.bits, kBits: ops.k.bits)
+        guard fits && bound <= Int64(Int32.max) else { return nil }
+        let kvh = h / (x.heads / x.kvHeads)
+        return ops.q.scales[h] * ops.k.scales[kvh] * x.scale
+    }
+
+    /// Exact Int32 Σ q·k of query rows `rows` (absolute, at most ATTNSIM_QK_MAX_ROWS) of head h
+    /// against keys 0..<n (VNNI kernel, K loaded once for all the rows): dots[r · stride + j].
+    /// Needs `ops.k8` (packed K).
+    func nativeDots(_ x: LayerInput, _ ops: Operands, head h: Int, rows: Range<Int>, count n: Int,
+                    into dots: UnsafeMutablePointer<Int32>, stride: Int) {
+        precondition(rows.count >= 1 && rows.count <= Int(ATTNSIM_QK_MAX_ROWS) && !ops.k8.isEmpty)
+        let kvh = h / (x.heads / x.kvHeads)
+        ops.q.codes.withUnsafeBufferPointer { qc in
+            ops.k8.withUnsafeBufferPointer { kp in
+                ops.kSum.withUnsafeBufferPointer { ks in
+                    attnsim_qk_i8_vnni_rows(qc.baseAddress! + x.qOffset(head: h, row: rows.lowerBound), x.headDim, Int32(rows.count),
+                                            x.headDim, kp.baseAddress! + kvh * ops.kPackedStride, ks.baseAddress! + kvh * x.tokens,
+                                            n, dots, stride)
+                }
+            }
+        }
     }
 
     /// Scores of row i of query head h against keys 0..<n through the fixed-point datapath:
@@ -219,20 +260,12 @@ public struct FunctionalAttention: Sendable {
             // the accumulator's range (d · max|q| · max|k| fits), plain integer sums are exact, in
             // any order: SIMD lanes. With Int32 lanes when the bound fits Int32 too (always for the
             // default 32-bit accumulator), from 16-bit products when max|q|·max|k| fits Int16.
-            let bound = Int64(d) * Int64(FixedPoint.maxCode(bits: qT.bits)) * Int64(FixedPoint.maxCode(bits: kT.bits))
-            let fits = config.accBits >= 64 || bound <= (Int64(1) << (config.accBits - 1)) - 1
+            let (fits, bound) = exactSums(d: d, qBits: qT.bits, kBits: kT.bits)
             if fits && bound <= Int64(Int32.max) {
                 if !ops.k8.isEmpty {
                     // AVX-512 VNNI: 8-bit codes, exact Int32 sums (the bound above), 64 MACs per instruction.
                     withUnsafeTemporaryAllocation(of: Int32.self, capacity: max(n, 1)) { dots in
-                        qT.codes.withUnsafeBufferPointer { qc in
-                            ops.k8.withUnsafeBufferPointer { kp in
-                                ops.kSum.withUnsafeBufferPointer { ks in
-                                    attnsim_qk_i8_vnni(qc.baseAddress! + qBase, d, kp.baseAddress! + kvh * ops.kPackedStride,
-                                                       ks.baseAddress! + kvh * x.tokens, n, dots.baseAddress!)
-                                }
-                            }
-                        }
+                        nativeDots(x, ops, head: h, rows: i..<i + 1, count: n, into: dots.baseAddress!, stride: n)
                         for j in 0..<n { s[j] = Double(dots[j]) * sc }
                     }
                 } else if !ops.q16.isEmpty {
@@ -312,9 +345,11 @@ public struct FunctionalAttention: Sendable {
                 DispatchQueue.concurrentPerform(iterations: x.heads) { h in
                     var row = [Double](repeating: 0, count: t)
                     var sat = 0
+                    let blocked = BlockedScores(self, x, ops, head: h)
+                    defer { blocked.deallocate() }
                     for i in x.queryRows {
                         let n = x.visible(i)
-                        self.scores(x, ops, head: h, row: i, count: n, into: &row, saturations: &sat)
+                        blocked.scores(row: i, count: n, into: &row, saturations: &sat)
                         let base = (h * nq + i - x.queryRows.lowerBound) * t
                         for j in 0..<n { o[base + j] = row[j] }
                     }
@@ -395,35 +430,55 @@ public struct FunctionalAttention: Sendable {
         }
     }
 
-    public func run(_ x: LayerInput) -> LayerResult {
-        var quantized = quantize(x)
-        if nativeKernels && x.headDim > 0 { quantized.transposeForReference(x.k, kvHeads: x.kvHeads, tokens: x.tokens, d: x.headDim) }
-        let ops = quantized
+    public func run(_ x: LayerInput) -> LayerResult { Self.run([self], x)[0] }
+
+    /// `run` of every configuration in `fas` on the same layer: the same results, bit for bit
+    /// (`SharedReferenceTests`), but with more than one configuration the exact float reference of
+    /// each head (softmax probabilities of every row, n·(n+1)/2 Doubles causal, and the reference
+    /// outputs) is computed once and read by all of them. Heads run in parallel; each worker holds
+    /// one head's reference at a time.
+    public static func run(_ fas: [FunctionalAttention], _ x: LayerInput) -> [LayerResult] {
+        precondition(!fas.isEmpty)
+        let sharing = fas.count > 1
+        let d = x.headDim, t = x.tokens, nq = x.queryRows.count
+        let words = (t + 63) / 64
+        // Float K in the native reference layout: per configuration when each computes its own
+        // reference, once for the shared one.
+        let sharedKT = sharing && fas[0].nativeKernels && d > 0 ? Operands.transposed(x) : nil
+        let opsList = fas.map { fa in
+            var q = fa.quantize(x)
+            if !sharing && fa.nativeKernels && d > 0 { (q.kT, q.kTStride) = Operands.transposed(x) }
+            return q
+        }
+        let outs = fas.map { _ in UnsafeMutableBufferPointer<Float>.allocate(capacity: x.heads * nq * d) }
+        let bits = fas.map { _ in UnsafeMutableBufferPointer<UInt64>.allocate(capacity: x.heads * nq * words) }
+        let fids = fas.map { _ in UnsafeMutableBufferPointer<(Fidelity, Fidelity)>.allocate(capacity: x.heads) }
+        defer { for m in fas.indices { outs[m].deallocate(); bits[m].deallocate(); fids[m].deallocate() } }
+        for m in fas.indices {
+            outs[m].initialize(repeating: 0)
+            bits[m].initialize(repeating: 0)
+            fids[m].initialize(repeating: (Fidelity(), Fidelity()))
+        }
+        let outP = outs.map(SharedBuffer.init), bitP = bits.map(SharedBuffer.init), fidP = fids.map(SharedBuffer.init)
+        DispatchQueue.concurrentPerform(iterations: x.heads) { h in
+            let shared = sharing ? HeadReference(x, kT: sharedKT, head: h) : nil
+            for m in fas.indices {
+                fidP[m][h] = fas[m].runHead(x, opsList[m], head: h, words: words, out: outP[m], bits: bitP[m], shared: shared)
+            }
+        }
+        return fas.indices.map { m in
+            fas[m].finish(x, opsList[m], output: Array(outs[m]), keptBits: Array(bits[m]), fidelity: Array(fids[m]))
+        }
+    }
+
+    /// The layer's result from its heads' outputs, kept bits and fidelity.
+    func finish(_ x: LayerInput, _ ops: Operands, output: [Float], keptBits: [UInt64], fidelity: [(Fidelity, Fidelity)]) -> LayerResult {
         let d = x.headDim, t = x.tokens
         let group = x.heads / x.kvHeads
         let words = (t + 63) / 64
         let nq = x.queryRows.count
-        var output = [Float](repeating: 0, count: x.heads * nq * d)
-        var keptBits = [UInt64](repeating: 0, count: x.heads * nq * words)
-        var pre = [Fidelity](repeating: Fidelity(), count: x.heads)
-        var dec = [Fidelity](repeating: Fidelity(), count: x.heads)
+        let pre = fidelity.map(\.0), dec = fidelity.map(\.1)
         let initialSaturations = ops.q.saturated + ops.k.saturated + ops.v.saturated
-
-        output.withUnsafeMutableBufferPointer { outBuf in
-            keptBits.withUnsafeMutableBufferPointer { bitBuf in
-                pre.withUnsafeMutableBufferPointer { preBuf in
-                    dec.withUnsafeMutableBufferPointer { decBuf in
-                        let outP = SharedBuffer(outBuf), bitP = SharedBuffer(bitBuf)
-                        let preP = SharedBuffer(preBuf), decP = SharedBuffer(decBuf)
-                        DispatchQueue.concurrentPerform(iterations: x.heads) { h in
-                            let (p, d) = self.runHead(x, ops, head: h, words: words, out: outP, bits: bitP)
-                            preP[h] = p
-                            decP[h] = d
-                        }
-                    }
-                }
-            }
-        }
         var prefill = Fidelity(), decode = Fidelity()
         for h in 0..<x.heads {
             prefill += pre[h]
@@ -457,18 +512,56 @@ public struct FunctionalAttention: Sendable {
         return LayerResult(output: output, prefill: prefill, decode: decode, activities: activities)
     }
 
+    /// The exact reference of absolute row i of head h: float scores, softmax, P·V on float V —
+    /// probabilities into ref[0..<visible(i)], outputs into oRef[0..<d]. q, k, v are the layer's
+    /// float tensors; with kT (this KV head's K in `attnsim_ref_scores_f64`'s layout) the AVX-512
+    /// kernels compute the same Doubles.
+    static func referenceRow(_ x: LayerInput, q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
+                             kT: UnsafePointer<Float>?, head h: Int, row i: Int,
+                             ref: UnsafeMutablePointer<Double>, oRef: UnsafeMutablePointer<Double>) {
+        let d = x.headDim, t = x.tokens, n = x.visible(i)
+        let kvh = h / (x.heads / x.kvHeads)
+        var refMax = -Double.infinity
+        let qp = q + x.qOffset(head: h, row: i)
+        if let kT {
+            // The same doubles, eight keys per register (CKernels; `NativeKernelTests`).
+            attnsim_ref_scores_f64(qp, kT, d, n, x.scale, ref)
+            for j in 0..<n { refMax = max(refMax, ref[j]) }
+        } else {
+            for j in 0..<n {
+                var dot = 0.0
+                let kp = k + (kvh * t + j) * d
+                for c in 0..<d { dot += Double(qp[c]) * Double(kp[c]) }
+                ref[j] = dot * x.scale
+                refMax = max(refMax, ref[j])
+            }
+        }
+        var refSum = 0.0
+        for j in 0..<n { ref[j] = exp(ref[j] - refMax); refSum += ref[j] }
+        for j in 0..<n { ref[j] /= refSum }
+        if kT != nil {
+            attnsim_ref_pv_f64(ref, v + kvh * t * d, d, n, oRef)
+        } else {
+            for c in 0..<d { oRef[c] = 0 }
+            for j in 0..<n where ref[j] > 0 {
+                let vf = v + (kvh * t + j) * d
+                for c in 0..<d { oRef[c] += ref[j] * Double(vf[c]) }
+            }
+        }
+    }
+
     func runHead(_ x: LayerInput, _ ops: Operands, head h: Int, words: Int, out: SharedBuffer<Float>,
-                 bits: SharedBuffer<UInt64>) -> (prefill: Fidelity, decode: Fidelity) {
+                 bits: SharedBuffer<UInt64>, shared: HeadReference? = nil) -> (prefill: Fidelity, decode: Fidelity) {
         let d = x.headDim, t = x.tokens
         let kvh = h / (x.heads / x.kvHeads)
         var s = [Double](repeating: 0, count: t)
         // Scratch for the whole head (no per-row allocations).
-        let ref = UnsafeMutablePointer<Double>.allocate(capacity: max(t, 1))
+        let refScratch = UnsafeMutablePointer<Double>.allocate(capacity: shared == nil ? max(t, 1) : 1)
         let e = UnsafeMutablePointer<Double>.allocate(capacity: max(t, 1))
         let keep = UnsafeMutablePointer<Bool>.allocate(capacity: max(t, 1))
         let order = UnsafeMutablePointer<Int>.allocate(capacity: max(t, 1))
         let o = UnsafeMutablePointer<Double>.allocate(capacity: max(d, 1))
-        let oRef = UnsafeMutablePointer<Double>.allocate(capacity: max(d, 1))
+        let oRefScratch = UnsafeMutablePointer<Double>.allocate(capacity: max(d, 1))
         // Running Σ of dequantized V rows 0..<vSumRows, in row order (the V-mean's sum).
         let vSum = UnsafeMutablePointer<Double>.allocate(capacity: max(d, 1))
         vSum.initialize(repeating: 0, count: max(d, 1))
@@ -478,9 +571,14 @@ public struct FunctionalAttention: Sendable {
         let vT = ops.v
         let vScale = UnsafeMutablePointer<Double>.allocate(capacity: max(d, 1))
         if vT.bits != 0 { for c in 0..<d { vScale[c] = vT.scales[kvh * vT.groups + vT.groupOfDim[c]] } }
+        // The kept rows and their probabilities, for the native P·V (one call per query row).
+        let nativePV = nativeKernels && vT.bits != 0
+        let keptRows = UnsafeMutablePointer<Int32>.allocate(capacity: nativePV ? max(t, 1) : 1)
+        let keptP = UnsafeMutablePointer<Double>.allocate(capacity: nativePV ? max(t, 1) : 1)
         defer {
-            ref.deallocate(); e.deallocate(); keep.deallocate(); order.deallocate()
-            o.deallocate(); oRef.deallocate(); vSum.deallocate(); vScale.deallocate()
+            refScratch.deallocate(); e.deallocate(); keep.deallocate(); order.deallocate()
+            o.deallocate(); oRefScratch.deallocate(); vSum.deallocate(); vScale.deallocate()
+            keptRows.deallocate(); keptP.deallocate()
         }
         var headPre = Fidelity(), headDec = Fidelity()
         var sat = 0
@@ -505,32 +603,26 @@ public struct FunctionalAttention: Sendable {
                 for c in 0..<d { o[c] += w * Double(vf[c]) }
             }
         }
+        let blocked = BlockedScores(self, x, ops, head: h)
+        defer { blocked.deallocate() }
         for i in x.queryRows {
             let n = x.visible(i)
-            scores(x, ops, head: h, row: i, count: n, into: &s, saturations: &sat)
+            blocked.scores(row: i, count: n, into: &s, saturations: &sat)
             s.withUnsafeBufferPointer { sb in
             let s = sb.baseAddress!
-            // Exact reference: float scores, softmax, P·V on float V.
-            var refMax = -Double.infinity
-            let qp = qAll.baseAddress! + x.qOffset(head: h, row: i)
-            if nativeRef {
-                let ktp = kTAll.baseAddress!
-                // The same doubles, eight keys per register (CKernels; `NativeKernelTests`).
-                attnsim_ref_scores_f64(qp, ktp + kvh * ops.kTStride, d, n, x.scale, ref)
-                for j in 0..<n { refMax = max(refMax, ref[j]) }
+            // Exact reference: float scores, softmax, P·V on float V (computed once per head and
+            // shared when several configurations run together).
+            let ref: UnsafePointer<Double>, oRef: UnsafePointer<Double>
+            if let shared {
+                ref = UnsafePointer(shared.probs + shared.offsets[i - q0])
+                oRef = UnsafePointer(shared.oRef + (i - q0) * d)
             } else {
-                for j in 0..<n {
-                    var dot = 0.0
-                    let kp = kAll.baseAddress! + (kvh * t + j) * d
-                    for c in 0..<d { dot += Double(qp[c]) * Double(kp[c]) }
-                    ref[j] = dot * x.scale
-                    refMax = max(refMax, ref[j])
-                }
+                Self.referenceRow(x, q: qAll.baseAddress!, k: kAll.baseAddress!, v: vAll.baseAddress!,
+                                  kT: nativeRef ? kTAll.baseAddress! + kvh * ops.kTStride : nil, head: h, row: i,
+                                  ref: refScratch, oRef: oRefScratch)
+                ref = UnsafePointer(refScratch)
+                oRef = UnsafePointer(oRefScratch)
             }
-            var refSum = 0.0
-            for j in 0..<n { ref[j] = exp(ref[j] - refMax); refSum += ref[j] }
-            for j in 0..<n { ref[j] /= refSum }
-            if nativeRef { attnsim_ref_pv_f64(ref, vAll.baseAddress! + kvh * t * d, d, n, oRef) }
 
             var m = -Double.infinity
             for j in 0..<n { m = max(m, s[j]) }
@@ -608,16 +700,12 @@ public struct FunctionalAttention: Sendable {
 
             // Probabilities, clipped softmax, quantization, P·V.
             for c in 0..<d { o[c] = 0 }
-            if !nativeRef { for c in 0..<d { oRef[c] = 0 } }
             var pSum = 0.0
             let clip = config.clippedSoftmax
             let bitRow = (h * nq + i - q0) * words
+            var pvRows = 0
             for j in 0..<n {
                 let pr = ref[j]
-                if pr > 0 && !nativeRef {
-                    let vf = vAll.baseAddress! + (kvh * t + j) * d
-                    for c in 0..<d { oRef[c] += pr * Double(vf[c]) }
-                }
                 if pr < 1e-3 { fid.below1e3 += 1 }
                 if pr < 1e-2 { fid.below1e2 += 1 }
                 guard keep[j] else { continue }
@@ -635,8 +723,18 @@ public struct FunctionalAttention: Sendable {
                 guard p != 0 else { keptCount -= 1; continue }
                 pSum += p
                 fid.massKept += pr
-                addV(p, row: j, into: o)
+                if nativePV {
+                    keptRows[pvRows] = Int32(j)
+                    keptP[pvRows] = p
+                    pvRows += 1
+                } else {
+                    addV(p, row: j, into: o)
+                }
                 bits[bitRow + j >> 6] |= UInt64(1) << UInt64(j & 63)
+            }
+            if pvRows > 0 {
+                // The same o[c] += p · (code · scale) in the same row order, 8 dimensions per register (CKernels).
+                attnsim_pv_codes_f64(keptRows, keptP, pvRows, vCodes.baseAddress! + kvh * t * d, d, vScale, o)
             }
             if vMeanOn {
                 // V-mean compensation: the dropped mass times the mean of the visible V rows
@@ -686,5 +784,76 @@ public struct FunctionalAttention: Sendable {
             if isPre { headPre = a; headPre.saturations += sat; sat = 0 } else { headDec = a; headDec.saturations += sat; sat = 0 }
         }
         return (headPre, headDec)
+    }
+}
+
+/// `FunctionalAttention.scores` of one head's query rows, called in increasing row order: where the
+/// VNNI kernel applies, the integer sums of ATTNSIM_QK_MAX_ROWS rows are computed at once (each K
+/// block loaded once for all of them) and each row's scores are read from them — the same Doubles
+/// (`NativeKernelTests`); elsewhere `scores` row by row.
+struct BlockedScores {
+    let fa: FunctionalAttention, x: LayerInput, ops: FunctionalAttention.Operands, head: Int
+    let scale: Double?
+    let dots: UnsafeMutablePointer<Int32>
+    static let rows = Int(ATTNSIM_QK_MAX_ROWS)
+
+    init(_ fa: FunctionalAttention, _ x: LayerInput, _ ops: FunctionalAttention.Operands, head: Int) {
+        self.fa = fa; self.x = x; self.ops = ops; self.head = head
+        scale = fa.nativeScoreScale(x, ops, head: head)
+        dots = .allocate(capacity: scale == nil ? 1 : Self.rows * max(x.tokens, 1))
+    }
+
+    func deallocate() { dots.deallocate() }
+
+    func scores(row i: Int, count n: Int, into s: inout [Double], saturations: inout Int) {
+        guard let sc = scale else {
+            fa.scores(x, ops, head: head, row: i, count: n, into: &s, saturations: &saturations)
+            return
+        }
+        let q0 = x.queryRows.lowerBound, t = x.tokens
+        let r = (i - q0) % Self.rows
+        if r == 0 {
+            let rows = i..<min(i + Self.rows, x.queryRows.upperBound)
+            // The last row of the block sees the most keys (causal) or all of them.
+            fa.nativeDots(x, ops, head: head, rows: rows, count: x.visible(rows.upperBound - 1), into: dots, stride: t)
+        }
+        let dr = dots + r * t
+        for j in 0..<n { s[j] = Double(dr[j]) * sc }
+    }
+}
+
+/// The exact float reference of one head of a layer, every query row: its softmax probabilities
+/// (row r's visible keys from `offsets[r]`) and reference outputs (d per row). Computed once and
+/// read by every configuration of `FunctionalAttention.run(_:_:)`; n·(n+1)/2 Doubles for a causal
+/// head of n rows (268 MB at 8,192 tokens), freed when the head is done.
+final class HeadReference: @unchecked Sendable {
+    let probs: UnsafeMutablePointer<Double>, oRef: UnsafeMutablePointer<Double>
+    let offsets: [Int]
+
+    init(_ x: LayerInput, kT: (kT: [Float], stride: Int)?, head h: Int) {
+        var offsets: [Int] = [], total = 0
+        for i in x.queryRows { offsets.append(total); total += x.visible(i) }
+        self.offsets = offsets
+        probs = .allocate(capacity: max(total, 1))
+        oRef = .allocate(capacity: max(x.queryRows.count * x.headDim, 1))
+        let kvh = h / (x.heads / x.kvHeads)
+        x.q.withUnsafeBufferPointer { q in
+            x.k.withUnsafeBufferPointer { k in
+                x.v.withUnsafeBufferPointer { v in
+                    (kT?.kT ?? []).withUnsafeBufferPointer { kt in
+                        for (r, i) in x.queryRows.enumerated() {
+                            FunctionalAttention.referenceRow(x, q: q.baseAddress!, k: k.baseAddress!, v: v.baseAddress!,
+                                                             kT: kT.map { kt.baseAddress! + kvh * $0.stride }, head: h, row: i,
+                                                             ref: probs + offsets[r], oRef: oRef + r * x.headDim)
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    deinit {
+        probs.deallocate()
+        oRef.deallocate()
     }
 }

@@ -31,6 +31,16 @@ void attnsim_qk_pack_i8(const int32_t *k, long tokens, long d, int8_t *packed, i
 /// correction is exact modulo 2³², so the result is exact whenever the true Σ q·k fits Int32. Requires attnsim_has_avx512_vnni().
 void attnsim_qk_i8_vnni(const int32_t *q, long d, const int8_t *packed, const int32_t *ksum, long n, int32_t *out);
 
+/// Most query rows `attnsim_qk_i8_vnni_rows` takes at once.
+#define ATTNSIM_QK_MAX_ROWS 4
+
+/// `attnsim_qk_i8_vnni` for `rows` (1 … ATTNSIM_QK_MAX_ROWS) query rows q + r·qStride against the
+/// same n packed keys: out[r·outStride + j] = Σ_c q_r[c]·k[j][c], the same Int32 as the one-row
+/// kernel. Each 64-byte block of K is loaded once for all rows (register-blocked micro-kernel:
+/// rows × 64 keys per pass). Requires attnsim_has_avx512_vnni().
+void attnsim_qk_i8_vnni_rows(const int32_t *q, long qStride, int rows, long d, const int8_t *packed,
+                             const int32_t *ksum, long n, int32_t *out, long outStride);
+
 /// The functional model's exact reference scores: out[j] = (Σ_c (double)q[c]·(double)kt(j, c)) · scale
 /// for j < n, each sum in order c = 0, 1, … with one rounding per addition and no fused multiply-add
 /// (the products of two floats are exact in double), so the doubles equal a scalar loop's. Keys come
@@ -46,6 +56,14 @@ void attnsim_transpose8_f32(const float *k, long tokens, long d, float *kt);
 /// one rounding per multiply and per addition (no fused multiply-add): the reference P·V. Requires
 /// attnsim_has_avx512_vnni() (uses AVX-512 F only).
 void attnsim_ref_pv_f64(const double *p, const float *v, long d, long n, double *o);
+
+/// The accelerated datapath's P·V on quantized V: for m = 0, 1, …, count − 1 in order and every
+/// c < d, o[c] += w[m] · ((double)v[rows[m]·d + c] · vscale[c]) — the kept rows' quantized
+/// probabilities times the dequantized V codes (code × the scale of its dimension), one rounding
+/// per multiply and per addition, no fused multiply-add: the Doubles of the portable Swift loop.
+/// o holds the starting values. Requires attnsim_has_avx512_vnni() (uses AVX-512 F and VL).
+void attnsim_pv_codes_f64(const int32_t *rows, const double *w, long count, const int32_t *v, long d,
+                          const double *vscale, double *o);
 
 /// Σ over `iterations` of 8 independent `vpdpbusd` on registers (no loads or stores in the loop):
 /// 8 × 64 = 512 8-bit MACs per iteration. Returns a checksum so that nothing is optimized away.
