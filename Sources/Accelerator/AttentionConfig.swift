@@ -164,146 +164,255 @@ public struct AttentionConfig: Sendable, Equatable {
     }
 }
 
-extension AttentionConfig {
+extension AttentionConfig: ConfigSection {
     /// Decodes the `attention:` section.
     public init(from r: ConfigReader) throws(AttnError) {
-        self.init()
-        let dp = try r.child("datapath")
-        qBits = try dp.int("q_bits", default: qBits, range: 0...16)
-        kBits = try dp.int("k_bits", default: kBits, range: 0...16)
-        vBits = try dp.int("v_bits", default: vBits, range: 0...16)
-        for (key, bits) in [("q_bits", qBits), ("k_bits", kBits), ("v_bits", vBits)] where bits == 1 {
-            throw dp.error(key, "1-bit signed quantization has no magnitude levels; use 2...16 bits or 0 for float")
-        }
-        granularity = try dp.choice("granularity", default: granularity)
-        pegGroups = try dp.int("peg_groups", default: pegGroups, range: 1...1024)
-        let pct = try dp.double("range_percentile", default: 100, range: 50...100)
-        rangeCalibration = pct >= 100 ? .minMax : .percentile(pct)
-        rounding = try dp.choice("rounding", default: rounding)
-        accBits = try dp.int("acc_bits", default: accBits, range: 8...64)
-
-        let sm = try r.child("softmax")
-        let arithmetic = try sm.string("arithmetic", default: "float")
-        switch arithmetic {
-        case "float": softmax = .float
-        case "fixed":
-            softmax = .fixed(inputFracBits: try sm.int("input_frac_bits", default: 6, range: 1...24),
-                             outputFracBits: try sm.int("output_frac_bits", default: 12, range: 2...30))
-        default:
-            throw sm.error("arithmetic", "expected one of float, fixed, got '\(arithmetic)'")
-        }
-        if arithmetic == "float" { sm.allow("input_frac_bits", "output_frac_bits") }
-        if try sm.bool("clipped", default: false) {
-            clippedSoftmax = (try sm.double("zeta", default: 1.0, range: 1...10), try sm.double("alpha", default: 4.0, range: 0...100))
-        } else {
-            sm.allow("zeta", "alpha")
-        }
-
-        let pr = try r.child("pruning")
-        let kind = try pr.string("kind", default: "none")
-        switch kind {
-        case "none":
-            pruning = .none
-        case "probability":
-            pruning = .probability(threshold: try pr.double("threshold", range: 0...1))
-        case "top_theta":
-            var t = TopTheta(k: try pr.int("k", range: 1...1_000_000))
-            t.placement = try pr.choice("placement", default: t.placement)
-            t.denominator = try pr.choice("denominator", default: t.denominator)
-            t.vMean = try pr.bool("v_mean", default: t.vMean)
-            t.denseLayers = try pr.int("dense_layers", default: t.denseLayers, range: 0...4096)
-            t.firstLayersK = try pr.int("first_layers_k", default: t.firstLayersK, range: 0...1_000_000)
-            t.stdFactor = try pr.double("std_factor", default: t.stdFactor, range: -10...10)
-            if let lk = pr.node("layer_k"), !lk.isNull {
-                let lr = try ConfigReader(lk, path: pr.keyPath("layer_k"))
-                for key in lr.keys {
-                    guard let layer = Int(key), layer >= 0, layer <= 4096 else {
-                        throw lr.error(key, "expected a layer index (0...4096) as the key, got '\(key)'")
-                    }
-                    t.layerK[layer] = try lr.int(key, range: 1...1_000_000)
-                }
-            }
-            let buckets = try pr.string("length_buckets", default: "none")
-            switch buckets {
-            case "none": t.buckets = .none; pr.allow("bucket_rows", "interpolation")
-            case "pow2": t.buckets = .powersOfTwo; pr.allow("bucket_rows")
-            case "every": t.buckets = .every(try pr.int("bucket_rows", default: 64, range: 1...1_000_000))
-            default: throw pr.error("length_buckets", "expected one of none, pow2, every, got '\(buckets)'")
-            }
-            if t.buckets != .none { t.interpolation = try pr.choice("interpolation", default: t.interpolation) }
-            t.calibTAC = try pr.bool("calib_tac", default: false)
-            if t.placement == .probabilities && (t.denominator == .countBound || t.denominator == .constant) {
-                throw pr.error("denominator", "\(t.denominator.rawValue) compensation applies to thresholds on scores (placement: scores)")
-            }
-            pruning = .topTheta(t)
-        case "top_k":
-            pruning = .topK(try pr.int("k", range: 1...1_000_000))
-        default:
-            throw pr.error("kind", "expected one of none, probability, top_theta, top_k, got '\(kind)'")
-        }
-
-        let pq = try r.child("probabilities")
-        let q = try pq.string("quantization", default: "none")
-        switch q {
-        case "none": probabilityQuantization = .none; pq.allow("bits", "threshold")
-        case "log":
-            probabilityQuantization = .log(bits: try pq.int("bits", default: 3, range: 1...12),
-                                           threshold: try pq.double("threshold", default: 1e-3, range: 1e-12...0.5))
-        case "log_pow2":
-            probabilityQuantization = .logPowerOfTwo(bits: try pq.int("bits", default: 3, range: 1...12))
-            pq.allow("threshold")
-        case "uniform":
-            probabilityQuantization = .uniform(bits: try pq.int("bits", default: 8, range: 1...16))
-            pq.allow("threshold")
-        default:
-            throw pq.error("quantization", "expected one of none, log, log_pow2, uniform, got '\(q)'")
-        }
-        try r.finish()
+        self = try ConfigSchema.decode(Self.keys, from: r)
     }
 
-    /// The normalized `attention:` section (every value, defaults filled).
-    public var configNode: ConfigNode {
-        var dp: [(String, ConfigNode)] = [("q_bits", .int(qBits)), ("k_bits", .int(kBits)), ("v_bits", .int(vBits)),
-                                          ("granularity", .string(granularity.rawValue)), ("peg_groups", .int(pegGroups))]
-        switch rangeCalibration {
-        case .minMax: dp.append(("range_percentile", .double(100)))
-        case .percentile(let p): dp.append(("range_percentile", .double(p)))
-        }
-        dp += [("rounding", .string(rounding.rawValue)), ("acc_bits", .int(accBits))]
-        var sm: [(String, ConfigNode)]
-        switch softmax {
-        case .float: sm = [("arithmetic", .string("float"))]
-        case .fixed(let i, let o): sm = [("arithmetic", .string("fixed")), ("input_frac_bits", .int(i)), ("output_frac_bits", .int(o))]
-        }
-        if let c = clippedSoftmax { sm += [("clipped", .bool(true)), ("zeta", .double(c.zeta)), ("alpha", .double(c.alpha))] }
-        else { sm.append(("clipped", .bool(false))) }
-        var pr: [(String, ConfigNode)]
-        switch pruning {
-        case .none: pr = [("kind", .string("none"))]
-        case .probability(let t): pr = [("kind", .string("probability")), ("threshold", .double(t))]
-        case .topTheta(let t):
-            pr = [("kind", .string("top_theta")), ("k", .int(t.k)), ("placement", .string(t.placement.rawValue)),
-                  ("denominator", .string(t.denominator.rawValue)), ("v_mean", .bool(t.vMean)),
-                  ("dense_layers", .int(t.denseLayers)), ("first_layers_k", .int(t.firstLayersK)), ("std_factor", .double(t.stdFactor))]
-            // Keys added later appear only when set, so existing config_ids stay.
-            if !t.layerK.isEmpty {
-                pr.append(("layer_k", .mapping(t.layerK.keys.sorted().map { (String($0), ConfigNode.int(t.layerK[$0]!)) })))
+    /// The normalized `attention:` section (every value, defaults filled). Keys added after configs
+    /// were committed (`layer_k`, `calib_tac`, `length_buckets`) appear only when set, so existing
+    /// config_ids stay.
+    public var configNode: ConfigNode { ConfigSchema.node(Self.keys, of: self) }
+
+    /// Every key of the `attention:` section, declared once (docs/config-reference.md is rendered
+    /// from this list and checked against it by a test). A variant's keys (`pruning.kind`,
+    /// `probabilities.quantization`, ...) apply to that variant only.
+    public static let keys: [ConfigKey<AttentionConfig>] = [
+        .int("datapath.q_bits", \.qBits, range: 0...16, doc: "Q: signed symmetric fixed point; 0 = float"),
+        .int("datapath.k_bits", \.kBits, range: 0...16, doc: "K: signed symmetric fixed point; 0 = float"),
+        .int("datapath.v_bits", \.vBits, range: 0...16, doc: "V: signed symmetric fixed point; 0 = float (1 is an error)",
+             check: { (a, s) throws(AttnError) in
+                 for (key, bits) in [("q_bits", a.qBits), ("k_bits", a.kBits), ("v_bits", a.vBits)] where bits == 1 {
+                     throw try s.reader("datapath").error(key, "1-bit signed quantization has no magnitude levels; use 2...16 bits or 0 for float")
+                 }
+             }),
+        .choice("datapath.granularity", \.granularity, doc: "one scale per tensor, per head, or per embedding group (`peg`)"),
+        .int("datapath.peg_groups", \.pegGroups, range: 1...1024, doc: "embedding groups for `peg`"),
+        .double("datapath.range_percentile", \.rangePercentile, range: 50...100, doc: "100 = min-max; lower values clip outliers"),
+        .choice("datapath.rounding", \.rounding, doc: "rounding to the fixed-point grid"),
+        .int("datapath.acc_bits", \.accBits, range: 8...64, doc: "saturating accumulator width (events counted)"),
+        .choice("softmax.arithmetic", \.softmaxArithmetic, doc: "float or a fixed-point exponent LUT"),
+        .int("softmax.input_frac_bits", \.softmaxInputFracBits, range: 1...24, defaultText: "6", when: { $0.softmaxArithmetic == .fixed ? .read : .allowed },
+             doc: "`fixed`: (s − max) quantized to 2^−n"),
+        .int("softmax.output_frac_bits", \.softmaxOutputFracBits, range: 2...30, defaultText: "12", when: { $0.softmaxArithmetic == .fixed ? .read : .allowed },
+             doc: "`fixed`: fractional bits of exponents and probabilities"),
+        .bool("softmax.clipped", \.clipped, doc: "clipped softmax (Bondarenko et al. 2023)"),
+        .double("softmax.zeta", \.clipZeta, range: 1...10, defaultText: "1", when: { $0.clipped ? .read : .allowed }, doc: "`clipped`: ζ"),
+        .double("softmax.alpha", \.clipAlpha, range: 0...100, defaultText: "4", when: { $0.clipped ? .read : .allowed }, doc: "`clipped`: α (γ = −α/T)"),
+        .choice("pruning.kind", \.pruningKind, doc: "no pruning, a probability threshold (Ji et al.), Top-θ, or exact top-k"),
+        .double("pruning.threshold", \.probabilityThreshold, range: 0...1, required: true, when: { $0.pruningKind == .probability ? .read : .absent },
+                doc: "`probability`: keep p > t after softmax"),
+        .int("pruning.k", \.pruningK, range: 1...1_000_000, required: true,
+             when: { $0.pruningKind == .topTheta || $0.pruningKind == .topK ? .read : .absent },
+             doc: "`top_theta`, `top_k`: target kept scores per row"),
+        .choice("pruning.placement", \.topTheta.placement, when: topTheta, doc: "`top_theta`: thresholds on scores or on probabilities"),
+        .choice("pruning.denominator", \.topTheta.denominator, when: topTheta,
+                doc: "`top_theta`: softmax denominator compensation (`count_bound`, `constant`: on scores only)"),
+        .bool("pruning.v_mean", \.topTheta.vMean, when: topTheta, doc: "`top_theta`: V-mean compensation"),
+        .int("pruning.dense_layers", \.topTheta.denseLayers, range: 0...4096, when: topTheta,
+             doc: "`top_theta`: layers below this use `first_layers_k` when > 0"),
+        .int("pruning.first_layers_k", \.topTheta.firstLayersK, range: 0...1_000_000, when: topTheta, doc: "`top_theta`: k of the dense layers"),
+        .double("pruning.std_factor", \.topTheta.stdFactor, range: -10...10, when: topTheta,
+                doc: "`top_theta`: θ = mean + std_factor · std over calibration rows"),
+        ConfigKey(path: "pruning.layer_k", type: "mapping, layer (0…4,096) → integer, 1…1,000,000", defaultText: "—", omitWhenDefault: true,
+                  doc: "`top_theta`: per-layer k, overriding `k` and `first_layers_k` for those layers",
+                  read: { (s, a) throws(AttnError) in
+                      guard a.pruningKind == .topTheta else { return }
+                      let pr = try s.reader("pruning")
+                      guard let lk = pr.node("layer_k"), !lk.isNull else { return }
+                      let lr = try ConfigReader(lk, path: pr.keyPath("layer_k"))
+                      for key in lr.keys {
+                          guard let layer = Int(key), layer >= 0, layer <= 4096 else {
+                              throw lr.error(key, "expected a layer index (0...4096) as the key, got '\(key)'")
+                          }
+                          a.topTheta.layerK[layer] = try lr.int(key, range: 1...1_000_000)
+                      }
+                  },
+                  write: { a in
+                      guard a.pruningKind == .topTheta, !a.topTheta.layerK.isEmpty else { return nil }
+                      let l = a.topTheta.layerK
+                      return .mapping(l.keys.sorted().map { (String($0), ConfigNode.int(l[$0]!)) })
+                  }),
+        .choice("pruning.length_buckets", \.lengthBuckets, omitWhenDefault: true, when: topTheta,
+                doc: "`top_theta` threshold table: every row length, powers of two, or multiples of `bucket_rows` (docs/algorithms.md, \"Threshold table\")"),
+        .int("pruning.bucket_rows", \.bucketRows, range: 1...1_000_000, defaultText: "64",
+             when: { $0.pruningKind != .topTheta ? .absent : $0.lengthBuckets == .every ? .read : .allowed },
+             doc: "`length_buckets: every`: rows per bucket"),
+        .choice("pruning.interpolation", \.topTheta.interpolation,
+                when: { $0.pruningKind != .topTheta ? .absent : $0.lengthBuckets != .none ? .read : .allowed },
+                doc: "with buckets: the nearest stored length or linear between stored lengths"),
+        .bool("pruning.calib_tac", \.topTheta.calibTAC, omitWhenDefault: true, when: topTheta,
+              doc: "`top_theta`, `attnsim eval` only: calibrate with exact top-k attention in the model (deeper layers see sparsified inputs); an error with traces",
+              check: { (a, s) throws(AttnError) in
+                  let t = a.topTheta
+                  if t.placement == .probabilities && (t.denominator == .countBound || t.denominator == .constant) {
+                      throw try s.reader("pruning").error("denominator", "\(t.denominator.rawValue) compensation applies to thresholds on scores (placement: scores)")
+                  }
+              }),
+        .choice("probabilities.quantization", \.probabilityCoding, doc: "none, Ji et al.'s log bins, power-of-two levels, or uniform steps"),
+        .int("probabilities.bits", \.probabilityBits, range: 1...12, defaultText: "3",
+             when: { $0.probabilityCoding == .log || $0.probabilityCoding == .logPow2 ? .read : $0.probabilityCoding == .none ? .allowed : .absent },
+             doc: "`log`, `log_pow2`: code width"),
+        .int("probabilities.bits", \.probabilityBits, range: 1...16, defaultText: "8",
+             when: { $0.probabilityCoding == .uniform ? .read : .absent }, doc: "`uniform`: code width"),
+        .double("probabilities.threshold", \.probabilityCodeThreshold, range: 1e-12...0.5, defaultText: "0.001",
+                when: { $0.probabilityCoding == .log ? .read : .allowed }, doc: "`log`: t, below which p gets the zero code"),
+    ]
+
+    private static func topTheta(_ a: AttentionConfig) -> ConfigKeyUse { a.pruningKind == .topTheta ? .read : .absent }
+}
+
+/// The config's names for the variants of `AttentionConfig`'s arithmetic, and accessors that read and
+/// write a variant's values (what `AttentionConfig.keys` binds the keys to).
+extension AttentionConfig {
+    enum SoftmaxArithmeticName: String, Sendable, CaseIterable { case float, fixed }
+    enum PruningName: String, Sendable, CaseIterable {
+        case none, probability, topTheta = "top_theta", topK = "top_k"
+    }
+    enum BucketsName: String, Sendable, CaseIterable { case none, pow2, every }
+    enum ProbabilityCodingName: String, Sendable, CaseIterable {
+        case none, log, logPow2 = "log_pow2", uniform
+    }
+
+    var rangePercentile: Double {
+        get { if case .percentile(let p) = rangeCalibration { return p } else { return 100 } }
+        set { rangeCalibration = newValue >= 100 ? .minMax : .percentile(newValue) }
+    }
+
+    var softmaxArithmetic: SoftmaxArithmeticName {
+        get { if case .fixed = softmax { return .fixed } else { return .float } }
+        set {
+            switch newValue {
+            case .float: softmax = .float
+            case .fixed: if case .float = softmax { softmax = .fixed(inputFracBits: 6, outputFracBits: 12) }
             }
-            if t.calibTAC { pr.append(("calib_tac", .bool(true))) }
-            switch t.buckets {
+        }
+    }
+    var softmaxInputFracBits: Int {
+        get { if case .fixed(let i, _) = softmax { return i } else { return 6 } }
+        set { if case .fixed(_, let o) = softmax { softmax = .fixed(inputFracBits: newValue, outputFracBits: o) } }
+    }
+    var softmaxOutputFracBits: Int {
+        get { if case .fixed(_, let o) = softmax { return o } else { return 12 } }
+        set { if case .fixed(let i, _) = softmax { softmax = .fixed(inputFracBits: i, outputFracBits: newValue) } }
+    }
+    var clipped: Bool {
+        get { clippedSoftmax != nil }
+        set { clippedSoftmax = newValue ? (clippedSoftmax ?? (zeta: 1.0, alpha: 4.0)) : nil }
+    }
+    var clipZeta: Double {
+        get { clippedSoftmax?.zeta ?? 1.0 }
+        set { clippedSoftmax?.zeta = newValue }
+    }
+    var clipAlpha: Double {
+        get { clippedSoftmax?.alpha ?? 4.0 }
+        set { clippedSoftmax?.alpha = newValue }
+    }
+
+    var pruningKind: PruningName {
+        get {
+            switch pruning {
+            case .none: return .none
+            case .probability: return .probability
+            case .topTheta: return .topTheta
+            case .topK: return .topK
+            }
+        }
+        set {
+            guard newValue != pruningKind else { return }
+            switch newValue {
+            case .none: pruning = .none
+            case .probability: pruning = .probability(threshold: 0)
+            case .topTheta: pruning = .topTheta(TopTheta(k: 1))
+            case .topK: pruning = .topK(1)
+            }
+        }
+    }
+    var probabilityThreshold: Double {
+        get { if case .probability(let t) = pruning { return t } else { return 0 } }
+        set { if case .probability = pruning { pruning = .probability(threshold: newValue) } }
+    }
+    var pruningK: Int {
+        get {
+            switch pruning {
+            case .topTheta(let t): return t.k
+            case .topK(let k): return k
+            default: return 1
+            }
+        }
+        set {
+            switch pruning {
+            case .topTheta(var t): t.k = newValue; pruning = .topTheta(t)
+            case .topK: pruning = .topK(newValue)
+            default: break
+            }
+        }
+    }
+    /// The Top-θ settings (their defaults when pruning is not Top-θ; setting them selects Top-θ).
+    var topTheta: TopTheta {
+        get { if case .topTheta(let t) = pruning { return t } else { return TopTheta(k: 1) } }
+        set { pruning = .topTheta(newValue) }
+    }
+    var lengthBuckets: BucketsName {
+        get {
+            switch topTheta.buckets {
+            case .none: return .none
+            case .powersOfTwo: return .pow2
+            case .every: return .every
+            }
+        }
+        set {
+            guard newValue != lengthBuckets else { return }
+            switch newValue {
+            case .none: topTheta.buckets = .none
+            case .pow2: topTheta.buckets = .powersOfTwo
+            case .every: topTheta.buckets = .every(64)
+            }
+        }
+    }
+    var bucketRows: Int {
+        get { if case .every(let n) = topTheta.buckets { return n } else { return 64 } }
+        set { if case .every = topTheta.buckets { topTheta.buckets = .every(newValue) } }
+    }
+
+    var probabilityCoding: ProbabilityCodingName {
+        get {
+            switch probabilityQuantization {
+            case .none: return .none
+            case .log: return .log
+            case .logPowerOfTwo: return .logPow2
+            case .uniform: return .uniform
+            }
+        }
+        set {
+            guard newValue != probabilityCoding else { return }
+            switch newValue {
+            case .none: probabilityQuantization = .none
+            case .log: probabilityQuantization = .log(bits: 3, threshold: 1e-3)
+            case .logPow2: probabilityQuantization = .logPowerOfTwo(bits: 3)
+            case .uniform: probabilityQuantization = .uniform(bits: 8)
+            }
+        }
+    }
+    var probabilityBits: Int {
+        get {
+            switch probabilityQuantization {
+            case .none: return 0
+            case .log(let b, _), .logPowerOfTwo(let b), .uniform(let b): return b
+            }
+        }
+        set {
+            switch probabilityQuantization {
             case .none: break
-            case .powersOfTwo: pr += [("length_buckets", .string("pow2")), ("interpolation", .string(t.interpolation.rawValue))]
-            case .every(let n): pr += [("length_buckets", .string("every")), ("bucket_rows", .int(n)), ("interpolation", .string(t.interpolation.rawValue))]
+            case .log(_, let t): probabilityQuantization = .log(bits: newValue, threshold: t)
+            case .logPowerOfTwo: probabilityQuantization = .logPowerOfTwo(bits: newValue)
+            case .uniform: probabilityQuantization = .uniform(bits: newValue)
             }
-        case .topK(let k): pr = [("kind", .string("top_k")), ("k", .int(k))]
         }
-        let pq: [(String, ConfigNode)]
-        switch probabilityQuantization {
-        case .none: pq = [("quantization", .string("none"))]
-        case .log(let b, let t): pq = [("quantization", .string("log")), ("bits", .int(b)), ("threshold", .double(t))]
-        case .logPowerOfTwo(let b): pq = [("quantization", .string("log_pow2")), ("bits", .int(b))]
-        case .uniform(let b): pq = [("quantization", .string("uniform")), ("bits", .int(b))]
-        }
-        return .mapping([("datapath", .mapping(dp)), ("softmax", .mapping(sm)), ("pruning", .mapping(pr)), ("probabilities", .mapping(pq))])
+    }
+    var probabilityCodeThreshold: Double {
+        get { if case .log(_, let t) = probabilityQuantization { return t } else { return 1e-3 } }
+        set { if case .log(let b, _) = probabilityQuantization { probabilityQuantization = .log(bits: b, threshold: newValue) } }
     }
 }

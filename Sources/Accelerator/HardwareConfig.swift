@@ -41,123 +41,93 @@ public enum AttentionDataflow: String, Sendable, CaseIterable {
     case tiled
 }
 
-extension HardwareConfig {
+extension HardwareConfig: ConfigSection {
     /// Decodes the `hardware:` section; every key optional, unknown keys rejected.
     public init(from r: ConfigReader) throws(AttnError) {
-        self.init()
-        clockGHz = try r.double("clock_ghz", default: clockGHz, range: 0.001...100)
-        queryTileRows = try r.int("query_tile_rows", default: queryTileRows, range: 0...1_048_576)
-        dataflow = try r.choice("dataflow", default: dataflow)
-        keyTileRows = try r.int("key_tile_rows", default: keyTileRows, range: 0...1_048_576)
-        if dataflow == .fullRow && keyTileRows != 0 {
-            throw r.error("key_tile_rows", "applies to dataflow: tiled (full_row takes whole rows)")
-        }
-
-        let a = try r.child("array")
-        array = SystolicArray(rows: try a.int("rows", default: array.rows, range: 1...65_536),
-                              cols: try a.int("cols", default: array.cols, range: 1...65_536),
-                              dataflow: try a.choice("dataflow", default: array.dataflow),
-                              schedule: try a.choice("schedule", default: array.schedule))
-
-        let c = try r.child("comparator")
-        comparator.lanes = try c.int("lanes", default: comparator.lanes, range: 1...65_536)
-
-        let t = try r.child("topk")
-        topK.lanes = try t.int("lanes", default: topK.lanes, range: 1...65_536)
-
-        let s = try r.child("softmax")
-        softmax.lanes = try s.int("lanes", default: softmax.lanes, range: 1...65_536)
-        softmax.exp = try s.choice("exp", default: softmax.exp)
-        softmax.lutEntries = try s.int("lut_entries", default: softmax.lutEntries, range: 2...1_048_576)
-
-        let q = try r.child("quantizer")
-        quantizer.lanes = try q.int("lanes", default: quantizer.lanes, range: 1...65_536)
-
-        let v = try r.child("v_fetch")
-        vFetcher.sparse = try v.bool("sparse", default: vFetcher.sparse)
-        vFetcher.bufferKiB = try v.double("buffer_kib", default: vFetcher.bufferKiB, range: 0...1_048_576)
-        vFetcher.index = try v.choice("index", default: vFetcher.index)
-
-        let m = try r.child("memory")
-        memory.dramBytesPerCycle = try m.double("dram_bytes_per_cycle", default: memory.dramBytesPerCycle, range: 0.001...1_000_000)
-        memory.dramLatencyCycles = try m.int("dram_latency_cycles", default: memory.dramLatencyCycles, range: 0...1_000_000)
-        memory.burstBytes = try m.int("burst_bytes", default: memory.burstBytes, range: 1...1_048_576)
-        memory.sramBytesPerCycle = try m.double("sram_bytes_per_cycle", default: memory.sramBytesPerCycle, range: 0.001...1_000_000)
-        memory.qBufferKiB = try m.double("q_buffer_kib", default: memory.qBufferKiB, range: 0.001...1_048_576)
-        memory.kBufferKiB = try m.double("k_buffer_kib", default: memory.kBufferKiB, range: 0...1_048_576)
-        memory.scoreBufferKiB = try m.double("score_buffer_kib", default: memory.scoreBufferKiB, range: 0.001...1_048_576)
-        memory.outBufferKiB = try m.double("out_buffer_kib", default: memory.outBufferKiB, range: 0.001...1_048_576)
-        memory.doubleBuffered = try m.bool("double_buffered", default: memory.doubleBuffered)
-        memory.sramStage = try m.bool("sram_stage", default: dataflow == .tiled)
-
-        dram = try DRAMConfig(from: try r.child("dram"))
-        // The banked model moves whole requests of its own size.
-        if dram.model == .banked {
-            if m.has("burst_bytes") && memory.burstBytes != dram.spec.requestBytes {
-                throw m.error("burst_bytes", "the banked DRAM model (hardware.dram) moves \(dram.spec.requestBytes)-byte requests; remove burst_bytes or set it to \(dram.spec.requestBytes)")
-            }
-            memory.burstBytes = dram.spec.requestBytes
-        }
-
-        let e = try r.child("energy")
-        energy.mult8PJ = try e.double("mult8_pj", default: energy.mult8PJ, range: 0...1e6)
-        energy.add8PJ = try e.double("add8_pj", default: energy.add8PJ, range: 0...1e6)
-        energy.sramModel = try e.choice("sram_model", default: energy.sramModel)
-        if energy.sramModel != .horowitz && e.has("sram_pj_per_byte_8kib") {
-            throw e.error("sram_pj_per_byte_8kib", "applies to sram_model: horowitz only (sram_model is \(energy.sramModel.rawValue))")
-        }
-        energy.sramPJPerByteAt8KiB = try e.double("sram_pj_per_byte_8kib", default: energy.sramPJPerByteAt8KiB, range: 0...1e6)
-        energy.dramPJPerByte = try e.double("dram_pj_per_byte", default: energy.dramPJPerByte, range: 0...1e9)
-        energy.lutReadPJ = try e.double("lut_read_pj", default: energy.lutReadPJ, range: 0...1e6)
-        energy.leakageMWPerMM2 = try e.double("leakage_mw_per_mm2", default: energy.leakageMWPerMM2, range: 0...1e6)
-        try r.finish()
+        self = try ConfigSchema.decode(Self.keys, from: r)
     }
 
     /// The normalized `hardware:` section (every value, defaults filled), for config ids and
-    /// `--print-config`.
-    /// Keys added after configs were committed (`dataflow`, `key_tile_rows`, `memory.sram_stage`,
-    /// `dram`) appear only when they differ from their defaults, so the `config_id`s of existing
-    /// configs stay.
-    public var configNode: ConfigNode {
-        .mapping(configEntries + (dram.configNode.map { [("dram", $0)] } ?? []))
-    }
+    /// `--print-config`. Keys added after configs were committed (`dataflow`, `key_tile_rows`,
+    /// `memory.sram_stage`, `dram`, `energy.sram_model`) appear only when they differ from their
+    /// defaults, so the `config_id`s of existing configs stay.
+    public var configNode: ConfigNode { ConfigSchema.node(Self.keys, of: self) }
 
-    private var configEntries: [(String, ConfigNode)] {
-        var tiling: [(String, ConfigNode)] = []
-        if dataflow != .fullRow { tiling.append(("dataflow", .string(dataflow.rawValue))) }
-        if keyTileRows != 0 { tiling.append(("key_tile_rows", .int(keyTileRows))) }
-        var sram: [(String, ConfigNode)] = []
-        if memory.sramStage != (dataflow == .tiled) { sram.append(("sram_stage", .bool(memory.sramStage))) }
-        return [
-            ("clock_ghz", .double(clockGHz)),
-            ("query_tile_rows", .int(queryTileRows)),
-        ] + tiling + [
-            ("array", .mapping([("rows", .int(array.rows)), ("cols", .int(array.cols)),
-                                ("dataflow", .string(array.dataflow.rawValue)), ("schedule", .string(array.schedule.rawValue))])),
-            ("comparator", .mapping([("lanes", .int(comparator.lanes))])),
-            ("topk", .mapping([("lanes", .int(topK.lanes))])),
-            ("softmax", .mapping([("lanes", .int(softmax.lanes)), ("exp", .string(softmax.exp.rawValue)),
-                                  ("lut_entries", .int(softmax.lutEntries))])),
-            ("quantizer", .mapping([("lanes", .int(quantizer.lanes))])),
-            ("v_fetch", .mapping([("sparse", .bool(vFetcher.sparse)), ("buffer_kib", .double(vFetcher.bufferKiB)),
-                                  ("index", .string(vFetcher.index.rawValue))])),
-            ("memory", .mapping([("dram_bytes_per_cycle", .double(memory.dramBytesPerCycle)),
-                                 ("dram_latency_cycles", .int(memory.dramLatencyCycles)),
-                                 ("burst_bytes", .int(memory.burstBytes)),
-                                 ("sram_bytes_per_cycle", .double(memory.sramBytesPerCycle)),
-                                 ("q_buffer_kib", .double(memory.qBufferKiB)),
-                                 ("k_buffer_kib", .double(memory.kBufferKiB)),
-                                 ("score_buffer_kib", .double(memory.scoreBufferKiB)),
-                                 ("out_buffer_kib", .double(memory.outBufferKiB)),
-                                 ("double_buffered", .bool(memory.doubleBuffered))] + sram)),
-            // sram_model is written only when it is not the default, so config_ids made before it existed stay.
-            ("energy", .mapping([("mult8_pj", .double(energy.mult8PJ)), ("add8_pj", .double(energy.add8PJ)),
-                                 ("sram_pj_per_byte_8kib", .double(energy.sramPJPerByteAt8KiB)),
-                                 ("dram_pj_per_byte", .double(energy.dramPJPerByte)),
-                                 ("lut_read_pj", .double(energy.lutReadPJ)),
-                                 ("leakage_mw_per_mm2", .double(energy.leakageMWPerMM2))]
-                                + (energy.sramModel == .horowitz ? [] : [("sram_model", .string(energy.sramModel.rawValue))]))),
-        ]
+    /// Every key of the `hardware:` section, declared once (docs/config-reference.md is rendered
+    /// from this list and checked against it by a test).
+    public static let keys: [ConfigKey<HardwareConfig>] = [
+        .double("clock_ghz", \.clockGHz, range: 0.001...100, doc: "clock, for `time_us`"),
+        .int("query_tile_rows", \.queryTileRows, range: 0...1_048_576, defaultText: "0 (= array rows)",
+             doc: "query rows per prefill tile (shrunk to fit the buffers: docs/model.md, \"On-chip capacity\")"),
+        .choice("dataflow", \.dataflow, omitWhenDefault: true,
+                doc: "`full_row` (a query tile's whole score rows on chip before softmax) or `tiled` (K/V in key tiles, online softmax; rejects pruning and arithmetic that need a row's complete denominator: docs/model.md, \"Dataflows\")"),
+        .int("key_tile_rows", \.keyTileRows, range: 0...1_048_576, defaultText: "0 (= array cols)", omitWhenDefault: true,
+             doc: "keys per key tile of `dataflow: tiled` (shrunk to fit the score, K and V buffers); an error with `full_row`",
+             check: { (h, s) throws(AttnError) in
+                 if h.dataflow == .fullRow && h.keyTileRows != 0 {
+                     throw s.root.error("key_tile_rows", "applies to dataflow: tiled (full_row takes whole rows)")
+                 }
+             }),
+        .int("array.rows", \.array.rows, range: 1...65_536, doc: "PE rows"),
+        .int("array.cols", \.array.cols, range: 1...65_536, doc: "PE columns"),
+        .choice("array.dataflow", \.array.dataflow, doc: "output, weight or input stationary"),
+        .choice("array.schedule", \.array.schedule, doc: "`scalesim` (folds fill and drain serially) or `overlapped`"),
+        .int("comparator.lanes", \.comparator.lanes, range: 1...65_536, doc: "threshold comparisons per cycle"),
+        .int("topk.lanes", \.topK.lanes, range: 1...65_536, doc: "compare-exchanges per cycle of the top-k network"),
+        .int("softmax.lanes", \.softmax.lanes, range: 1...65_536, doc: "elements per cycle per pass"),
+        .choice("softmax.exp", \.softmax.exp, doc: "exponent by lookup table or by shifts"),
+        .int("softmax.lut_entries", \.softmax.lutEntries, range: 2...1_048_576, doc: "exponent LUT size (area)"),
+        .int("quantizer.lanes", \.quantizer.lanes, range: 1...65_536, doc: "probabilities quantized per cycle"),
+        .bool("v_fetch.sparse", \.vFetcher.sparse, doc: "fetch only needed V rows"),
+        .double("v_fetch.buffer_kib", \.vFetcher.bufferKiB, range: 0...1_048_576,
+                doc: "V buffer (row cache; with `tiled` it must also hold a key tile of V, else the key tile shrinks)"),
+        .choice("v_fetch.index", \.vFetcher.index, doc: "how kept rows are listed"),
+        .double("memory.dram_bytes_per_cycle", \.memory.dramBytesPerCycle, range: 0.001...1_000_000, doc: "DRAM bandwidth"),
+        .int("memory.dram_latency_cycles", \.memory.dramLatencyCycles, range: 0...1_000_000, doc: "DRAM latency"),
+        .int("memory.burst_bytes", \.memory.burstBytes, range: 1...1_048_576,
+             doc: "DRAM burst (with `dram.model: banked` it is the banked model's request size)"),
+        .double("memory.sram_bytes_per_cycle", \.memory.sramBytesPerCycle, range: 0.001...1_000_000,
+                doc: "bytes per cycle of each buffer's port (reads and writes share it)"),
+        .double("memory.q_buffer_kib", \.memory.qBufferKiB, range: 0.001...1_048_576, doc: bufferDoc("Q tile")),
+        .double("memory.k_buffer_kib", \.memory.kBufferKiB, range: 0...1_048_576, doc: bufferDoc("K rows (row cache across tiles)")),
+        .double("memory.score_buffer_kib", \.memory.scoreBufferKiB, range: 0.001...1_048_576, doc: bufferDoc("score tile")),
+        .double("memory.out_buffer_kib", \.memory.outBufferKiB, range: 0.001...1_048_576, doc: bufferDoc("output accumulators")),
+        .bool("memory.double_buffered", \.memory.doubleBuffered, doc: "overlap tiles' stages and DRAM"),
+        .bool("memory.sram_stage", \.memory.sramStage, default: { $0.dataflow == .tiled },
+              defaultText: "`true` with `dataflow: tiled`, `false` with `full_row`", omitWhenDefault: true,
+              doc: "SRAM port time is a pipeline stage (`cycles_sram`; `bound_by` may be `sram`); off by default for `full_row` so its published figures stay"),
+        ConfigKey(path: "dram", type: "mapping", defaultText: "`model: simple`", omitWhenDefault: true,
+                  doc: "the DRAM model: the `hardware.dram:` table below",
+                  read: { (s, h) throws(AttnError) in
+                      h.dram = try DRAMConfig(from: try s.reader("dram"))
+                      // The banked model moves whole requests of its own size.
+                      guard h.dram.model == .banked else { return }
+                      let m = try s.reader("memory"), request = h.dram.spec.requestBytes
+                      if m.has("burst_bytes") && h.memory.burstBytes != request {
+                          throw m.error("burst_bytes", "the banked DRAM model (hardware.dram) moves \(request)-byte requests; remove burst_bytes or set it to \(request)")
+                      }
+                      h.memory.burstBytes = request
+                  },
+                  write: { $0.dram.configNode }),
+        .double("energy.mult8_pj", \.energy.mult8PJ, range: 0...1e6, doc: "8-bit multiply (Horowitz 45 nm)"),
+        .double("energy.add8_pj", \.energy.add8PJ, range: 0...1e6, doc: "8-bit add (Horowitz 45 nm)"),
+        .choice("energy.sram_model", \.energy.sramModel, omitWhenDefault: true,
+                doc: "`horowitz`: `sram_pj_per_byte_8kib`'s formula and 0.7 µm² per bit; `cacti45`: each buffer's energy per byte and area from CACTI 7 at 45 nm (64-bit macros, interpolated over size; docs/model.md)",
+                check: { (h, s) throws(AttnError) in
+                    let e = try s.reader("energy")
+                    if h.energy.sramModel != .horowitz && e.has("sram_pj_per_byte_8kib") {
+                        throw e.error("sram_pj_per_byte_8kib", "applies to sram_model: horowitz only (sram_model is \(h.energy.sramModel.rawValue))")
+                    }
+                }),
+        .double("energy.sram_pj_per_byte_8kib", \.energy.sramPJPerByteAt8KiB, range: 0...1e6,
+                doc: "scaled by √(size/8 KiB); `horowitz` only (an error with `cacti45`)"),
+        .double("energy.dram_pj_per_byte", \.energy.dramPJPerByte, range: 0...1e9, doc: "DRAM energy per byte (simple DRAM model)"),
+        .double("energy.lut_read_pj", \.energy.lutReadPJ, range: 0...1e6, doc: "one exponent lookup"),
+        .double("energy.leakage_mw_per_mm2", \.energy.leakageMWPerMM2, range: 0...1e6, doc: "static power (0: off)"),
+    ]
+
+    private static func bufferDoc(_ what: String) -> String {
+        "\(what) buffer, enforced (docs/model.md, \"On-chip capacity\"): tiles shrink to fit, what cannot shrink spills to DRAM"
     }
 }
 
