@@ -44,23 +44,9 @@ public struct AttentionConfig: Sendable, Equatable {
     /// Clipped softmax (Bondarenko et al. 2023): clip((ζ − γ)·p + γ, 0, 1) with γ = −α/T.
     public var clippedSoftmax: (zeta: Double, alpha: Double)? = nil
 
-    public enum Placement: String, Sendable, CaseIterable {
-        /// Thresholds compare scores before softmax.
-        case scores
-        /// Thresholds compare probabilities after softmax.
-        case probabilities
-    }
-
-    public enum DenominatorCompensation: String, Sendable, CaseIterable {
-        /// Softmax over the kept elements only.
-        case none
-        /// Denominator over all elements (dropped ones included).
-        case exact
-        /// Σ kept + (number dropped) · e^(θ − max): an upper bound from the threshold.
-        case countBound = "count_bound"
-        /// Σ kept + a constant calibrated per (layer, head).
-        case constant
-    }
+    /// Where thresholds compare, and the denominator compensation: shared with the timing model
+    /// (Sources/Accelerator/PruningKinds.swift).
+    public typealias Placement = ThresholdPlacement
 
     public struct TopTheta: Sendable, Equatable {
         /// Target kept elements per row.
@@ -145,11 +131,11 @@ public struct AttentionConfig: Sendable, Equatable {
         w.accBits = accBits
         switch pruning {
         case .none: w.pruning = .none
-        case .probability: w.pruning = .thresholdOnProbabilities
+        case .probability: w.pruning = .threshold(.probabilities)
         case .topTheta(let t):
-            w.pruning = t.placement == .scores ? .thresholdOnScores : .thresholdOnProbabilities
+            w.pruning = .threshold(t.placement)
             w.vMeanCompensation = t.vMean
-            w.denominatorCompensation = TimingWorkload.DenominatorCompensation(rawValue: t.denominator.rawValue) ?? .none
+            w.denominatorCompensation = t.denominator
         case .topK: w.pruning = .topK
         }
         switch probabilityQuantization {

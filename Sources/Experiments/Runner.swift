@@ -226,14 +226,6 @@ public final class Runner: @unchecked Sendable {
         return rows
     }
 
-    /// Cost of activities in order (see `CostStream`).
-    static func streamCost(_ acts: [HeadActivity], _ pipeline: AttentionPipeline) -> PhaseCost {
-        var cs = CostStream(pipeline: pipeline, detail: .summary)
-        for a in acts { cs.add(a) }
-        cs.finish()
-        return cs.total
-    }
-
     /// Every point's rows, in point order. The functional model runs once per distinct (trace,
     /// arithmetic), layer by layer; each layer's activities are costed at once by every point that
     /// shares that arithmetic (points in parallel) and then dropped, so memory holds one layer's
@@ -304,50 +296,10 @@ public final class Runner: @unchecked Sendable {
     }
 }
 
-/// `Runner.streamCost`'s state, fed one activity at a time: the heads of one call — consecutive
-/// activities of one (sequence, layer, first row) — stream through the pipeline back to back.
-/// Keeps the total and, for `--detail layer`/`head`, each stream's cost per layer and each
-/// activity's own cost per (layer, KV head).
-struct CostStream: Sendable {
-    let pipeline: AttentionPipeline
-    let detail: ReportDetail
-    var total = PhaseCost(), stream = PhaseCost()
-    var key: (sequence: Int, layer: Int, row: Int)? = nil
-    var byLayer: [Int: PhaseCost] = [:]
-    var byHead: [String: (Int, Int, PhaseCost)] = [:]
-
+extension CostStream {
+    /// A stream keeping what the report's `--detail` level shows.
     init(pipeline: AttentionPipeline, detail: ReportDetail) {
-        self.pipeline = pipeline
-        self.detail = detail
-    }
-
-    mutating func add(_ a: HeadActivity) {
-        let c = pipeline.cost(a)
-        if detail == .head {
-            let k = "\(a.layer).\(a.kvHead)"
-            var e = byHead[k] ?? (a.layer, a.kvHead, PhaseCost())
-            e.2 += c
-            byHead[k] = e
-        }
-        if let k = key, k == (a.sequence, a.layer, a.firstRowPosition) {
-            stream = stream.followed(by: c)
-        } else {
-            close()
-            key = (a.sequence, a.layer, a.firstRowPosition)
-            stream = c
-        }
-    }
-
-    private mutating func close() {
-        guard let k = key else { return }
-        total += stream
-        if detail != .summary { byLayer[k.layer, default: PhaseCost()] += stream }
-    }
-
-    /// Closes the last stream (call once, after the last activity).
-    mutating func finish() {
-        close()
-        key = nil
+        self.init(pipeline: pipeline, perLayer: detail != .summary, perHead: detail == .head)
     }
 }
 

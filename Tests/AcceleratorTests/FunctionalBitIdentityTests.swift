@@ -69,7 +69,7 @@ struct FunctionalBitIdentityTests {
     static var prunings: [AttentionConfig.Pruning] {
         var list: [AttentionConfig.Pruning] = [.none, .probability(threshold: 0.04), .topK(3), .topK(200)]
         for placement in AttentionConfig.Placement.allCases {
-            for denom in AttentionConfig.DenominatorCompensation.allCases {
+            for denom in DenominatorCompensation.allCases {
                 for vMean in [false, true] {
                     var t = AttentionConfig.TopTheta(k: 4)
                     t.placement = placement

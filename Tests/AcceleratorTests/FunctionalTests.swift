@@ -112,7 +112,7 @@ func referenceAttention(_ x: LayerInput) -> [Double] {
                            promptTokens: 3, q: [1, 1, 1], k: [0, Float(log(2.0)), Float(log(7.0))], v: [10, 20, 30])
         let theta = TopThetaThresholds(layers: 1, heads: 1, maxLength: 3, theta: [.nan, .nan, .nan, 1.0],
                                        constants: [0.5], samples: [1])
-        func out(_ denom: AttentionConfig.DenominatorCompensation, vMean: Bool = false) -> Double {
+        func out(_ denom: DenominatorCompensation, vMean: Bool = false) -> Double {
             var t = AttentionConfig.TopTheta(k: 1)
             t.denominator = denom
             t.vMean = vMean

@@ -51,7 +51,7 @@ import Testing
 
     @Test func streamRequestsAreTheReportedBytes() {
         var topTheta = TimingWorkload()
-        topTheta.pruning = .thresholdOnScores
+        topTheta.pruning = .threshold(.scores)
         for dataflow in AttentionDataflow.allCases {
             for kvKiB in [2.0, 256] {
                 for (act, wl) in [(Self.long, TimingWorkload()), (Self.sparse, topTheta)] {

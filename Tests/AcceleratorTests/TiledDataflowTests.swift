@@ -58,7 +58,7 @@ import Testing
             let act = HeadActivity(sequence: 0, layer: 0, kvHead: 0, queryHeads: 2, headDim: 8, phase: phase,
                                    firstRowPosition: 0, keyCounts: (1...Int32(rows)).map { $0 }, kept: kept)
             var wl = TimingWorkload()
-            wl.pruning = .thresholdOnScores
+            wl.pruning = .threshold(.scores)
             let full = Self.cost(Self.hardware(.fullRow), act, wl)
             for keyTile in [1, 2, 3, 64] {
                 let tiled = Self.cost(Self.hardware(.tiled, keyTile: keyTile), act, wl)

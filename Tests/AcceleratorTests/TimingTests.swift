@@ -130,7 +130,7 @@ import Testing
         var hw = Self.hardware(buffersKiB: 0)
         hw.memory.burstBytes = 16
         var wl = TimingWorkload()
-        wl.pruning = .thresholdOnScores
+        wl.pruning = .threshold(.scores)
         let c = AttentionPipeline(hardware: hw, workload: wl).cost(act)
         #expect(c.vRowsRequested == 3)
         #expect(c.vRowsVisible == 10)
@@ -151,7 +151,7 @@ import Testing
         let act = HeadActivity(sequence: 0, layer: 0, kvHead: 0, queryHeads: 1, headDim: 8, phase: .decode,
                                firstRowPosition: 4, keyCounts: [5, 6], kept: [1 << 2, 1 << 2])
         var wl = TimingWorkload()
-        wl.pruning = .thresholdOnScores
+        wl.pruning = .threshold(.scores)
         let c = AttentionPipeline(hardware: Self.hardware(buffersKiB: 1), workload: wl).cost(act)
         #expect(c.vRowsRequested == 2)
         #expect(c.vDRAMBytes == 8)
@@ -161,8 +161,8 @@ import Testing
         let kept: [UInt64] = [0b1011, 0b0110, 0b1111, 0b0001]
         let act = HeadActivity(sequence: 0, layer: 0, kvHead: 0, queryHeads: 1, headDim: 8, phase: .prefill,
                                firstRowPosition: 0, keyCounts: [4, 4, 4, 4], kept: kept)
-        var pre = TimingWorkload(); pre.pruning = .thresholdOnScores
-        var post = TimingWorkload(); post.pruning = .thresholdOnProbabilities
+        var pre = TimingWorkload(); pre.pruning = .threshold(.scores)
+        var post = TimingWorkload(); post.pruning = .threshold(.probabilities)
         var topk = TimingWorkload(); topk.pruning = .topK
         let hw = Self.hardware(buffersKiB: 1)
         let a = AttentionPipeline(hardware: hw, workload: pre).cost(act)
@@ -179,7 +179,7 @@ import Testing
         let kept: [UInt64] = [0b1011, 0b0110, 0b1111, 0b0001]
         let act = HeadActivity(sequence: 0, layer: 0, kvHead: 0, queryHeads: 1, headDim: 8, phase: .prefill,
                                firstRowPosition: 0, keyCounts: [4, 4, 4, 4], kept: kept)
-        var pre = TimingWorkload(); pre.pruning = .thresholdOnScores
+        var pre = TimingWorkload(); pre.pruning = .threshold(.scores)
         var topk = TimingWorkload(); topk.pruning = .topK
         var hw = Self.hardware(buffersKiB: 1)
         hw.topK = TopKUnit(lanes: 1)
@@ -201,7 +201,7 @@ import Testing
         let kept: [UInt64] = [0b1011, 0b0110, 0b1111, 0b0001]
         let act = HeadActivity(sequence: 0, layer: 0, kvHead: 0, queryHeads: 1, headDim: 8, phase: .prefill,
                                firstRowPosition: 0, keyCounts: [4, 4, 4, 4], kept: kept)
-        var fixed = TimingWorkload(); fixed.pruning = .thresholdOnScores
+        var fixed = TimingWorkload(); fixed.pruning = .threshold(.scores)
         var pow2 = fixed; pow2.coding = .logPowerOfTwo(bits: 3)
         let hw = Self.hardware(buffersKiB: 1)
         let a = AttentionPipeline(hardware: hw, workload: fixed).cost(act)

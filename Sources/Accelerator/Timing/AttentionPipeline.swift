@@ -1,45 +1,3 @@
-/// What the timing model needs to know of the arithmetic: element widths and which approximations
-/// run (they decide which units work and on how many elements). Derived from `AttentionConfig`.
-public struct TimingWorkload: Sendable, Equatable {
-    public enum Pruning: Sendable, Equatable {
-        case none
-        /// Threshold on pre-softmax scores (Top-θ): the comparator runs on scores, only survivors
-        /// reach the exponent.
-        case thresholdOnScores
-        /// Threshold on probabilities (Ji et al., Top-θ post-softmax): needs the denominator first.
-        case thresholdOnProbabilities
-        /// Top-k per row (baseline): a sorting network over the whole row.
-        case topK
-    }
-
-    public enum ProbabilityCoding: Sendable, Equatable {
-        /// Probabilities enter P·V as `probBits` fixed point (a MAC per element).
-        case fixed
-        /// Ji et al.'s b-bit log levels (not powers of two): a narrow multiply by the level value.
-        case log(bits: Int)
-        /// Power-of-two levels: P·V is shift-and-add.
-        case logPowerOfTwo(bits: Int)
-        /// b-bit uniform levels: a b-bit × v-bit MAC.
-        case uniform(bits: Int)
-    }
-
-    public enum DenominatorCompensation: String, Sendable, CaseIterable {
-        case none, exact, countBound = "count_bound", constant
-    }
-
-    public var pruning: Pruning = .none
-    public var coding: ProbabilityCoding = .fixed
-    public var denominatorCompensation: DenominatorCompensation = .none
-    public var vMeanCompensation = false
-    public var clippedSoftmax = false
-    public var qBits = 8, kBits = 8, vBits = 8
-    public var scoreBits = 16, probBits = 16, accBits = 32, outBits = 16
-
-    public init() {}
-
-    static func bytes(_ bits: Int) -> Int { (bits + 7) / 8 }
-}
-
 /// Cost of replaying some attention work (one head group and phase, or any sum of them).
 public struct PhaseCost: Sendable, Equatable {
     public var cycles = 0
@@ -147,21 +105,26 @@ public struct PhaseCost: Sendable, Equatable {
 ///
 /// Tiles: in prefill, `queryTileRows` consecutive query rows of one query head (the group's heads
 /// one after another, sharing the fetched K and V tiles); in decode, one step = one query row of
-/// every head of the group, batched as the GEMM's M dimension. Per tile:
-/// - Q·Kᵀ: an (rows × headDim × keys) GEMM on the array, keys = the tile's last row's visible keys
-///   (causal: masked scores inside the tile are computed and discarded);
-/// - comparator (threshold pruning) on every visible score, or the top-k network per row;
-/// - softmax (see `SoftmaxUnit` for which elements it touches);
-/// - quantizer on kept probabilities (log or uniform coding);
-/// - P·V: an (rows × keys' × headDim) GEMM where keys' is the number of V rows the head's kept
-///   scores in this tile reference (rows nobody kept are skipped: the fetcher never brought them);
-/// - DRAM: Q tile in, K rows not in the K buffer, V rows requested and not in the V buffer (whole
-///   bursts), output tile out.
-/// Stages of consecutive tiles overlap when double-buffered: cycles = Σ_tiles max_stage +
+/// every head of the group, batched as the GEMM's M dimension. Each query tile's keys are split into
+/// key tiles (`full_row`: one). The pipeline builds each key tile's work (`TileWork`) and hands it
+/// to every unit, each of which prices its own part:
+/// - Q·Kᵀ and P·V on the array (`SystolicArray.attentionTile`): an (rows × headDim × keys) GEMM,
+///   keys = the tile's last row's visible keys (causal: masked scores inside the tile are computed
+///   and discarded), then an (rows × keys' × headDim) GEMM where keys' is the number of V rows the
+///   head's kept scores in this tile reference (rows nobody kept are skipped: the fetcher never
+///   brought them);
+/// - comparator (`ThresholdComparator.cost`) on every visible score, or the top-k network per row
+///   (`TopKUnit.cost`);
+/// - softmax (`SoftmaxUnit.cost`; see `SoftmaxUnit` for which elements it touches);
+/// - quantizer on kept probabilities, log or uniform coding (`LogQuantizerUnit.cost`);
+/// - V fetcher (`VFetchStream.fetch`) and DRAM (`DRAMTileStream.keyTile`): Q tile in, K rows not in
+///   the K buffer, V rows requested and not in the V buffer (whole bursts), output tile out;
+/// - SRAM buffers (`MemorySystem.sramTile`).
+/// The stages then overlap by `StageOverlap`: when double-buffered, cycles = Σ_tiles max_stage +
 /// (Σ_stages first tile − max_stage first tile) + DRAM latency once; otherwise every stage of every
-/// tile is serial and each tile pays the DRAM latency. The heads of one layer follow each other through
-/// the pipeline (`PhaseCost.followed(by:)`); layers are separated (each pays its fill and latency),
-/// since the next layer's Q, K, V depend on this layer's output.
+/// tile is serial and each tile pays the DRAM latency. The heads of one layer follow each other
+/// through the pipeline (`PhaseCost.followed(by:)`, applied by `CostStream`); layers are separated
+/// (each pays its fill and latency), since the next layer's Q, K, V depend on this layer's output.
 public struct AttentionPipeline: Sendable {
     public var hardware: HardwareConfig
     public var workload: TimingWorkload
@@ -176,316 +139,45 @@ public struct AttentionPipeline: Sendable {
 
     public func cost(_ act: HeadActivity) -> PhaseCost {
         let hw = hardware, wl = workload
-        let g = act.queryHeads, d = act.headDim
-        let qB = TimingWorkload.bytes(wl.qBits), kB = TimingWorkload.bytes(wl.kBits), vB = TimingWorkload.bytes(wl.vBits)
-        let sB = TimingWorkload.bytes(wl.scoreBits), pB = TimingWorkload.bytes(wl.probBits), oB = TimingWorkload.bytes(wl.outBits)
-        let e = hw.energy
-        let mem = hw.memory
         let maxKeys = Int(act.keyCounts.max() ?? 0)
-        let vRowBytes = d * vB, kRowBytes = d * kB
-        let vCapacity = Int(hw.vFetcher.bufferKiB * 1024) / max(1, vRowBytes)
-        let sparseFetch = hw.vFetcher.sparse && !act.isDense
-        // Sparse fetches need a general LRU; dense fetches are prefix scans with closed-form misses.
-        var vCache = RowCache(capacity: sparseFetch ? vCapacity : 0, universe: sparseFetch ? maxKeys : 0)
-        var vDenseBuffer = PrefixScanBuffer(capacity: vCapacity)
-        var kBuffer = PrefixScanBuffer(capacity: Int(mem.kBufferKiB * 1024) / max(1, kRowBytes))
+        let plan = OnChipPlan(hardware: hw, workload: wl, phase: act.phase, queryHeads: act.queryHeads, headDim: act.headDim, maxKeys: maxKeys)
+        var t = TileWork(phase: act.phase, tiled: hw.dataflow == .tiled, queryHeads: act.queryHeads, headDim: act.headDim)
+        t.unionWords = [UInt64](repeating: 0, count: act.wordsPerRow)
+        var headWords = t.unionWords
+        var vFetch = VFetchStream(fetcher: hw.vFetcher, sparse: hw.vFetcher.sparse && !act.isDense, rowBytes: act.headDim * wl.vBytes,
+                                  burstBytes: hw.memory.burstBytes, maxKeys: maxKeys, pruning: wl.pruning != .none)
+        var dram = DRAMTileStream(hardware: hw, workload: wl, activity: act, maxKeys: maxKeys, recorder: dramTrace)
+        var overlap = StageOverlap(memory: hw.memory)
         var c = PhaseCost()
         c.arrayPEs = hw.array.rows * hw.array.cols
-        // Banked DRAM: each key tile's requests become addresses priced by bank, row and timing.
-        var dramStream = hw.dram.model == .banked
-            ? DRAMAddressStream(config: hw.dram, layer: act.layer, kvHead: act.kvHead, keys: maxKeys, headDim: d, groupHeads: g,
-                                qBytes: qB, kBytes: kB, vBytes: vB, outBytes: oB, recorder: dramTrace)
-            : nil
-
-        let plan = OnChipPlan(hardware: hw, workload: wl, phase: act.phase, queryHeads: g, headDim: d, maxKeys: maxKeys)
-        let tiled = hw.dataflow == .tiled
-        let tileRows = plan.queryTileRows
-        c.queryTileRowsMin = tileRows
-        c.keyTileRowsMin = tiled ? plan.keyTileRows : maxKeys
-        var first: [Int]? = nil
-        var pipelined = 0
-        var steady = 0
-        var unionWords = [UInt64](repeating: 0, count: act.wordsPerRow)
-        var headWords = [UInt64](repeating: 0, count: act.wordsPerRow)
-        var rowsNeeded: [Int] = []
-        rowsNeeded.reserveCapacity(maxKeys)
-        var vMiss: [Int] = []
-        let accB = TimingWorkload.bytes(wl.accBits)
-
+        c.queryTileRowsMin = plan.queryTileRows
+        c.keyTileRowsMin = t.tiled ? plan.keyTileRows : maxKeys
         var r0 = 0
         while r0 < act.rows {
-            let r1 = min(act.rows, r0 + tileRows)
-            let m = r1 - r0
-            var keys = 0
-            for r in r0..<r1 { keys = max(keys, Int(act.keyCounts[r])) }
+            let r1 = min(act.rows, r0 + plan.queryTileRows)
+            t.rows = r1 - r0
+            t.rowLengths = act.keyCounts[r0..<r1]
+            t.keys = Int(t.rowLengths.max() ?? 0)
             c.tiles += 1
-            let qkReps = act.phase == .decode ? 1 : g
-            // Scores and accumulators of one pass (one head in prefill, the group in decode).
-            let passRows = act.phase == .decode ? g * m : m
-            let kt = tiled ? max(1, plan.keyTileRows) : max(1, keys)
-            let keyTiles = max(1, (keys + kt - 1) / kt)
-            // Rows of K and V a perfect memory brings (prefix scans: closed-form ranges).
-            let vDenseMiss = vDenseBuffer.scan(keys)
-            let kMiss = kBuffer.scan(keys)
-            let qBytes = m * g * d * qB
-            let outBytes = m * g * d * oB
-            var requestedTotal = 0
-
+            let kt = t.tiled ? max(1, plan.keyTileRows) : max(1, t.keys)
+            let keyTiles = max(1, (t.keys + kt - 1) / kt)
+            vFetch.startQueryTile(keys: t.keys)
+            dram.startQueryTile(keys: t.keys)
             for kTile in 0..<keyTiles {
-                let k0 = kTile * kt, k1 = min(keys, k0 + kt)
-                let width = k1 - k0
-                let isFirst = kTile == 0, isLast = kTile == keyTiles - 1
-                // Q·Kᵀ: decode batches the group's heads as rows; prefill runs each head's tile.
-                let qk = act.phase == .decode ? hw.array.gemm(m: g * m, k: d, n: width) : hw.array.gemm(m: m, k: d, n: width)
-                let tQK = qk.cycles * qkReps
-
-                // Visible and kept elements in keys k0..<k1, per-head and group unions of kept positions.
-                var visible = 0, kept = 0, activeRows = 0
-                for r in r0..<r1 {
-                    let n = min(Int(act.keyCounts[r]), k1) - k0
-                    if n > 0 { visible += n; activeRows += 1 }
-                }
-                visible *= g
-                let w0 = k0 >> 6, w1 = (k1 + 63) >> 6
-                var pvCycles = 0, pvMacs = 0, pvA = 0, pvB = 0, pvOut = 0
-                for w in w0..<w1 { unionWords[w] = 0 }
-                for h in 0..<g {
-                    var headUnion = width
-                    if !act.isDense {
-                        for w in w0..<w1 { headWords[w] = 0 }
-                        for r in r0..<r1 {
-                            let base = (h * act.rows + r) * act.wordsPerRow
-                            for w in w0..<w1 {
-                                let bits = act.kept[base + w] & Self.mask(word: w, from: k0, to: k1)
-                                headWords[w] |= bits
-                                kept += bits.nonzeroBitCount
-                            }
-                        }
-                        headUnion = 0
-                        for w in w0..<w1 {
-                            headUnion += headWords[w].nonzeroBitCount
-                            unionWords[w] |= headWords[w]
-                        }
-                    } else {
-                        for r in r0..<r1 { kept += max(0, min(Int(act.keyCounts[r]), k1) - k0) }
-                    }
-                    if act.phase == .prefill {
-                        let pv = hw.array.gemm(m: m, k: headUnion, n: d)
-                        pvCycles += pv.cycles; pvMacs += pv.macs; pvA += pv.aReads; pvB += pv.bReads; pvOut += pv.outWrites
-                    }
-                }
-                var groupUnion = width
-                if !act.isDense {
-                    groupUnion = 0
-                    for w in w0..<w1 { groupUnion += unionWords[w].nonzeroBitCount }
-                }
-                if act.phase == .decode {
-                    let pv = hw.array.gemm(m: g * m, k: groupUnion, n: d)
-                    pvCycles = pv.cycles; pvMacs = pv.macs; pvA = pv.aReads; pvB = pv.bReads; pvOut = pv.outWrites
-                }
-
-                // Comparator / top-k.
-                var tThr = 0
-                var thrEnergy = 0.0
-                // Top-k holds each whole (padded) row in the score buffer while its network sorts it.
-                var topKBufferAccesses = 0
-                switch wl.pruning {
-                case .none: break
-                case .thresholdOnScores, .thresholdOnProbabilities:
-                    tThr = hw.comparator.cycles(elements: visible)
-                    thrEnergy = Double(visible) * e.comparePJ(wl.scoreBits)
-                case .topK:
-                    var ce = 0
-                    for r in r0..<r1 {
-                        let n = Int(act.keyCounts[r])
-                        tThr += hw.topK.cycles(rowLength: n) * g
-                        ce += TopKUnit.compareExchanges(rowLength: n) * g
-                        topKBufferAccesses += hw.topK.bufferAccesses(rowLength: n) * g
-                    }
-                    thrEnergy = Double(ce) * 1.5 * e.comparePJ(wl.scoreBits)
-                }
-
-                // Softmax work.
-                var sw = SoftmaxUnit.Work()
-                sw.maxOps = visible
-                switch wl.pruning {
-                case .thresholdOnScores:
-                    sw.expOps = wl.denominatorCompensation == .exact ? visible : kept
-                case .thresholdOnProbabilities:
-                    sw.expOps = visible
-                    sw.secondPassOps = visible
-                case .none, .topK:
-                    sw.expOps = visible
-                }
-                let rowsInTile = m * g
-                if tiled {
-                    // Online softmax: from the second key tile on, a row whose running max may have
-                    // moved rescales its denominator and its d_v accumulators by e^(m_old − m_new).
-                    if !isFirst { sw.rescaleOps = SoftmaxUnit.rescaleMultiplies(rows: activeRows * g, valueDim: d); sw.expOps += activeRows * g }
-                    // One division of each output element by the final denominator, at the end.
-                    if isLast { sw.normOps = rowsInTile * d }
-                } else {
-                    sw.normOps = kept + (wl.clippedSoftmax ? kept : 0)
-                }
-                if isLast {
-                    if wl.denominatorCompensation == .countBound || wl.denominatorCompensation == .constant { sw.extraMultiplies = rowsInTile }
-                    if wl.vMeanCompensation { sw.extraMultiplies += rowsInTile * d }   // (1 − Σp)·mean(V) per output element
-                }
-                let tSmx = hw.softmax.cycles(sw) + (sw.extraMultiplies + hw.softmax.lanes - 1) / hw.softmax.lanes
-                let expPJ = hw.softmax.exp == .lut ? e.lutReadPJ : e.lutReadPJ + e.multiplyPJ(16, 16)
-                let smxEnergy = Double(sw.maxOps) * e.comparePJ(wl.scoreBits) + Double(sw.expOps + sw.secondPassOps) * expPJ
-                    + Double(sw.normOps + sw.extraMultiplies) * e.multiplyPJ(16, 16)
-                    + Double(sw.rescaleOps) * e.multiplyPJ(wl.accBits, 16)
-                c.rescaleOps += sw.rescaleOps
-
-                // Quantizer.
-                var tQuant = 0
-                var quantEnergy = 0.0
-                let pvMacPJ: Double
-                switch wl.coding {
-                case .fixed:
-                    pvMacPJ = e.macPJ(wl.probBits, wl.vBits, accBits: wl.accBits)
-                case .log(let b):
-                    tQuant = hw.quantizer.cycles(elements: kept)
-                    quantEnergy = Double(kept) * Double((1 << b) - 1) * e.comparePJ(16)
-                    pvMacPJ = e.macPJ(8, wl.vBits, accBits: wl.accBits)   // levels held as 8-bit fixed point
-                case .logPowerOfTwo:
-                    tQuant = hw.quantizer.cycles(elements: kept)
-                    quantEnergy = Double(kept) * e.comparePJ(16)          // leading-one detector
-                    pvMacPJ = e.shiftAddPJ(accBits: wl.accBits)
-                case .uniform(let b):
-                    tQuant = hw.quantizer.cycles(elements: kept)
-                    quantEnergy = Double(kept) * e.multiplyPJ(16, 16)
-                    pvMacPJ = e.macPJ(b, wl.vBits, accBits: wl.accBits)
-                }
-
-                // Memory: V rows (sparse or dense), K rows of this key tile; Q in with the first key
-                // tile, output and index out with the last.
-                let keyRange = k0..<k1
-                let vDenseTile = vDenseMiss.clamped(to: keyRange)
-                let vDenseBursts = PrefixScanBuffer.bursts(vDenseTile, rowBytes: vRowBytes, burst: mem.burstBytes)
-                var vMissCount: Int, vBursts: Int, requested: Int
-                if sparseFetch {
-                    rowsNeeded.removeAll(keepingCapacity: true)
-                    for w in w0..<w1 {
-                        var bits = unionWords[w]
-                        while bits != 0 {
-                            rowsNeeded.append(w * 64 + bits.trailingZeroBitCount)
-                            bits &= bits - 1
-                        }
-                    }
-                    vMiss.removeAll(keepingCapacity: true)
-                    for row in rowsNeeded where !vCache.access(row) { vMiss.append(row) }
-                    vMissCount = vMiss.count
-                    vBursts = SparseVFetcher.bursts(rows: vMiss, rowBytes: vRowBytes, burst: mem.burstBytes)
-                    requested = rowsNeeded.count
-                } else {
-                    vMissCount = vDenseTile.count
-                    vBursts = vDenseBursts
-                    requested = width
-                }
-                requestedTotal += requested
-                let kTile = kMiss.clamped(to: keyRange)
-                let kBursts = PrefixScanBuffer.bursts(kTile, rowBytes: kRowBytes, burst: mem.burstBytes)
-                let tileQBytes = isFirst ? qBytes : 0
-                let tileOutBytes = isLast ? outBytes : 0
-                let idx = isLast && hw.vFetcher.sparse && wl.pruning != .none ? hw.vFetcher.indexBytes(keys: keys, needed: requestedTotal) : 0
-                // Overflow of the score buffer and of the accumulators that retiling could not remove:
-                // written to DRAM and read back once per key tile (see `OnChipPlan`).
-                let spill = plan.spillBytes(passRows: passRows, keyTileWidth: width, passes: qkReps, accumulatorBytes: accB)
-                let qBursts = mem.bursts(bytes: tileQBytes), oBursts = mem.bursts(bytes: tileOutBytes), iBursts = mem.bursts(bytes: idx)
-                let sBursts = mem.bursts(bytes: spill)
-                let readBytes = (vBursts + kBursts + qBursts + sBursts) * mem.burstBytes
-                let writeBytes = (oBursts + iBursts + sBursts) * mem.burstBytes
-                var tV = mem.dramCycles(bursts: vBursts)
-                var tDRAM = mem.dramCycles(bursts: vBursts + kBursts + qBursts + oBursts + iBursts + 2 * sBursts)
-                var dramPJ = Double(readBytes + writeBytes) * e.dramPJPerByte
-                if dramStream != nil {
-                    // The key tile's traffic as the dataflow generates it: K rows re-streamed on every
-                    // pass the K buffer cannot hold, V rows missed, spill out and back.
-                    let position = act.firstRowPosition + r0
-                    let (st, vRequests) = sparseFetch
-                        ? dramStream!.tile(position: position, qBytes: tileQBytes, kRows: kTile, kRowBytes: kRowBytes,
-                                           vRows: vMiss, vRowBytes: vRowBytes, outBytes: tileOutBytes, indexBytes: idx, spillBytes: spill)
-                        : dramStream!.tile(position: position, qBytes: tileQBytes, kRows: kTile, kRowBytes: kRowBytes,
-                                           vRows: vDenseTile, vRowBytes: vRowBytes, outBytes: tileOutBytes, indexBytes: idx, spillBytes: spill)
-                    tDRAM = Int((st.cycles * hw.dram.spec.tCKns * hw.clockGHz).rounded(.up))
-                    tV = st.requests == 0 ? 0 : tDRAM * vRequests / st.requests
-                    dramPJ = st.energyPJ
-                    c.dram += st
-                }
-
-                c.dramReadBytes += readBytes
-                c.dramWriteBytes += writeBytes
-                c.dramCompulsoryBytes += vMissCount * vRowBytes + kTile.count * kRowBytes + tileQBytes + tileOutBytes + idx
-                c.vDRAMBytes += vBursts * mem.burstBytes
-                c.kDRAMBytes += kBursts * mem.burstBytes
-                c.spillDRAMBytes += 2 * sBursts * mem.burstBytes
-                c.vDenseDRAMBytes += vDenseBursts * mem.burstBytes
-                c.indexBytes += idx
-                c.vRowsVisible += width
-                c.vRowsRequested += requested
-
-                // SRAM traffic: array operand reads and result writes, unit reads, DRAM fills.
-                let qkReads = (qk.aReads * qB + qk.bReads * kB) * qkReps
-                let qkWrites = qk.outWrites * sB * qkReps
-                let unitReads = visible * sB + (sw.secondPassOps * sB) + kept * pB + topKBufferAccesses * sB
-                let unitWrites = kept * pB + topKBufferAccesses * sB
-                let pvReads = pvA * pB + pvB * vB
-                let pvWrites = pvOut * oB
-                let fills = readBytes
-                let drains = tileOutBytes
-                c.sramReadBytes += qkReads + unitReads + pvReads + drains
-                c.sramWriteBytes += qkWrites + unitWrites + pvWrites + fills
-                let qBufferBytes = qk.aReads * qB * qkReps
-                let kBufferBytes = qk.bReads * kB * qkReps + kTile.count * kRowBytes
-                let scoreBufferBytes = qkWrites + unitReads + unitWrites + pvA * pB
-                let vBufferBytes = pvB * vB + vMissCount * vRowBytes
-                let outBufferBytes = pvWrites + drains + tileQBytes
-                let sramPJ = Double(qBufferBytes) * e.sramPJPerByte(kib: mem.qBufferKiB)
-                    + Double(kBufferBytes) * e.sramPJPerByte(kib: max(mem.kBufferKiB, 1))
-                    + Double(scoreBufferBytes) * e.sramPJPerByte(kib: mem.scoreBufferKiB)
-                    + Double(vBufferBytes) * e.sramPJPerByte(kib: max(hw.vFetcher.bufferKiB, 1))
-                    + Double(outBufferBytes) * e.sramPJPerByte(kib: mem.outBufferKiB)
-                // SRAM ports: each buffer moves its reads and writes through one port.
-                let tSRAM = mem.sramStage
-                    ? mem.sramCycles(bytes: max(qBufferBytes + tileQBytes, kBufferBytes, scoreBufferBytes, vBufferBytes,
-                                                pvWrites + drains + 2 * spill))
-                    : 0
-
-                c.energyQKPJ += Double(qk.macs * qkReps) * e.macPJ(wl.qBits, wl.kBits, accBits: wl.accBits)
-                c.energyThresholdPJ += thrEnergy
-                c.energySoftmaxPJ += smxEnergy
-                c.energyQuantizePJ += quantEnergy
-                c.energyPVPJ += Double(pvMacs) * pvMacPJ
-                c.energySRAMPJ += sramPJ
-                c.energyDRAMPJ += dramPJ
-                c.macs += qk.macs * qkReps + pvMacs
-                c.arrayCycles += tQK + pvCycles
-                c.visibleElements += visible
-                c.keptElements += kept
-
-                let stages = [tQK, tThr, tSmx, tQuant, pvCycles, tDRAM, tSRAM]
-                c.cyclesQK += tQK; c.cyclesThreshold += tThr; c.cyclesSoftmax += tSmx
-                c.cyclesQuantize += tQuant; c.cyclesPV += pvCycles; c.cyclesDRAM += tDRAM; c.cyclesVFetch += tV
-                c.cyclesSRAM += tSRAM
-                if mem.doubleBuffered {
-                    pipelined += stages.max()!
-                    steady += stages.max()!
-                    if first == nil { first = stages }
-                } else {
-                    pipelined += stages.reduce(0, +) + mem.dramLatencyCycles
-                    steady += stages.reduce(0, +) + mem.dramLatencyCycles
-                }
+                t.keyRange = kTile * kt..<min(t.keys, kTile * kt + kt)
+                t.isFirst = kTile == 0
+                t.isLast = kTile == keyTiles - 1
+                Self.countKept(act, rows: r0..<r1, into: &t, headWords: &headWords)
+                let v = vFetch.fetch(t)
+                let spill = plan.spillBytes(passRows: t.passRows, keyTileWidth: t.width, passes: t.passes, accumulatorBytes: wl.accBytes)
+                let traffic = dram.keyTile(t, position: act.firstRowPosition + r0, v: v, vRows: vFetch, spill: spill, workload: wl)
+                overlap.add(addUnits(t, v: v, dram: traffic, to: &c))
             }
-            c.kvCacheBytes = max(c.kvCacheBytes, keys * (kRowBytes + vRowBytes))
+            c.kvCacheBytes = max(c.kvCacheBytes, t.keys * act.headDim * (wl.kBytes + wl.vBytes))
             r0 = r1
         }
-        if mem.doubleBuffered, let first {
-            pipelined += first.reduce(0, +) - first.max()! + mem.dramLatencyCycles
-        }
-        c.cycles = pipelined
-        c.steadyCycles = steady
+        c.cycles = overlap.cycles
+        c.steadyCycles = overlap.steady
         if hw.dram.model == .banked {
             // Background and refresh energy of every rank over the phase.
             c.energyDRAMPJ += c.dram.backgroundPJ(hw.dram.spec, cycles: Double(c.cycles) / hw.clockGHz / hw.dram.spec.tCKns)
@@ -497,6 +189,79 @@ public struct AttentionPipeline: Sendable {
         return c
     }
 
+    /// Prices one key tile on every unit, adds their counters to `c`, and returns the stage cycles
+    /// (Q·Kᵀ, comparator/top-k, softmax, quantizer, P·V, DRAM, SRAM ports).
+    private func addUnits(_ t: TileWork, v: VFetchStream.Fetch, dram d: DRAMTileStream.Traffic, to c: inout PhaseCost) -> [Int] {
+        let hw = hardware, wl = workload, e = hw.energy
+        let array = hw.array.attentionTile(t, workload: wl, energy: e)
+        let comparator = hw.comparator.cost(t, workload: wl, energy: e)
+        let (topK, topKAccesses) = hw.topK.cost(t, workload: wl, energy: e)
+        let (sw, softmax) = hw.softmax.cost(t, workload: wl, energy: e)
+        let quantizer = hw.quantizer.cost(t, workload: wl, energy: e)
+        let sram = hw.memory.sramTile(t, array: array, softmax: sw, topKAccesses: topKAccesses, v: v, dram: d,
+                                      workload: wl, energy: e, vBufferKiB: hw.vFetcher.bufferKiB)
+        let tThr = comparator.cycles + topK.cycles
+        c.rescaleOps += sw.rescaleOps
+        c.dram += d.stats
+        c.dramReadBytes += d.readBytes; c.dramWriteBytes += d.writeBytes; c.dramCompulsoryBytes += d.compulsoryBytes
+        c.vDRAMBytes += d.vBytes; c.kDRAMBytes += d.kBytes; c.spillDRAMBytes += d.spillTrafficBytes; c.vDenseDRAMBytes += d.vDenseBytes
+        c.indexBytes += v.indexBytes; c.vRowsVisible += t.width; c.vRowsRequested += v.requested
+        c.sramReadBytes += sram.readBytes; c.sramWriteBytes += sram.writeBytes
+        c.energyQKPJ += array.qkEnergyPJ; c.energyThresholdPJ += comparator.energyPJ + topK.energyPJ
+        c.energySoftmaxPJ += softmax.energyPJ; c.energyQuantizePJ += quantizer.energyPJ; c.energyPVPJ += array.pvEnergyPJ
+        c.energySRAMPJ += sram.energyPJ; c.energyDRAMPJ += d.energyPJ
+        c.macs += array.qkMacs + array.pvMacs; c.arrayCycles += array.qkCycles + array.pvCycles
+        c.visibleElements += t.visible; c.keptElements += t.kept
+        c.cyclesQK += array.qkCycles; c.cyclesThreshold += tThr; c.cyclesSoftmax += softmax.cycles
+        c.cyclesQuantize += quantizer.cycles; c.cyclesPV += array.pvCycles; c.cyclesDRAM += d.cycles; c.cyclesVFetch += d.vCycles
+        c.cyclesSRAM += sram.cycles
+        return [array.qkCycles, tThr, softmax.cycles, quantizer.cycles, array.pvCycles, d.cycles, sram.cycles]
+    }
+
+    /// Fills the key tile's visible and kept counts, each head's and the group's union of kept
+    /// positions (`t.unionWords` over the tile's words; `headWords` is scratch).
+    static func countKept(_ act: HeadActivity, rows: Range<Int>, into t: inout TileWork, headWords: inout [UInt64]) {
+        let k0 = t.keyRange.lowerBound, k1 = t.keyRange.upperBound, g = act.queryHeads
+        var visible = 0, kept = 0, activeRows = 0
+        for r in rows {
+            let n = min(Int(act.keyCounts[r]), k1) - k0
+            if n > 0 { visible += n; activeRows += 1 }
+        }
+        t.visible = visible * g
+        t.activeRows = activeRows
+        let words = t.words
+        for w in words { t.unionWords[w] = 0 }
+        t.headUnions.removeAll(keepingCapacity: true)
+        for h in 0..<g {
+            var headUnion = t.width
+            if !act.isDense {
+                for w in words { headWords[w] = 0 }
+                for r in rows {
+                    let base = (h * act.rows + r) * act.wordsPerRow
+                    for w in words {
+                        let bits = act.kept[base + w] & mask(word: w, from: k0, to: k1)
+                        headWords[w] |= bits
+                        kept += bits.nonzeroBitCount
+                    }
+                }
+                headUnion = 0
+                for w in words {
+                    headUnion += headWords[w].nonzeroBitCount
+                    t.unionWords[w] |= headWords[w]
+                }
+            } else {
+                for r in rows { kept += max(0, min(Int(act.keyCounts[r]), k1) - k0) }
+            }
+            t.headUnions.append(headUnion)
+        }
+        t.kept = kept
+        t.groupUnion = t.width
+        if !act.isDense {
+            t.groupUnion = 0
+            for w in words { t.groupUnion += t.unionWords[w].nonzeroBitCount }
+        }
+    }
+
     /// Bits of word `w` (keys 64w..<64w + 64) that lie in keys k0..<k1.
     @inline(__always) static func mask(word w: Int, from k0: Int, to k1: Int) -> UInt64 {
         let lo = max(0, k0 - w * 64), hi = min(64, k1 - w * 64)
@@ -506,25 +271,30 @@ public struct AttentionPipeline: Sendable {
     }
 }
 
-/// A rough area estimate per unit (45 nm; see `EnergyTable` for the sources), in mm².
-public struct AreaModel: Sendable {
-    public var arrayMM2: Double
-    public var comparatorMM2: Double
-    public var softmaxMM2: Double
-    public var quantizerMM2: Double
-    public var sramMM2: Double
+/// How the stages of consecutive tiles overlap. Double-buffered: tile i+1's loads and stages run
+/// under tile i's, so a phase costs Σ_tiles max_stage plus the first tile's other stages (its fill)
+/// and the DRAM latency once; otherwise each tile's stages and the latency add up.
+struct StageOverlap {
+    let doubleBuffered: Bool, latency: Int
+    var first: [Int]? = nil
+    /// The part of the cycles a preceding stream hides nothing of (see `PhaseCost.steadyCycles`):
+    /// Σ over tiles of the slowest stage, or of every stage and the latency without double buffering.
+    private(set) var steady = 0
 
-    public init(hardware hw: HardwareConfig, multiplierBits: Int = 8, accBits: Int = 32, scoreBits: Int = 16) {
-        let um2 = 1e-6
-        arrayMM2 = Double(hw.array.rows * hw.array.cols)
-            * (EnergyTable.multiplierAreaUM2(multiplierBits, multiplierBits) + EnergyTable.adderAreaUM2(accBits)) * um2
-        comparatorMM2 = Double(hw.comparator.lanes) * EnergyTable.adderAreaUM2(scoreBits) * um2
-        softmaxMM2 = Double(hw.softmax.lanes) * (EnergyTable.multiplierAreaUM2(16, 16) + EnergyTable.adderAreaUM2(32)) * um2
-            + EnergyTable.sramAreaUM2(kib: Double(hw.softmax.lutEntries * 2) / 1024) * um2
-        quantizerMM2 = Double(hw.quantizer.lanes) * 7 * EnergyTable.adderAreaUM2(16) * um2
-        let m = hw.memory
-        sramMM2 = hw.energy.sramBuffersAreaMM2(kib: [m.qBufferKiB, m.kBufferKiB, m.scoreBufferKiB, m.outBufferKiB, hw.vFetcher.bufferKiB])
+    init(memory: MemorySystem) {
+        doubleBuffered = memory.doubleBuffered
+        latency = memory.dramLatencyCycles
     }
 
-    public var totalMM2: Double { arrayMM2 + comparatorMM2 + softmaxMM2 + quantizerMM2 + sramMM2 }
+    mutating func add(_ stages: [Int]) {
+        steady += doubleBuffered ? stages.max()! : stages.reduce(0, +) + latency
+        if doubleBuffered && first == nil { first = stages }
+    }
+
+    /// The phase's cycles: the steady part plus, double-buffered, the first tile's fill and the
+    /// DRAM latency once.
+    var cycles: Int {
+        guard doubleBuffered, let first else { return steady }
+        return steady + first.reduce(0, +) - first.max()! + latency
+    }
 }

@@ -11,3 +11,19 @@ public struct LogQuantizerUnit: Sendable, Equatable {
 
     public func cycles(elements: Int) -> Int { (elements + lanes - 1) / lanes }
 }
+
+extension LogQuantizerUnit {
+    /// The quantizer on one key tile's kept probabilities (idle with fixed-point coding).
+    public func cost(_ t: TileWork, workload wl: TimingWorkload, energy e: EnergyTable) -> UnitCost {
+        switch wl.coding {
+        case .fixed:
+            return UnitCost()
+        case .log(let b):
+            return UnitCost(cycles: cycles(elements: t.kept), energyPJ: Double(t.kept) * Double((1 << b) - 1) * e.comparePJ(16))
+        case .logPowerOfTwo:
+            return UnitCost(cycles: cycles(elements: t.kept), energyPJ: Double(t.kept) * e.comparePJ(16))   // leading-one detector
+        case .uniform:
+            return UnitCost(cycles: cycles(elements: t.kept), energyPJ: Double(t.kept) * e.multiplyPJ(16, 16))
+        }
+    }
+}

@@ -65,3 +65,44 @@ public struct SoftmaxUnit: Sendable, Equatable {
     /// `valueDim` output accumulators of each row, by e^(m_old − m_new).
     public static func rescaleMultiplies(rows: Int, valueDim: Int) -> Int { rows * (1 + valueDim) }
 }
+
+extension SoftmaxUnit {
+    /// The softmax unit on one key tile: its operation counts (also read by the SRAM accounting),
+    /// cycles and energy.
+    public func cost(_ t: TileWork, workload wl: TimingWorkload, energy e: EnergyTable) -> (work: Work, unit: UnitCost) {
+        var sw = Work()
+        sw.maxOps = t.visible
+        switch wl.pruning {
+        case .threshold(.scores):
+            sw.expOps = wl.denominatorCompensation == .exact ? t.visible : t.kept
+        case .threshold(.probabilities):
+            sw.expOps = t.visible
+            sw.secondPassOps = t.visible
+        case .none, .topK:
+            sw.expOps = t.visible
+        }
+        let rowsInTile = t.rows * t.queryHeads
+        if t.tiled {
+            // Online softmax: from the second key tile on, a row whose running max may have moved
+            // rescales its denominator and its d_v accumulators by e^(m_old − m_new).
+            if !t.isFirst {
+                sw.rescaleOps = Self.rescaleMultiplies(rows: t.activeRows * t.queryHeads, valueDim: t.headDim)
+                sw.expOps += t.activeRows * t.queryHeads
+            }
+            // One division of each output element by the final denominator, at the end.
+            if t.isLast { sw.normOps = rowsInTile * t.headDim }
+        } else {
+            sw.normOps = t.kept + (wl.clippedSoftmax ? t.kept : 0)
+        }
+        if t.isLast {
+            if wl.denominatorCompensation == .countBound || wl.denominatorCompensation == .constant { sw.extraMultiplies = rowsInTile }
+            if wl.vMeanCompensation { sw.extraMultiplies += rowsInTile * t.headDim }   // (1 − Σp)·mean(V) per output element
+        }
+        let n = cycles(sw) + (sw.extraMultiplies + lanes - 1) / lanes
+        let expPJ = exp == .lut ? e.lutReadPJ : e.lutReadPJ + e.multiplyPJ(16, 16)
+        let energy = Double(sw.maxOps) * e.comparePJ(wl.scoreBits) + Double(sw.expOps + sw.secondPassOps) * expPJ
+            + Double(sw.normOps + sw.extraMultiplies) * e.multiplyPJ(16, 16)
+            + Double(sw.rescaleOps) * e.multiplyPJ(wl.accBits, 16)
+        return (sw, UnitCost(cycles: n, energyPJ: energy))
+    }
+}

@@ -45,6 +45,82 @@ public struct SparseVFetcher: Sendable, Equatable {
     }
 }
 
+/// The V fetcher over one head group's phase: which V rows each key tile brings from DRAM. Sparse
+/// fetches (pruning on, `sparse`) request the group's kept positions and keep rows in an LRU buffer;
+/// dense fetches request every visible row, and their prefix scans have closed-form misses.
+public struct VFetchStream: Sendable {
+    public let fetcher: SparseVFetcher
+    /// Fetch only the needed rows (`fetcher.sparse` and a pruned activity).
+    public let sparse: Bool
+    let rowBytes: Int, burstBytes: Int, pruning: Bool
+    var cache: RowCache
+    var dense: PrefixScanBuffer
+    /// Rows a dense fetch misses in the current query tile.
+    var denseMiss = 0..<0
+    var requestedInQueryTile = 0
+    var needed: [Int] = []
+    /// Rows the last sparse fetch missed (ascending), for the DRAM address stream.
+    public private(set) var missRows: [Int] = []
+
+    public init(fetcher: SparseVFetcher, sparse: Bool, rowBytes: Int, burstBytes: Int, maxKeys: Int, pruning: Bool) {
+        self.fetcher = fetcher
+        self.sparse = sparse
+        self.rowBytes = rowBytes
+        self.burstBytes = burstBytes
+        self.pruning = pruning
+        let capacity = Int(fetcher.bufferKiB * 1024) / max(1, rowBytes)
+        cache = RowCache(capacity: sparse ? capacity : 0, universe: sparse ? maxKeys : 0)
+        dense = PrefixScanBuffer(capacity: capacity)
+        needed.reserveCapacity(maxKeys)
+    }
+
+    /// What one key tile's fetch moved.
+    public struct Fetch: Sendable, Equatable {
+        /// Rows missed (fetched), their bursts, and rows requested (kept union, or every visible row).
+        public var missed = 0, bursts = 0, requested = 0
+        /// The rows a dense fetch would miss, and their bursts.
+        public var denseRows = 0..<0
+        public var denseBursts = 0
+        /// Bytes of the index of needed rows, written with the query tile's last key tile.
+        public var indexBytes = 0
+    }
+
+    /// Starts a query tile whose longest row sees `keys` keys.
+    public mutating func startQueryTile(keys: Int) {
+        denseMiss = dense.scan(keys)
+        requestedInQueryTile = 0
+    }
+
+    /// The V fetcher on one key tile.
+    public mutating func fetch(_ t: TileWork) -> Fetch {
+        var f = Fetch()
+        f.denseRows = denseMiss.clamped(to: t.keyRange)
+        f.denseBursts = PrefixScanBuffer.bursts(f.denseRows, rowBytes: rowBytes, burst: burstBytes)
+        if sparse {
+            needed.removeAll(keepingCapacity: true)
+            for w in t.words {
+                var bits = t.unionWords[w]
+                while bits != 0 {
+                    needed.append(w * 64 + bits.trailingZeroBitCount)
+                    bits &= bits - 1
+                }
+            }
+            missRows.removeAll(keepingCapacity: true)
+            for row in needed where !cache.access(row) { missRows.append(row) }
+            f.missed = missRows.count
+            f.bursts = SparseVFetcher.bursts(rows: missRows, rowBytes: rowBytes, burst: burstBytes)
+            f.requested = needed.count
+        } else {
+            f.missed = f.denseRows.count
+            f.bursts = f.denseBursts
+            f.requested = t.width
+        }
+        requestedInQueryTile += f.requested
+        f.indexBytes = t.isLast && fetcher.sparse && pruning ? fetcher.indexBytes(keys: t.keys, needed: requestedInQueryTile) : 0
+        return f
+    }
+}
+
 /// A least-recently-used set of row ids 0..<universe with a capacity in rows, O(1) per access.
 /// Models the V (and K) buffers: a hit is not refetched.
 public struct RowCache: Sendable {

@@ -200,3 +200,44 @@ extension SystolicArray {
         return Double(c.macs) / (Double(c.folds) * Double(rows) * Double(cols) * Double(divisor))
     }
 }
+
+extension SystolicArray {
+    /// The array's work on one key tile: Q·Kᵀ (once per pass) and P·V over the V rows the kept
+    /// scores reference (prefill: per head; decode: the group batched as rows).
+    public struct AttentionTileCost: Sendable, Equatable {
+        /// One pass's Q·Kᵀ GEMM, and the number of passes.
+        public var qk: GEMMCost
+        public var passes: Int
+        /// P·V summed over its GEMMs.
+        public var pvCycles = 0, pvMacs = 0, pvAReads = 0, pvBReads = 0, pvOutWrites = 0
+        public var qkEnergyPJ = 0.0, pvEnergyPJ = 0.0
+        public var qkCycles: Int { qk.cycles * passes }
+        public var qkMacs: Int { qk.macs * passes }
+    }
+
+    public func attentionTile(_ t: TileWork, workload wl: TimingWorkload, energy e: EnergyTable) -> AttentionTileCost {
+        let g = t.queryHeads, m = t.rows, d = t.headDim
+        let qk = t.phase == .decode ? gemm(m: g * m, k: d, n: t.width) : gemm(m: m, k: d, n: t.width)
+        var c = AttentionTileCost(qk: qk, passes: t.passes)
+        func add(_ pv: GEMMCost) {
+            c.pvCycles += pv.cycles; c.pvMacs += pv.macs; c.pvAReads += pv.aReads; c.pvBReads += pv.bReads; c.pvOutWrites += pv.outWrites
+        }
+        switch t.phase {
+        case .prefill: for rows in t.headUnions { add(gemm(m: m, k: rows, n: d)) }
+        case .decode: add(gemm(m: g * m, k: t.groupUnion, n: d))
+        }
+        c.qkEnergyPJ = Double(c.qkMacs) * e.macPJ(wl.qBits, wl.kBits, accBits: wl.accBits)
+        c.pvEnergyPJ = Double(c.pvMacs) * Self.pvMacPJ(wl, energy: e)
+        return c
+    }
+
+    /// Energy of one P·V MAC under the probability coding.
+    static func pvMacPJ(_ wl: TimingWorkload, energy e: EnergyTable) -> Double {
+        switch wl.coding {
+        case .fixed: return e.macPJ(wl.probBits, wl.vBits, accBits: wl.accBits)
+        case .log: return e.macPJ(8, wl.vBits, accBits: wl.accBits)   // levels held as 8-bit fixed point
+        case .logPowerOfTwo: return e.shiftAddPJ(accBits: wl.accBits)
+        case .uniform(let b): return e.macPJ(b, wl.vBits, accBits: wl.accBits)
+        }
+    }
+}

@@ -52,3 +52,29 @@ public struct TopKUnit: Sendable, Equatable {
         return lanes >= p / 2 ? p : Self.stages(rowLength: n) * p
     }
 }
+
+extension ThresholdComparator {
+    /// The comparator on one key tile (threshold pruning only): every visible score compared once.
+    public func cost(_ t: TileWork, workload wl: TimingWorkload, energy e: EnergyTable) -> UnitCost {
+        guard case .threshold = wl.pruning else { return UnitCost() }
+        return UnitCost(cycles: cycles(elements: t.visible), energyPJ: Double(t.visible) * e.comparePJ(wl.scoreBits))
+    }
+}
+
+extension TopKUnit {
+    /// The top-k network on one key tile (top-k pruning only): each row of the query tile sorted
+    /// whole, for every head (compare-exchange ≈ 1.5 comparisons), and the score-buffer element
+    /// accesses that hold the rows meanwhile.
+    public func cost(_ t: TileWork, workload wl: TimingWorkload, energy e: EnergyTable) -> (unit: UnitCost, bufferAccesses: Int) {
+        guard wl.pruning == .topK else { return (UnitCost(), 0) }
+        let g = t.queryHeads
+        var cycles = 0, compareExchanges = 0, accesses = 0
+        for keys in t.rowLengths {
+            let n = Int(keys)
+            cycles += self.cycles(rowLength: n) * g
+            compareExchanges += Self.compareExchanges(rowLength: n) * g
+            accesses += bufferAccesses(rowLength: n) * g
+        }
+        return (UnitCost(cycles: cycles, energyPJ: Double(compareExchanges) * 1.5 * e.comparePJ(wl.scoreBits)), accesses)
+    }
+}

@@ -294,7 +294,7 @@ public final class EvalRunner: @unchecked Sendable {
         let area = AreaModel(hardware: c.hardware, multiplierBits: max(c.attention.qBits, 8)).totalMM2
         var rows: [[String]] = []
         for o in try outcomes(c) {
-            let cost = Runner.streamCost(o.activities, pipeline)
+            let cost = pipeline.streamCost(o.activities)
             let exp = ExperimentConfig(traces: [], phases: [o.phase], calibrationSequences: [], thresholdsFile: nil,
                                        evaluationSequences: nil, allowNonFinite: false, hardware: c.hardware, attention: c.attention)
             let context = ReportRow.Context(point: ExperimentPoint(index: p.index, config: exp, swept: p.swept), trace: "",
