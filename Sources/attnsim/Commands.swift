@@ -489,6 +489,7 @@ func evaluate(_ args: ParsedArguments) throws {
     let progress = ProgressLine(total: todo.count, quiet: quiet)
     let note: @Sendable (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
     let runner = EvalRunner(log: quiet ? nil : note)
+    runner.prepare(todo)
     // Points that differ only in hardware share one model run; its activities are dropped after the last of them.
     var remaining: [String: Int] = [:]
     for p in todo { remaining[p.config.arithmeticKey, default: 0] += 1 }

@@ -102,7 +102,7 @@ public struct TopThetaCalibrator: Sendable {
                 count[idx] += 1
                 // Mass exact top-k drops, for the calibrated-constant compensation.
                 var dropped = 0.0
-                let scoresSorted = Array(s[0..<n]).sorted(by: >)
+                let scoresSorted = topTheta.placement == .scores ? sorted : Array(s[0..<n]).sorted(by: >)
                 for j in k..<n { dropped += fa.exponent(scoresSorted[j] - m) }
                 constSum[x.layer * heads + h] += dropped
                 constCount[x.layer * heads + h] += 1
