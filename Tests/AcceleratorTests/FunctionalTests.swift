@@ -329,3 +329,35 @@ func referenceAttention(_ x: LayerInput) -> [Double] {
         #expect((accBits == 12) == (saturations > 0))
     }
 }
+
+/// The 8-lane quantizer of per-tensor/per-head scales gives every code and saturation count of the
+/// scalar `FixedPoint.code`, for each rounding rule, bit width and a length off the lane count.
+@Suite struct QuantizerLaneTests {
+    @Test func lanesEqualTheScalarCode() {
+        var rng = SeededRNG(seed: 77)
+        let n = 8 * 37 + 5
+        var x = (0..<n).map { _ in Float.random(in: -4...4, using: &rng) }
+        x[3] = 0.5; x[4] = -0.5; x[5] = 1.5; x[6] = -2.5; x[7] = 1e-30; x[8] = -0.0  // ties and tiny values
+        for rounding in AttentionConfig.Rounding.allCases {
+            for bits in [2, 4, 8, 12] {
+                // A scale that makes |x| > 2 saturate, and one that fits everything.
+                for scale in [2.0 / Double(FixedPoint.maxCode(bits: bits)), 4.5 / Double(FixedPoint.maxCode(bits: bits))] {
+                    var expected = [Int32](), sat = 0
+                    for v in x { expected.append(FixedPoint.code(v, scale: scale, bits: bits, rounding: rounding, saturated: &sat)) }
+                    var got = [Int32](repeating: 99, count: n)
+                    let s = x.withUnsafeBufferPointer { xp in
+                        got.withUnsafeMutableBufferPointer { QuantizedTensor.codes(xp.baseAddress!, count: n, scale: scale, bits: bits,
+                                                                                  rounding: rounding, into: $0.baseAddress!) }
+                    }
+                    #expect(got == expected, "\(rounding) \(bits) bits, scale \(scale)")
+                    #expect(s == sat)
+                }
+            }
+            var zeros = [Int32](repeating: 7, count: 9)
+            let s0 = x.withUnsafeBufferPointer { xp in
+                zeros.withUnsafeMutableBufferPointer { QuantizedTensor.codes(xp.baseAddress!, count: 9, scale: 0, bits: 8, rounding: rounding, into: $0.baseAddress!) }
+            }
+            #expect(zeros == [Int32](repeating: 0, count: 9) && s0 == 0)
+        }
+    }
+}

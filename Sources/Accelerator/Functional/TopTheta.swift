@@ -89,9 +89,9 @@ public struct TopThetaCalibrator: Sendable {
                 fa.scores(x, ops, head: h, row: i, count: n, into: &s, saturations: &sat)
                 var values = Array(s[0..<n])
                 let m = values.max()!
-                var total = 0.0
-                for j in 0..<n { total += fa.exponent(values[j] - m) }
                 if topTheta.placement == .probabilities {
+                    var total = 0.0
+                    for j in 0..<n { total += fa.exponent(values[j] - m) }
                     for j in 0..<n { values[j] = fa.exponent(values[j] - m) / total }
                 }
                 let sorted = values.sorted(by: >)
