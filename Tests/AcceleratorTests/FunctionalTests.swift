@@ -361,3 +361,26 @@ func referenceAttention(_ x: LayerInput) -> [Double] {
         }
     }
 }
+
+/// Top-θ calibration selects the (k+1)-th largest value instead of sorting each row: the same value,
+/// and the same multiset below it, as the sort (ties, ±0, infinities, every k).
+@Suite struct CalibrationSelectTests {
+    @Test func selectionEqualsTheSort() {
+        var rng = SeededRNG(seed: 5)
+        for n in [1, 2, 3, 7, 64, 200] {
+            for trial in 0..<6 {
+                var a: [Double] = (0..<n).map { _ in Double(Int.random(in: -5...5, using: &rng)) * (trial % 2 == 0 ? 1 : 0.37) }
+                if trial == 3 && n > 2 { a[0] = .infinity; a[1] = -.infinity; a[2] = -0.0 }
+                if trial == 4 { a = a.map { _ in Double.random(in: -1...1, using: &rng) } }
+                let sorted = a.sorted(by: >)
+                for k in 0..<n {
+                    var b = a
+                    TopThetaCalibrator.selectDescending(&b, k)
+                    #expect(b[k] == sorted[k], "n \(n) trial \(trial) k \(k)")
+                    #expect(b[k...].sorted(by: >) == Array(sorted[k...]), "n \(n) trial \(trial) k \(k)")
+                    #expect(b.sorted(by: >) == sorted)
+                }
+            }
+        }
+    }
+}

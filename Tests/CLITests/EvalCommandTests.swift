@@ -232,8 +232,9 @@ import Testing
         let configs: [(String, [String])] = [
             ("ji-sentiment", []), ("quant-sentiment", []),
             ("top-theta-perplexity", []), ("topk-perplexity", []), ("quant-perplexity", []),
+            ("long-context-2k-decode", ["eval.prompt_tokens=8"]), ("long-context-2k-prefill", []),
         ]
-        for (name, _) in configs {
+        for (name, extra) in configs {
             let sentiment = name.hasSuffix("sentiment")
             var sets = ["eval.model=" + (sentiment ? Self.assets + "/minilm" : Self.smollm2)]
             if sentiment {
@@ -241,13 +242,17 @@ import Testing
                          "eval.train_sentences=120", "eval.calibration_sentences=8"]
             } else {
                 sets += ["eval.texts=[\(Self.play("macbeth"))]", "eval.tokens=12"]
-                if name == "top-theta-perplexity" { sets += ["eval.calibration_texts=[\(Self.play("hamlet"))]", "eval.calibration_tokens=12"] }
+                if name == "top-theta-perplexity" || name.hasPrefix("long-context") {
+                    sets += ["eval.calibration_texts=[\(Self.play("hamlet"))]", "eval.calibration_tokens=12"]
+                }
             }
+            sets += extra
             let r = try CLI.run(["eval", "Configs/results/\(name).yaml", "--quiet"] + sets.flatMap { ["--set", $0] })
             #expect(r.status == 0, "\(name): \(r.stderr)")
             let rows = Self.table(r.stdout)
             let points = Set(rows.map { $0["point"]! }).count
-            let expected = ["ji-sentiment": 21, "quant-sentiment": 9, "top-theta-perplexity": 20, "topk-perplexity": 5, "quant-perplexity": 9][name]!
+            let expected = ["ji-sentiment": 21, "quant-sentiment": 9, "top-theta-perplexity": 20, "topk-perplexity": 5, "quant-perplexity": 9,
+                            "long-context-2k-decode": 22, "long-context-2k-prefill": 22][name]!
             #expect(points == expected, "\(name)")
             let metric = sentiment ? "accuracy" : "perplexity"
             #expect(rows.allSatisfy { Double($0[metric] ?? "") != nil }, "\(name)")
