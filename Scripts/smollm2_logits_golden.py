@@ -48,8 +48,10 @@ def dequantized_state(r):
             .reshape([int(x) for x in reversed(t.shape)]) for t in r.tensors}
 
 
-def torch_llama(r):
-    """Plain HF-style Llama forward (rotate_half RoPE on un-permuted Q/K) in float32 torch."""
+def torch_llama(r, query_block=None):
+    """Plain HF-style Llama forward (rotate_half RoPE on un-permuted Q/K) in float32 torch.
+    `query_block`: attention computed for that many query rows at a time (long sequences: the
+    T x T scores of all heads at once would take 2.4 GB per layer at 8,192 tokens)."""
     import torch
     n_layer = int(field(r, "llama.block_count"))
     n_head = int(field(r, "llama.attention.head_count"))
@@ -93,7 +95,12 @@ def torch_llama(r):
             k = k * cos + rotate_half(k) * sin
             k = k.repeat_interleave(n_head // n_kv, 0)
             v = v.repeat_interleave(n_head // n_kv, 0)
-            a = torch.softmax(q @ k.transpose(1, 2) / hd ** 0.5 + mask, -1) @ v
+            if query_block is None:
+                a = torch.softmax(q @ k.transpose(1, 2) / hd ** 0.5 + mask, -1) @ v
+            else:
+                a = torch.cat([torch.softmax(q[:, i:i + query_block] @ k.transpose(1, 2) / hd ** 0.5
+                                             + mask[i:i + query_block], -1) @ v
+                               for i in range(0, T, query_block)], 1)
             x = x + a.transpose(0, 1).reshape(T, dim) @ W[p + "attn_output.weight"].T
             h = rms(x, W[p + "ffn_norm.weight"])
             g = torch.nn.functional.silu(h @ W[p + "ffn_gate.weight"].T) * (h @ W[p + "ffn_up.weight"].T)

@@ -194,6 +194,7 @@ public struct EvalJob {
         try JobFrame.run(options: options, inputs: inputs, header: EvalRunner.header(sweptPaths: paths), expected: expected,
                          cancel: cancel) { todo, output, progress in
             let runner = EvalRunner(log: log)
+            runner.prepare(todo.map { points[$0] })
             // Points that differ only in hardware share one model run; its activities are dropped after the last of them.
             var remaining: [String: Int] = [:]
             for i in todo { remaining[points[i].config.arithmeticKey, default: 0] += 1 }

@@ -329,3 +329,58 @@ func referenceAttention(_ x: LayerInput) -> [Double] {
         #expect((accBits == 12) == (saturations > 0))
     }
 }
+
+/// The 8-lane quantizer of per-tensor/per-head scales gives every code and saturation count of the
+/// scalar `FixedPoint.code`, for each rounding rule, bit width and a length off the lane count.
+@Suite struct QuantizerLaneTests {
+    @Test func lanesEqualTheScalarCode() {
+        var rng = SeededRNG(seed: 77)
+        let n = 8 * 37 + 5
+        var x = (0..<n).map { _ in Float.random(in: -4...4, using: &rng) }
+        x[3] = 0.5; x[4] = -0.5; x[5] = 1.5; x[6] = -2.5; x[7] = 1e-30; x[8] = -0.0  // ties and tiny values
+        for rounding in AttentionConfig.Rounding.allCases {
+            for bits in [2, 4, 8, 12] {
+                // A scale that makes |x| > 2 saturate, and one that fits everything.
+                for scale in [2.0 / Double(FixedPoint.maxCode(bits: bits)), 4.5 / Double(FixedPoint.maxCode(bits: bits))] {
+                    var expected = [Int32](), sat = 0
+                    for v in x { expected.append(FixedPoint.code(v, scale: scale, bits: bits, rounding: rounding, saturated: &sat)) }
+                    var got = [Int32](repeating: 99, count: n)
+                    let s = x.withUnsafeBufferPointer { xp in
+                        got.withUnsafeMutableBufferPointer { QuantizedTensor.codes(xp.baseAddress!, count: n, scale: scale, bits: bits,
+                                                                                  rounding: rounding, into: $0.baseAddress!) }
+                    }
+                    #expect(got == expected, "\(rounding) \(bits) bits, scale \(scale)")
+                    #expect(s == sat)
+                }
+            }
+            var zeros = [Int32](repeating: 7, count: 9)
+            let s0 = x.withUnsafeBufferPointer { xp in
+                zeros.withUnsafeMutableBufferPointer { QuantizedTensor.codes(xp.baseAddress!, count: 9, scale: 0, bits: 8, rounding: rounding, into: $0.baseAddress!) }
+            }
+            #expect(zeros == [Int32](repeating: 0, count: 9) && s0 == 0)
+        }
+    }
+}
+
+/// Top-θ calibration selects the (k+1)-th largest value instead of sorting each row: the same value,
+/// and the same multiset below it, as the sort (ties, ±0, infinities, every k).
+@Suite struct CalibrationSelectTests {
+    @Test func selectionEqualsTheSort() {
+        var rng = SeededRNG(seed: 5)
+        for n in [1, 2, 3, 7, 64, 200] {
+            for trial in 0..<6 {
+                var a: [Double] = (0..<n).map { _ in Double(Int.random(in: -5...5, using: &rng)) * (trial % 2 == 0 ? 1 : 0.37) }
+                if trial == 3 && n > 2 { a[0] = .infinity; a[1] = -.infinity; a[2] = -0.0 }
+                if trial == 4 { a = a.map { _ in Double.random(in: -1...1, using: &rng) } }
+                let sorted = a.sorted(by: >)
+                for k in 0..<n {
+                    var b = a
+                    TopThetaCalibrator.selectDescending(&b, k)
+                    #expect(b[k] == sorted[k], "n \(n) trial \(trial) k \(k)")
+                    #expect(b[k...].sorted(by: >) == Array(sorted[k...]), "n \(n) trial \(trial) k \(k)")
+                    #expect(b.sorted(by: >) == sorted)
+                }
+            }
+        }
+    }
+}

@@ -156,6 +156,10 @@ import Testing
             ("eval: {task: language_model, model: m, texts: [a.txt]}\nattention: {pruning: {kind: top_theta, k: 4}}\n", "Top-θ pruning needs calibration_texts"),
             ("eval: {task: language_model, model: m, texts: [a.txt], tokens: 8, prompt_tokens: 8}\n", "leaves nothing to decode"),
             ("eval: {task: language_model, model: \(Self.smollm2), texts: [missing.txt]}\n", "missing.txt: no such file"),
+            ("eval: {task: language_model, model: \(Self.smollm2), texts: [\(Self.play("macbeth"))], tokens: 9000}\n",
+             "eval.tokens = 9000 exceeds the model's context of 8192"),
+            ("eval: {task: language_model, model: \(Self.smollm2), texts: [\(Self.play("macbeth"))], decode_prompt: exact}\n",
+             "eval.decode_prompt"),
         ]
         for (text, message) in cases {
             let r = try run(text)
@@ -168,6 +172,56 @@ import Testing
         let r = try run("eval: {task: language_model, model: \(Self.smollm2), texts: [\(Self.play("macbeth"))], start_line: 4150, tokens: 64}\n")
         #expect(r.status == 2)
         #expect(r.stderr.contains("macbeth_gut.txt: line 4150: the text from here tokenizes to"))
+        // A calibration passage too short for calibration_tokens: its file, line and both counts.
+        let cal = try run("""
+            eval: {task: language_model, model: \(Self.smollm2), texts: [\(Self.play("macbeth"))], start_line: 2500, tokens: 16,
+                   calibration_texts: [\(Self.play("hamlet"))], calibration_tokens: 50000}
+            attention: {pruning: {kind: top_theta, k: 4}}
+
+            """)
+        #expect(cal.status == 2)
+        #expect(cal.stderr.contains("hamlet_gut.txt: line 2500: the text from here tokenizes to ")
+                && cal.stderr.contains(" tokens, fewer than the 50000 asked for"), "\(cal.stderr)")
+    }
+
+    /// The long-passage paths at CI size: with `decode_prompt: float` the prompt runs once in float
+    /// and only the decode steps are scored (an exact datapath equals the float model there); Top-θ
+    /// calibrated on 12-token passages still prunes rows of up to 40 keys, longer than any row
+    /// length in its threshold table.
+    @Test func floatPromptDecodeAndRowsBeyondTheThresholdTable() throws {
+        let dir = try CLI.temporaryDirectory()
+        let cfg = dir.appendingPathComponent("long.yaml").path
+        try """
+        eval:
+          task: language_model
+          model: \(Self.smollm2)
+          texts: [\(Self.play("macbeth"))]
+          start_line: 1000
+          tokens: 40
+          prompt_tokens: 30
+          decode_prompt: float
+          calibration_texts: [\(Self.play("hamlet"))]
+          calibration_tokens: 12
+        attention:
+          datapath: {q_bits: 16, k_bits: 16, v_bits: 16, acc_bits: 64}
+          pruning: {kind: none}
+        sweep:
+          attention.pruning: [{kind: none}, {kind: top_theta, k: 4, denominator: exact, v_mean: true, dense_layers: 0}]
+        """.write(toFile: cfg, atomically: true, encoding: .utf8)
+        let r = try CLI.run(["eval", cfg, "--quiet"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let rows = Self.table(r.stdout)
+        #expect(rows.map { $0["mode"]! } == ["prefill", "decode", "prefill", "decode"])
+        #expect(rows.map { $0["examples"]! } == ["39", "9", "39", "9"])
+        for exact in rows.prefix(2) {
+            #expect(abs(Double(exact["perplexity_change"]!)!) < 1e-3)
+            #expect(Double(exact["prediction_agreement"]!)! == 1)
+        }
+        // Decode rows attend to 31–39 keys, beyond the 12-row threshold table: still pruned.
+        #expect(Double(rows[3]["kept_fraction"]!)! < 0.5)
+        #expect(Double(rows[2]["kept_fraction"]!)! < 0.8)
+        #expect(rows[1]["float_perplexity"] == rows[3]["float_perplexity"])
+        #expect(rows[1]["float_perplexity"] != rows[0]["float_perplexity"])
     }
 
     /// Each results config (docs/results.md) runs in a small version: same sweep, tiny data.
@@ -176,8 +230,9 @@ import Testing
         let configs: [(String, [String])] = [
             ("ji-sentiment", []), ("quant-sentiment", []),
             ("top-theta-perplexity", []), ("topk-perplexity", []), ("quant-perplexity", []),
+            ("long-context-2k-decode", ["eval.prompt_tokens=8"]), ("long-context-2k-prefill", []),
         ]
-        for (name, _) in configs {
+        for (name, extra) in configs {
             let sentiment = name.hasSuffix("sentiment")
             var sets = ["eval.model=" + (sentiment ? Self.assets + "/minilm" : Self.smollm2)]
             if sentiment {
@@ -185,13 +240,17 @@ import Testing
                          "eval.train_sentences=120", "eval.calibration_sentences=8"]
             } else {
                 sets += ["eval.texts=[\(Self.play("macbeth"))]", "eval.tokens=12"]
-                if name == "top-theta-perplexity" { sets += ["eval.calibration_texts=[\(Self.play("hamlet"))]", "eval.calibration_tokens=12"] }
+                if name == "top-theta-perplexity" || name.hasPrefix("long-context") {
+                    sets += ["eval.calibration_texts=[\(Self.play("hamlet"))]", "eval.calibration_tokens=12"]
+                }
             }
+            sets += extra
             let r = try CLI.run(["eval", "Configs/results/\(name).yaml", "--quiet"] + sets.flatMap { ["--set", $0] })
             #expect(r.status == 0, "\(name): \(r.stderr)")
             let rows = Self.table(r.stdout)
             let points = Set(rows.map { $0["point"]! }).count
-            let expected = ["ji-sentiment": 21, "quant-sentiment": 9, "top-theta-perplexity": 20, "topk-perplexity": 5, "quant-perplexity": 9][name]!
+            let expected = ["ji-sentiment": 21, "quant-sentiment": 9, "top-theta-perplexity": 20, "topk-perplexity": 5, "quant-perplexity": 9,
+                            "long-context-2k-decode": 22, "long-context-2k-prefill": 22][name]!
             #expect(points == expected, "\(name)")
             let metric = sentiment ? "accuracy" : "perplexity"
             #expect(rows.allSatisfy { Double($0[metric] ?? "") != nil }, "\(name)")

@@ -181,3 +181,52 @@ enum EvalFixtures {
         }
     }
 }
+
+/// The long-passage code paths of `eval`, at sizes CI affords.
+@Suite struct LongPassagePathTests {
+    /// Logits handed out in chunks (how `eval` reads a long prefill) are the same floats as `forward`'s
+    /// [n, vocab] array, including a last chunk of one row.
+    @Test func chunkedLogitsEqualTheWholeArray() throws {
+        let model = try LlamaModel(path: EvalFixtures.smollm2)
+        let ids = [1, 504, 3458, 282, 4649, 314, 28, 3156, 30, 198, 2683, 1173, 411, 28, 253]
+        var c1 = model.makeCache()
+        let whole = try model.forward(ids, cache: &c1)
+        var c2 = model.makeCache()
+        var rows: [Int] = []
+        var same = true
+        let v = model.config.vocab
+        try model.forward(ids, cache: &c2, chunk: 7) { t, logits in
+            rows.append(t)
+            if Array(logits) != Array(whole[(t * v)..<((t + 1) * v)]) { same = false }
+        }
+        #expect(rows == Array(0..<ids.count))
+        #expect(same)
+        #expect(c2.count == ids.count)
+    }
+
+    /// A seam given pipelines costs activities as they come: the same totals as keeping every
+    /// activity and costing it afterwards, on each hardware, and no activities kept.
+    @Test func streamedCostsEqualCostingKeptActivities() throws {
+        let model = try LlamaModel(path: EvalFixtures.smollm2)
+        var cfg = AttentionConfig()
+        cfg.pruning = .topK(3)
+        var small = HardwareConfig()
+        small.array.rows = 8
+        let pipelines = [HardwareConfig(), small].map { AttentionPipeline(hardware: $0, workload: cfg.timingWorkload) }
+        let ids = [1, 504, 3458, 282, 4649, 314, 28, 3156, 30, 198, 2683, 1173]
+        let kept = AcceleratorSeam(FunctionalAttention(config: cfg))
+        let streamed = AcceleratorSeam(FunctionalAttention(config: cfg), pipelines: pipelines)
+        for seam in [kept, streamed] {
+            _ = try NextTokenResults.run(model, ids, mode: .decode, promptTokens: 4, seam: seam, sequence: 0)
+        }
+        #expect(streamed.activities.isEmpty)
+        for phase in HeadActivity.Phase.allCases {
+            let costs = streamed.costs(phase)
+            #expect(costs.count == 2)
+            for (i, p) in pipelines.enumerated() {
+                #expect(costs[i] == Runner.streamCost(kept.activities[phase] ?? [], p), "\(phase), pipeline \(i)")
+            }
+            #expect(costs[0].cycles > 0 && costs[0] != costs[1])
+        }
+    }
+}

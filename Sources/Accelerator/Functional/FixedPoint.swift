@@ -119,6 +119,22 @@ public struct QuantizedTensor: Sendable {
         self.scales = scales
         var codes = [Int32](repeating: 0, count: x.count)
         var sat = 0
+        if g == 1 {
+            // One scale per head: the same division and rounding per element, 8 lanes at a time
+            // (a decode step re-quantizes the whole KV cache, so this loop is long at long context).
+            let per = tokens * dim
+            x.withUnsafeBufferPointer { xp in
+                codes.withUnsafeMutableBufferPointer { cp in
+                    for h in 0..<heads {
+                        sat += Self.codes(xp.baseAddress! + h * per, count: per, scale: scales[h], bits: bits, rounding: rounding,
+                                          into: cp.baseAddress! + h * per)
+                    }
+                }
+            }
+            self.codes = codes
+            self.saturated = sat
+            return
+        }
         for h in 0..<heads {
             for t in 0..<tokens {
                 let base = (h * tokens + t) * dim
@@ -130,6 +146,40 @@ public struct QuantizedTensor: Sendable {
         }
         self.codes = codes
         self.saturated = sat
+    }
+
+    /// `FixedPoint.code` of `count` values with one scale, into `out`; returns the saturations.
+    static func codes(_ x: UnsafePointer<Float>, count n: Int, scale: Double, bits: Int, rounding: AttentionConfig.Rounding,
+                      into out: UnsafeMutablePointer<Int32>) -> Int {
+        guard scale > 0 else {
+            out.update(repeating: 0, count: n)
+            return 0
+        }
+        let rule: FloatingPointRoundingRule = switch rounding {
+        case .nearestEven: .toNearestOrEven
+        case .nearestAway: .toNearestOrAwayFromZero
+        case .floor: .down
+        }
+        let m = Double(FixedPoint.maxCode(bits: bits))
+        let sv = SIMD8<Double>(repeating: scale), hi = SIMD8<Double>(repeating: m), lo = SIMD8<Double>(repeating: -m)
+        var sat = 0, i = 0
+        while i + 8 <= n {
+            let xf = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self)
+            var q = (SIMD8<Double>(xf) / sv).rounded(rule)
+            let over = q .> hi, under = q .< lo
+            if any(over .| under) {
+                for l in 0..<8 where over[l] || under[l] { sat += 1 }
+                q.replace(with: hi, where: over)
+                q.replace(with: lo, where: under)
+            }
+            for l in 0..<8 { out[i + l] = Int32(q[l]) }
+            i += 8
+        }
+        while i < n {
+            out[i] = FixedPoint.code(x[i], scale: scale, bits: bits, rounding: rounding, saturated: &sat)
+            i += 1
+        }
+        return sat
     }
 
     /// PEG's range-based permutation: dimensions sorted by their range (max |x| over every tensor

@@ -89,23 +89,48 @@ public struct TopThetaCalibrator: Sendable {
                 fa.scores(x, ops, head: h, row: i, count: n, into: &s, saturations: &sat)
                 var values = Array(s[0..<n])
                 let m = values.max()!
-                var total = 0.0
-                for j in 0..<n { total += fa.exponent(values[j] - m) }
                 if topTheta.placement == .probabilities {
+                    var total = 0.0
+                    for j in 0..<n { total += fa.exponent(values[j] - m) }
                     for j in 0..<n { values[j] = fa.exponent(values[j] - m) / total }
                 }
-                let sorted = values.sorted(by: >)
-                let kth = sorted[k]   // (k+1)-th largest
+                // (k+1)-th largest by selection, not a sort (O(n) per row: calibration at 2k tokens sorted 2 M rows).
+                Self.selectDescending(&values, k)
+                let kth = values[k]
                 let idx = (x.layer * heads + h) * (maxLength + 1) + n
                 sum[idx] += kth
                 sumSq[idx] += kth * kth
                 count[idx] += 1
-                // Mass exact top-k drops, for the calibrated-constant compensation.
+                // Mass exact top-k drops, for the calibrated-constant compensation: the n − k smallest scores.
                 var dropped = 0.0
-                let scoresSorted = Array(s[0..<n]).sorted(by: >)
-                for j in k..<n { dropped += fa.exponent(scoresSorted[j] - m) }
+                var scoresSelected = values
+                if topTheta.placement != .scores {
+                    scoresSelected = Array(s[0..<n])
+                    Self.selectDescending(&scoresSelected, k)
+                }
+                for j in k..<n { dropped += fa.exponent(scoresSelected[j] - m) }
                 constSum[x.layer * heads + h] += dropped
                 constCount[x.layer * heads + h] += 1
+            }
+        }
+    }
+
+    /// Reorders `a` so that `a[k]` is its (k+1)-th largest value, `a[..<k]` the k largest (any order)
+    /// and `a[(k+1)...]` the rest: quickselect with a median-of-three pivot.
+    static func selectDescending(_ a: inout [Double], _ k: Int) {
+        precondition(k >= 0 && k < a.count)
+        a.withUnsafeMutableBufferPointer { a in
+            var lo = 0, hi = a.count - 1
+            while lo < hi {
+                let x = a[lo], y = a[lo + (hi - lo) / 2], z = a[hi]
+                let pivot = max(min(x, y), min(max(x, y), z))
+                var i = lo, j = hi
+                while i <= j {
+                    while a[i] > pivot { i += 1 }
+                    while a[j] < pivot { j -= 1 }
+                    if i <= j { a.swapAt(i, j); i += 1; j -= 1 }
+                }
+                if k <= j { hi = j } else if k >= i { lo = i } else { return }
             }
         }
     }

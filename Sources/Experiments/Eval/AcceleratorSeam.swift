@@ -53,8 +53,11 @@ struct SeamCall {
 }
 
 /// The accelerator in the loop: every attention call of a reference model goes through the
-/// bit-accurate functional model of one configuration. It keeps the head activities (which the
-/// timing model costs afterwards, for any hardware) and the attention-level fidelity per phase.
+/// bit-accurate functional model of one configuration. It keeps the attention-level fidelity per
+/// phase and either the head activities (which the timing model costs afterwards, for any hardware)
+/// or, given the pipelines to cost them on, only each pipeline's running cost per phase: activities
+/// are then costed as they come and dropped, so memory does not grow with the passage's T² scores
+/// (a decode step's kept bits alone add up to ≈ 70 MB at 2,048 tokens, 1.1 GB at 8,192).
 /// Fidelity is local: each call's output is compared with exact attention on the same (already
 /// approximated upstream) Q, K and V.
 public final class AcceleratorSeam: AttentionSeam {
@@ -62,9 +65,21 @@ public final class AcceleratorSeam: AttentionSeam {
     public private(set) var activities: [HeadActivity.Phase: [HeadActivity]] = [:]
     public private(set) var fidelity: [HeadActivity.Phase: Fidelity] = [:]
     public private(set) var calls = 0
+    var streams: [HeadActivity.Phase: [CostStream]] = [:]
+    let pipelines: [AttentionPipeline]?
 
-    public init(_ functional: FunctionalAttention) {
+    /// `pipelines`: cost activities on these as they come instead of keeping them (`costs`).
+    public init(_ functional: FunctionalAttention, pipelines: [AttentionPipeline]? = nil) {
         self.functional = functional
+        self.pipelines = pipelines
+    }
+
+    /// Each pipeline's total cost of the calls of `phase` so far (with `pipelines`), in their order.
+    func costs(_ phase: HeadActivity.Phase) -> [PhaseCost] {
+        guard let pipelines else { return [] }
+        guard var s = streams[phase] else { return pipelines.map { _ in PhaseCost() } }
+        for i in s.indices { s[i].finish() }
+        return s.map(\.total)
     }
 
     /// The KV cache may come in place: `SeamCall` copies what the functional model needs once.
@@ -75,7 +90,14 @@ public final class AcceleratorSeam: AttentionSeam {
         let c = SeamCall(call, q: q, k: k, v: v)
         let result = functional.run(c.input)
         c.write(result.output, call: call, into: out)
-        for a in result.activities { activities[a.phase, default: []].append(a) }
+        if let pipelines {
+            for a in result.activities {
+                if streams[a.phase] == nil { streams[a.phase] = pipelines.map { CostStream(pipeline: $0, detail: .summary) } }
+                for i in pipelines.indices { streams[a.phase]![i].add(a) }
+            }
+        } else {
+            for a in result.activities { activities[a.phase, default: []].append(a) }
+        }
         for (phase, f) in [(HeadActivity.Phase.prefill, result.prefill), (.decode, result.decode)] where f.rows > 0 {
             fidelity[phase, default: Fidelity()] += f
         }

@@ -36,12 +36,20 @@ public struct EvalConfig: Sendable {
         public var modes: [Mode] = [.prefill, .decode]
         /// Decode mode: tokens run as one prefill before decoding the rest one at a time.
         public var promptTokens = 1
+        /// Decode mode: the prompt's prefill runs on the accelerator (and its predictions are scored
+        /// with the decode steps'), or once per passage in float, shared by every point, with only the
+        /// decode steps scored.
+        public var decodePrompt = DecodePrompt.accelerator
         public var calibrationTexts: [String] = []
         public var calibrationTokens = 256
     }
 
     public enum Mode: String, Sendable, CaseIterable {
         case prefill, decode
+    }
+
+    public enum DecodePrompt: String, Sendable, CaseIterable {
+        case accelerator, float
     }
 
     public var task: Task
@@ -100,6 +108,7 @@ public struct EvalConfig: Sendable {
             if l.promptTokens >= l.tokens {
                 throw e.error("prompt_tokens", "\(l.promptTokens) leaves nothing to decode in passages of \(l.tokens) tokens")
             }
+            l.decodePrompt = try e.choice("decode_prompt", default: .accelerator)
             l.calibrationTexts = (try e.strings("calibration_texts", default: [], count: 0...10_000)).map(path)
             l.calibrationTokens = try e.int("calibration_tokens", default: l.calibrationTokens, range: 2...1_000_000)
             if let both = l.calibrationTexts.first(where: { l.texts.contains($0) }) {

@@ -8,7 +8,8 @@ import ReferenceModels
 public struct EvalOutcome: Sendable {
     public var mode: String
     public var phase: HeadActivity.Phase
-    public var activities: [HeadActivity] = []
+    /// The cost of the mode's calls on each hardware the outcome was computed for (by hardware key).
+    public var costs: [String: PhaseCost] = [:]
     public var fidelity = Fidelity()
     public var metrics: [String: String] = [:]
 }
@@ -47,10 +48,41 @@ public final class EvalRunner: @unchecked Sendable {
     var sentimentStates: [String: SentimentState] = [:]
     var languageStates: [String: LanguageState] = [:]
     var outcomes: [String: [EvalOutcome]] = [:]
+    /// Per arithmetic key, the hardware of every point that shares it (`prepare`), by hardware key.
+    var hardwareSets: [String: [String: EvalConfig]] = [:]
+    /// Top-θ thresholds per (task, calibration-relevant arithmetic): shared by points that differ
+    /// only in compensations or hardware.
+    var thresholdCache: [String: TopThetaThresholds] = [:]
     let log: (@Sendable (String) -> Void)?
 
     public init(log: (@Sendable (String) -> Void)? = nil) {
         self.log = log
+    }
+
+    /// Registers the points to run, so that each model run costs its activities, as they come, on
+    /// the hardware of every point sharing its arithmetic (instead of keeping them all).
+    public func prepare(_ points: [EvalPoint]) {
+        lock.lock(); defer { lock.unlock() }
+        for p in points { hardwareSets[p.config.arithmeticKey, default: [:]][Self.hardwareKey(p.config)] = p.config }
+    }
+
+    static func hardwareKey(_ c: EvalConfig) -> String { c.hardware.configNode.configID }
+
+    /// The hardware keys and pipelines an arithmetic's run costs on: the prepared points' and `c`'s own.
+    func pipelines(_ c: EvalConfig) -> (keys: [String], pipelines: [AttentionPipeline]) {
+        lock.lock()
+        var set = hardwareSets[c.arithmeticKey] ?? [:]
+        lock.unlock()
+        set[Self.hardwareKey(c)] = c
+        let keys = set.keys.sorted()
+        return (keys, keys.map { AttentionPipeline(hardware: set[$0]!.hardware, workload: set[$0]!.attention.timingWorkload) })
+    }
+
+    static func outcome(_ mode: String, _ phase: HeadActivity.Phase, _ seam: AcceleratorSeam, keys: [String]) -> EvalOutcome {
+        var o = EvalOutcome(mode: mode, phase: phase)
+        o.costs = Dictionary(uniqueKeysWithValues: zip(keys, seam.costs(phase)))
+        o.fidelity = seam.fidelity[phase] ?? Fidelity()
+        return o
     }
 
     // MARK: - Sentiment
@@ -132,10 +164,26 @@ public final class EvalRunner: @unchecked Sendable {
     }
 
     /// Top-θ thresholds for `c` (nil for other pruning); the calibration data is recorded only then.
+    /// Thresholds depend on the calibration data, the datapath and k, placement and std factor — not
+    /// on the compensations — so points that differ only in those share one calibration pass.
     func thresholds(_ c: EvalConfig, _ cal: (AttentionConfig.TopTheta?) throws(AttnError) -> CalibrationSeam, layers: Int, heads: Int,
                     maxLength: Int) throws(AttnError) -> TopThetaThresholds? {
-        guard case .topTheta(let t) = c.attention.pruning else { return nil }
-        return try cal(t.calibTAC ? t : nil).thresholds(for: c.attention, layers: layers, heads: heads, maxLength: maxLength)
+        guard case .topTheta(let topTheta) = c.attention.pruning else { return nil }
+        var t = topTheta
+        t.denominator = .none
+        t.vMean = false
+        var a = c.attention
+        a.pruning = .topTheta(t)
+        // calib_tac records under exact top-k attention: key on the whole attention config then.
+        let key = c.taskKey + "\u{0}" + (topTheta.calibTAC ? c.attention : a).configNode.configID + "\u{0}\(maxLength)"
+        lock.lock()
+        if let th = thresholdCache[key] { lock.unlock(); return th }
+        lock.unlock()
+        let th = try cal(topTheta.calibTAC ? topTheta : nil).thresholds(for: c.attention, layers: layers, heads: heads, maxLength: maxLength)
+        lock.lock()
+        thresholdCache[key] = th
+        lock.unlock()
+        return th
     }
 
     func runSentiment(_ c: EvalConfig) throws(AttnError) -> [EvalOutcome] {
@@ -143,7 +191,8 @@ public final class EvalRunner: @unchecked Sendable {
         let e = st.encoder.config
         let fa = FunctionalAttention(config: c.attention, thresholds: try thresholds(c, st.calibration, layers: e.numHiddenLayers,
                                                                                  heads: e.numAttentionHeads, maxLength: st.maxLength))
-        let seam = AcceleratorSeam(fa)
+        let hw = pipelines(c)
+        let seam = AcceleratorSeam(fa, pipelines: hw.pipelines)
         let emb = try st.encoder.embeddings(st.test.map(\.text), maxTokens: c.sentiment.maxTokens, batch: c.sentiment.batch, seam: seam)
         var correct = 0, floatCorrect = 0, agree = 0, cosSum = 0.0
         for (i, r) in st.test.enumerated() {
@@ -162,9 +211,7 @@ public final class EvalRunner: @unchecked Sendable {
         let n = st.test.count
         let acc = Double(correct) / Double(n), floatAcc = Double(floatCorrect) / Double(n)
         let ci = wilsonInterval(successes: correct, trials: n)
-        var o = EvalOutcome(mode: "prefill", phase: .prefill)
-        o.activities = seam.activities[.prefill] ?? []
-        o.fidelity = seam.fidelity[.prefill] ?? Fidelity()
+        var o = Self.outcome("prefill", .prefill, seam, keys: hw.keys)
         o.metrics = [
             "examples": String(n), "accuracy": CSV.number(acc), "accuracy_ci_low": CSV.number(ci.low),
             "accuracy_ci_high": CSV.number(ci.high), "float_accuracy": CSV.number(floatAcc),
@@ -181,6 +228,8 @@ public final class EvalRunner: @unchecked Sendable {
         let model: LlamaModel
         let passages: [[Int]]
         var floatResults: [EvalConfig.Mode: [NextTokenResults]] = [:]
+        /// `decode_prompt: float`: each passage's KV cache after its float prompt, shared by every point.
+        var promptCaches: [LlamaModel.KVCache] = []
         /// Token ids of the calibration passages (tokenized up front, so a bad text fails early).
         let calibrationPassages: [[Int]]
         var recorded: CalibrationSeam?
@@ -201,10 +250,16 @@ public final class EvalRunner: @unchecked Sendable {
             for t in l.calibrationTexts { cal.append(try Passages.passage(t, startLine: l.startLine, tokens: l.calibrationTokens, bpe: bpe)) }
             calibrationPassages = cal
             maxLength = max(l.tokens, l.calibrationTokens)
+            if l.modes.contains(.decode) && l.decodePrompt == .float {
+                for (i, p) in passages.enumerated() {
+                    promptCaches.append(try NextTokenResults.floatPrompt(model, p, promptTokens: l.promptTokens, sequence: i))
+                }
+            }
             for mode in l.modes {
                 var rs: [NextTokenResults] = []
                 for (i, p) in passages.enumerated() {
-                    rs.append(try NextTokenResults.run(model, p, mode: mode, promptTokens: l.promptTokens, seam: FastExactAttention(), sequence: i))
+                    rs.append(try NextTokenResults.run(model, p, mode: mode, promptTokens: l.promptTokens, seam: FastExactAttention(),
+                                                       sequence: i, promptCache: promptCaches.isEmpty ? nil : promptCaches[i]))
                 }
                 floatResults[mode] = rs
             }
@@ -216,7 +271,7 @@ public final class EvalRunner: @unchecked Sendable {
             if let t = tac, let r = tacRecorded[t.kScheduleKey] { return r }
             let seam = CalibrationSeam(topK: tac)
             for (i, ids) in calibrationPassages.enumerated() {
-                var cache = model.makeCache()
+                var cache = model.makeCache(capacity: ids.count)
                 _ = try model.forward(ids, cache: &cache, seam: seam, sequence: i, logitsFor: true)
             }
             if let t = tac { tacRecorded[t.kScheduleKey] = seam } else { recorded = seam }
@@ -237,11 +292,13 @@ public final class EvalRunner: @unchecked Sendable {
         let m = st.model.config
         let th = try thresholds(c, st.calibration, layers: m.layers, heads: m.heads, maxLength: st.maxLength)
         var out: [EvalOutcome] = []
+        let hw = pipelines(c)
         for mode in c.languageModel.modes {
-            let seam = AcceleratorSeam(FunctionalAttention(config: c.attention, thresholds: th))
+            let seam = AcceleratorSeam(FunctionalAttention(config: c.attention, thresholds: th), pipelines: hw.pipelines)
             var nll = 0.0, floatNLL = 0.0, agree = 0, count = 0
             for (i, p) in st.passages.enumerated() {
-                let r = try NextTokenResults.run(st.model, p, mode: mode, promptTokens: c.languageModel.promptTokens, seam: seam, sequence: i)
+                let r = try NextTokenResults.run(st.model, p, mode: mode, promptTokens: c.languageModel.promptTokens, seam: seam, sequence: i,
+                                                 promptCache: st.promptCaches.isEmpty ? nil : st.promptCaches[i])
                 let f = st.floatResults[mode]![i]
                 for t in 0..<r.nll.count {
                     nll += r.nll[t]
@@ -252,10 +309,8 @@ public final class EvalRunner: @unchecked Sendable {
             }
             let ppl = exp(nll / Double(count)), floatPPL = exp(floatNLL / Double(count))
             let phase: HeadActivity.Phase = mode == .prefill ? .prefill : .decode
-            var o = EvalOutcome(mode: mode.rawValue, phase: phase)
             // A decode-mode run's prompt rows are prefill calls; its cost and fidelity are the decode steps'.
-            o.activities = seam.activities[phase] ?? []
-            o.fidelity = seam.fidelity[phase] ?? Fidelity()
+            var o = Self.outcome(mode.rawValue, phase, seam, keys: hw.keys)
             o.metrics = [
                 "examples": String(count), "perplexity": CSV.number(ppl), "float_perplexity": CSV.number(floatPPL),
                 "perplexity_change": CSV.number(ppl / floatPPL - 1),
@@ -271,7 +326,8 @@ public final class EvalRunner: @unchecked Sendable {
     /// The outcomes of `c`'s arithmetic (computed once per arithmetic key).
     public func outcomes(_ c: EvalConfig) throws(AttnError) -> [EvalOutcome] {
         lock.lock()
-        if let o = outcomes[c.arithmeticKey] { lock.unlock(); return o }
+        // A cached run that was not costed on this point's hardware (a point not `prepare`d) runs again.
+        if let o = outcomes[c.arithmeticKey], o.allSatisfy({ $0.costs[Self.hardwareKey(c)] != nil }) { lock.unlock(); return o }
         lock.unlock()
         let o = c.task == .sentiment ? try runSentiment(c) : try runLanguageModel(c)
         lock.lock()
@@ -290,11 +346,10 @@ public final class EvalRunner: @unchecked Sendable {
     /// One row per task mode of a point: its hardware's cost of the recorded activity, fidelity, metrics.
     public func rows(for p: EvalPoint, sweptPaths: [String]) throws(AttnError) -> [[String]] {
         let c = p.config
-        let pipeline = AttentionPipeline(hardware: c.hardware, workload: c.attention.timingWorkload)
         let area = AreaModel(hardware: c.hardware, multiplierBits: max(c.attention.qBits, 8)).totalMM2
         var rows: [[String]] = []
         for o in try outcomes(c) {
-            let cost = pipeline.streamCost(o.activities)
+            let cost = o.costs[Self.hardwareKey(c)]!
             let exp = ExperimentConfig(traces: [], phases: [o.phase], calibrationSequences: [], thresholdsFile: nil,
                                        evaluationSequences: nil, allowNonFinite: false, hardware: c.hardware, attention: c.attention)
             let context = ReportRow.Context(point: ExperimentPoint(index: p.index, config: exp, swept: p.swept), trace: "",

@@ -46,16 +46,28 @@ public struct NextTokenResults: Sendable, Equatable {
         argmax.append(best - logits.startIndex)
     }
 
+    /// Logits rows computed at once in a prefill (the [rows, vocab] block, not the passage's).
+    static let logitsChunk = 256
+
     /// Runs the passage as one prefill (`.prefill`) or as `prompt` tokens of prefill followed by
-    /// one decode step per token with the KV cache (`.decode`).
+    /// one decode step per token with the KV cache (`.decode`). With `promptCache` (decode only:
+    /// the KV cache after the prompt, computed once per passage with float attention by
+    /// `floatPrompt`) the prompt is not run again and only the decode steps' predictions are scored.
     public static func run(_ model: LlamaModel, _ ids: [Int], mode: EvalConfig.Mode, promptTokens: Int,
-                           seam: any AttentionSeam, sequence: Int) throws(AttnError) -> NextTokenResults {
+                           seam: any AttentionSeam, sequence: Int, promptCache: LlamaModel.KVCache? = nil) throws(AttnError) -> NextTokenResults {
         var r = NextTokenResults()
-        var cache = model.makeCache()
-        let v = model.config.vocab
-        let prompt = mode == .prefill ? ids.count : min(promptTokens, ids.count)
-        let logits = try model.forward(Array(ids[0..<prompt]), cache: &cache, seam: seam, sequence: sequence)
-        for t in 0..<min(prompt, ids.count - 1) { r.add(logits: logits[(t * v)..<((t + 1) * v)], next: ids[t + 1]) }
+        var cache: LlamaModel.KVCache
+        let prompt: Int
+        if mode == .decode, let promptCache {
+            cache = promptCache
+            prompt = cache.count
+        } else {
+            cache = model.makeCache(capacity: ids.count)
+            prompt = mode == .prefill ? ids.count : min(promptTokens, ids.count)
+            try model.forward(Array(ids[0..<prompt]), cache: &cache, seam: seam, sequence: sequence, chunk: logitsChunk) { t, logits in
+                if t < ids.count - 1 { r.add(logits: logits, next: ids[t + 1]) }
+            }
+        }
         if prompt < ids.count {
             for t in prompt..<(ids.count - 1) {
                 let l = try model.forward([ids[t]], cache: &cache, seam: seam, sequence: sequence, logitsFor: true)
@@ -63,5 +75,13 @@ public struct NextTokenResults: Sendable, Equatable {
             }
         }
         return r
+    }
+
+    /// The KV cache after the first `promptTokens` ids under exact float attention (room for the rest).
+    public static func floatPrompt(_ model: LlamaModel, _ ids: [Int], promptTokens: Int, sequence: Int) throws(AttnError) -> LlamaModel.KVCache {
+        var cache = model.makeCache(capacity: ids.count)
+        _ = try model.forward(Array(ids[0..<min(promptTokens, ids.count)]), cache: &cache, seam: FastExactAttention(),
+                              sequence: sequence, logitsFor: true)
+        return cache
     }
 }
