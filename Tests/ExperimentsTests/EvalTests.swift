@@ -224,7 +224,7 @@ enum EvalFixtures {
             let costs = streamed.costs(phase)
             #expect(costs.count == 2)
             for (i, p) in pipelines.enumerated() {
-                #expect(costs[i] == Runner.streamCost(kept.activities[phase] ?? [], p), "\(phase), pipeline \(i)")
+                #expect(costs[i] == p.streamCost(kept.activities[phase] ?? []), "\(phase), pipeline \(i)")
             }
             #expect(costs[0].cycles > 0 && costs[0] != costs[1])
         }
