@@ -115,7 +115,6 @@ public struct SweepJob {
         var inputs = ConfigLoader.chainFiles(path: options.configPath)
         for p in all { inputs += p.config.traces + (p.config.thresholdsFile.map { [$0] } ?? []) }
         if let dramTrace {
-            try AtomicFile.checkWritable(dramTrace.path, flag: "--dram-trace")
             try OutputGuard.check(output: dramTrace.path, flag: "--dram-trace", inputs: inputs + [options.out])
             func resolved(_ path: String) -> String { URL(fileURLWithPath: path).standardizedFileURL.resolvingSymlinksInPath().path }
             if options.out != "-" && resolved(dramTrace.path) == resolved(options.out) {

@@ -398,8 +398,7 @@ func evalCommand() -> CommandSpec {
 }
 
 func evaluate(_ args: ParsedArguments) throws {
-    var options = try jobOptions(args, sweep: true)
-    options.shard = nil
+    let options = try jobOptions(args, sweep: true)   // eval has no --shard
     let note: @Sendable (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
     let job = EvalJob(options: options, log: options.quiet ? nil : note)
     let points = try job.points()
