@@ -17,21 +17,9 @@ public struct ExperimentConfig: Sendable {
     public var hardware: HardwareConfig
     public var attention: AttentionConfig
 
-    /// The normalized config (defaults filled, paths as given) — what `config_id` hashes.
-    public var node: ConfigNode {
-        var top: [(String, ConfigNode)] = [
-            ("traces", .sequence(traces.map { .string($0) })),
-            ("phases", .sequence(phases.map { .string($0.rawValue) })),
-            ("calibration", .mapping([("sequences", .sequence(calibrationSequences.map { .int($0) }))]
-                                     + (thresholdsFile.map { [("thresholds", ConfigNode.string($0))] } ?? []))),
-        ]
-        var ev: [(String, ConfigNode)] = [("allow_nonfinite", .bool(allowNonFinite))]
-        if let e = evaluationSequences { ev.append(("sequences", .sequence(e.map { .int($0) }))) }
-        top.append(("evaluation", .mapping(ev)))
-        top.append(("hardware", hardware.configNode))
-        top.append(("attention", attention.configNode))
-        return .mapping(top)
-    }
+    /// The normalized config (defaults filled, paths joined to the config's directory) — what
+    /// `config_id` hashes.
+    public var node: ConfigNode { ConfigSchema.node(of: self) }
 
     public var configID: String { node.configID }
 
@@ -46,49 +34,50 @@ public struct ExperimentConfig: Sendable {
     }
 }
 
-extension ExperimentConfig {
+extension ExperimentConfig: ConfigSection {
+    /// Every key at its default (no traces).
+    public init() {
+        self.init(traces: [], phases: [.prefill, .decode], calibrationSequences: [0], thresholdsFile: nil,
+                  evaluationSequences: nil, allowNonFinite: false, hardware: HardwareConfig(), attention: AttentionConfig())
+    }
+
     /// Decodes a resolved config document (no `sweep:`/`zip:`/`base:` left). Trace paths are taken
     /// relative to `baseDirectory` (the config file's directory) unless absolute.
     public init(from node: ConfigNode, baseDirectory: String) throws(AttnError) {
-        let r = try ConfigReader(node)
-        guard let traceNames = try r.optionalStrings("traces", count: 1...10_000) else {
-            throw r.error(nil, "missing 'traces': a list of trace files (.safetensors) to replay")
-        }
-        traces = traceNames.map { name in
-            name.hasPrefix("/") ? name : (baseDirectory as NSString).appendingPathComponent(name)
-        }
-        let phaseNames = try r.strings("phases", default: ["prefill", "decode"], count: 1...2)
-        var phases: [HeadActivity.Phase] = []
-        for p in phaseNames {
-            guard let ph = HeadActivity.Phase(rawValue: p) else {
-                throw r.error("phases", "expected prefill and/or decode, got '\(p)'")
-            }
-            if !phases.contains(ph) { phases.append(ph) }
-        }
-        self.phases = phases
-        let cal = try r.child("calibration")
-        let calibration = try cal.ints("sequences", default: [0], range: 0...1_000_000)
-        calibrationSequences = calibration
-        thresholdsFile = try cal.optionalString("thresholds", nonEmpty: true).map { name in
-            name.hasPrefix("/") ? name : (baseDirectory as NSString).appendingPathComponent(name)
-        }
-        let ev = try r.child("evaluation")
-        evaluationSequences = try ev.optionalInts("sequences", range: 0...1_000_000, count: 1...1_000_000)
-        allowNonFinite = try ev.bool("allow_nonfinite", default: false)
-        if let e = evaluationSequences, let both = e.first(where: { calibration.contains($0) }) {
-            throw ev.error("sequences", "sequence \(both) is also a calibration sequence; calibration and evaluation must be disjoint")
-        }
-        hardware = try HardwareConfig(from: try r.child("hardware"))
-        let attentionSection = try r.child("attention")
-        attention = try AttentionConfig(from: attentionSection)
-        try hardware.checkDataflow(supports: attention, section: attentionSection)
-        if case .topTheta(let t) = attention.pruning, t.calibTAC, let n = attentionSection.node("pruning"),
-           let pr = try? ConfigReader(n, path: "attention.pruning") {
-            throw pr.error("calib_tac", "needs the model in the loop (attnsim eval): a trace's Q, K, V were recorded under exact attention, so deeper layers cannot see sparsified inputs")
-        }
-        r.allow("sweep", "zip", "base")
-        try r.finish()
+        self = try ConfigSchema.decode(from: try ConfigReader(node), baseDirectory: baseDirectory)
     }
+
+    /// Every top-level key of a trace-replay config, declared once (docs/config-reference.md is
+    /// rendered from this list and checked against it by a test).
+    public static let keys: [ConfigKey<ExperimentConfig>] = [
+        .strings("traces", \.traces, count: 1...10_000, isPath: true,
+                 missing: "missing 'traces': a list of trace files (.safetensors) to replay", defaultText: "— (required)",
+                 doc: "trace files (.safetensors) to replay"),
+        .choices("phases", \.phases, count: 1...2, doc: "phases to report"),
+        .ints("calibration.sequences", \.calibrationSequences, range: 0...1_000_000,
+              doc: "trace sequences for Top-θ calibration; never evaluated"),
+        .optionalPath("calibration.thresholds", \.thresholdsFile,
+                      doc: "a thresholds file written by `attnsim calibrate --out`, used instead of calibrating in-process"),
+        // allow_nonfinite before sequences: the order the canonical config has always written them in.
+        .bool("evaluation.allow_nonfinite", \.allowNonFinite, doc: "accept NaN/Inf in traces"),
+        .optionalInts("evaluation.sequences", \.evaluationSequences, range: 0...1_000_000, count: 1...1_000_000,
+                      defaultText: "every sequence not used for calibration", doc: "sequences to evaluate (disjoint from calibration)",
+                      check: { (c, s) throws(AttnError) in
+                          if let e = c.evaluationSequences, let both = e.first(where: { c.calibrationSequences.contains($0) }) {
+                              throw try s.reader("evaluation").error("sequences", "sequence \(both) is also a calibration sequence; calibration and evaluation must be disjoint")
+                          }
+                      }),
+        .section("hardware", \.hardware, doc: "the accelerator's hardware: the `hardware:` table below"),
+        .section("attention", \.attention, doc: "the accelerator's arithmetic: the `attention:` table below",
+                 check: { (c, s) throws(AttnError) in
+                     let section = try s.reader("attention")
+                     try c.hardware.checkDataflow(supports: c.attention, section: section)
+                     if case .topTheta(let t) = c.attention.pruning, t.calibTAC, let n = section.node("pruning"),
+                        let pr = try? ConfigReader(n, path: "attention.pruning") {
+                         throw pr.error("calib_tac", "needs the model in the loop (attnsim eval): a trace's Q, K, V were recorded under exact attention, so deeper layers cannot see sparsified inputs")
+                     }
+                 }),
+    ] + ConfigSweep.keys()
 }
 
 /// A sweep point: its index in the expansion, the resolved config and the swept values.

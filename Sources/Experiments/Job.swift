@@ -53,14 +53,17 @@ public struct Shard: Sendable, Equatable {
     public func includes(point: Int) -> Bool { point % count == index }
 }
 
-/// The frame every job runs in: refuse an output that is an input, read what `--resume` keeps,
+/// The frame every job runs in: refuse an output that is an input or another output, read what `--resume` keeps,
 /// drop other shards' points, run the rest, and write the CSV atomically as points finish — after
 /// an interrupt (`cancel`), the finished points and a one-line error saying how to continue.
 enum JobFrame {
-    static func run(options: JobOptions, inputs: [String], header: [String], expected: [(index: Int, expected: SweepOutput.Expected)],
-                    detail: String? = nil, cancel: CancellationFlag,
+    /// `outputs`: files the job writes besides `--out` (path, flag), checked after it: OutputGuard
+    /// refuses one that is an input or another output.
+    static func run(options: JobOptions, inputs: [String], outputs: [(path: String, flag: String)] = [], header: [String],
+                    expected: [(index: Int, expected: SweepOutput.Expected)], detail: String? = nil, cancel: CancellationFlag,
                     body: (_ todo: [Int], _ output: SweepOutput, _ progress: ProgressLine) throws -> Void) throws {
         try OutputGuard.check(output: options.out, flag: "--out", inputs: inputs)
+        for o in outputs { try OutputGuard.check(output: o.path, flag: o.flag, inputs: inputs) }
         let existing = options.resume
             ? try SweepOutput.resume(path: options.out, header: header, points: expected.map(\.expected), detail: detail) : [:]
         let todo = expected.indices.filter { i in
@@ -114,15 +117,8 @@ public struct SweepJob {
     public func run(_ all: [ExperimentPoint], cancel: CancellationFlag) throws {
         var inputs = ConfigLoader.chainFiles(path: options.configPath)
         for p in all { inputs += p.config.traces + (p.config.thresholdsFile.map { [$0] } ?? []) }
-        if let dramTrace {
-            try OutputGuard.check(output: dramTrace.path, flag: "--dram-trace", inputs: inputs + [options.out])
-            func resolved(_ path: String) -> String { URL(fileURLWithPath: path).standardizedFileURL.resolvingSymlinksInPath().path }
-            if options.out != "-" && resolved(dramTrace.path) == resolved(options.out) {
-                throw AttnError.usage(flag: "--dram-trace", message: "'\(dramTrace.path)' is also --out: give the DRAM trace its own file")
-            }
-            guard all.allSatisfy({ $0.config.hardware.dram.model == .banked }) else {
-                throw AttnError.usage(flag: "--dram-trace", message: "needs the banked DRAM model: set hardware.dram.model: banked (e.g. --set hardware.dram.model=banked)")
-            }
+        if dramTrace != nil, !all.allSatisfy({ $0.config.hardware.dram.model == .banked }) {
+            throw AttnError.usage(flag: "--dram-trace", message: "needs the banked DRAM model: set hardware.dram.model: banked (e.g. --set hardware.dram.model=banked)")
         }
         let paths = JobFrame.sweptPaths(all.map(\.swept))
         let onChip = ReportRow.reportsOnChip(all)
@@ -133,8 +129,8 @@ public struct SweepJob {
                                            phases: p.config.phases.map(\.rawValue), swept: p.swept))
         }
         let recorder = dramTrace.map { DRAMTraceRecorder(streams: $0.streams) }
-        try JobFrame.run(options: options, inputs: inputs, header: header, expected: expected, detail: detail.rawValue,
-                         cancel: cancel) { todo, output, progress in
+        try JobFrame.run(options: options, inputs: inputs, outputs: dramTrace.map { [($0.path, "--dram-trace")] } ?? [],
+                         header: header, expected: expected, detail: detail.rawValue, cancel: cancel) { todo, output, progress in
             let points = todo.map { all[$0] }
             _ = try Runner(detail: detail, dramTrace: recorder).run(points, progress: progress, cancel: cancel) { i, rows in
                 output.add(point: points[i].index, rows: rows.map { $0.fields(sweptPaths: paths, onChip: onChip, dram: banked) })

@@ -174,8 +174,17 @@ public struct ScatterPlot: Sendable {
             }
         }
         // Legend, right of the plot: colour groups, then the Pareto front's key.
-        let lx0 = left + plotW + 14
+        s += legend(groups: groups, color: color, showFront: front.count >= 1 && finite.count > 1, x: left + plotW + 14, top: top)
+        s += "</svg>\n"
+        return s
+    }
+
+    /// The legend at `x` (right of the plot): the colour groups under the colour column's name, then
+    /// the Pareto front's key.
+    private func legend(groups: [String], color: (String) -> String, showFront: Bool, x: Double, top: Double) -> String {
+        let lx0 = x
         var legendY = top + 10
+        var s = ""
         if let colorLabel {
             // A dotted key path is titled by its last key (the full path would overflow the legend column).
             let legendTitle = colorLabel.split(separator: ".").last.map(String.init) ?? colorLabel
@@ -193,7 +202,7 @@ public struct ScatterPlot: Sendable {
             }
             legendY += 10
         }
-        if front.count >= 1 && finite.count > 1 {
+        if showFront {
             s += "<line x1=\"\(fmt(lx0))\" y1=\"\(fmt(legendY - 4))\" x2=\"\(fmt(lx0 + 24))\" y2=\"\(fmt(legendY - 4))\" stroke=\"#000\" stroke-width=\"1.5\" stroke-dasharray=\"5 3\"/>\n"
             s += "<circle cx=\"\(fmt(lx0 + 12))\" cy=\"\(fmt(legendY - 4))\" r=\"5\" fill=\"white\" stroke=\"#000\" stroke-width=\"1.5\"/>\n"
             s += "<text x=\"\(fmt(lx0 + 30))\" y=\"\(fmt(legendY))\">Pareto front</text>\n"
@@ -201,7 +210,6 @@ public struct ScatterPlot: Sendable {
             let better = "\(xGoal == .minimize ? "lower" : "higher") x, \(yGoal == .minimize ? "lower" : "higher") y"
             s += "<text x=\"\(fmt(lx0 + 8))\" y=\"\(fmt(legendY))\" font-size=\"11\" fill=\"#555\">(better: \(better))</text>\n"
         }
-        s += "</svg>\n"
         return s
     }
 }

@@ -7,8 +7,12 @@ import ReferenceModels
 
 /// Every benchmark, in report order. Each checks its result once before being timed.
 func allBenchmarks() -> [Benchmark] {
-    var list: [Benchmark] = []
+    gemmAndTimingBenchmarks() + functionalLayerBenchmarks() + syntheticLayerBenchmarks() + longTraceBenchmarks()
+        + peakBenchmarks() + sweepBenchmarks() + modelBenchmarks()
+}
 
+func gemmAndTimingBenchmarks() -> [Benchmark] {
+    var list: [Benchmark] = []
     // The GEMM list timed against SCALE-Sim (Scripts/scalesim_timing.py): 32×32 array, 3 dataflows.
     let gemms = [(128, 64, 128), (128, 128, 64), (512, 768, 768)]
     let arrays = SystolicArray.Dataflow.allCases.map { SystolicArray(rows: 32, cols: 32, dataflow: $0) }
@@ -40,7 +44,11 @@ func allBenchmarks() -> [Benchmark] {
             pipeline.cost(act).cycles
         })
     }
+    return list
+}
 
+func functionalLayerBenchmarks() -> [Benchmark] {
+    var list: [Benchmark] = []
     // Functional model: one SmolLM2 layer of the committed trace, 8-bit datapath, Top-k 16.
     if let reader = try? TraceReader(path: "Traces/smollm2-shakespeare.safetensors"), let layer = try? reader.layer(sequence: 1, layer: 10) {
         let m = reader.metadata
@@ -61,7 +69,11 @@ func allBenchmarks() -> [Benchmark] {
             Int(fa.scoreStage(x).scores[1])
         })
     }
+    return list
+}
 
+func syntheticLayerBenchmarks() -> [Benchmark] {
+    var list: [Benchmark] = []
     // The same stage on a longer SmolLM2-shaped layer (9 query heads, 3 KV heads, head_dim 64,
     // causal, 512 tokens; seeded random Q/K with a few large dimensions), where quantizing Q and K
     // (linear in tokens) weighs less against the quadratic Q·Kᵀ.
@@ -105,7 +117,11 @@ func allBenchmarks() -> [Benchmark] {
             FunctionalAttention.run(four, x).map { $0.activities.count }.reduce(0, +)
         })
     }
+    return list
+}
 
+func longTraceBenchmarks() -> [Benchmark] {
+    var list: [Benchmark] = []
     // A long recorded trace (Scripts/record-long-traces; not committed): one configuration (8-bit
     // datapath, top-k 16) through the functional model, layer by layer as `Runner` does, next to
     // plain numpy float attention on the same trace (Scripts/numpy_attention.py).
@@ -135,7 +151,11 @@ func allBenchmarks() -> [Benchmark] {
             return rows
         })
     }
+    return list
+}
 
+func peakBenchmarks() -> [Benchmark] {
+    var list: [Benchmark] = []
     // The machine's peak for the same integer MAC instructions (16-bit multiplies, split into Int32
     // sums by shifts; baseline x86-64 SIMD, no loads), one register-resident loop per core.
     let cores = ProcessInfo.processInfo.activeProcessorCount
@@ -186,7 +206,11 @@ func allBenchmarks() -> [Benchmark] {
         list.append(Benchmark(name: "vnni_qk_kernel_rows\(ATTNSIM_QK_MAX_ROWS)_T2048_1_core", unit: "causal head, T 2048, d 64 (MACs)",
                               itemsPerIteration: Double(d * (1...t).reduce(0, +))) { kernel4.run() })
     }
+    return list
+}
 
+func sweepBenchmarks() -> [Benchmark] {
+    var list: [Benchmark] = []
     // Sweeps over the default traces (run from the package root).
     for (name, path) in [("sweep_1000_timing_only", "Configs/sweep-1000.yaml"), ("sweep_small_18", "Configs/sweep-small.yaml")] {
         guard let points = try? ExperimentLoader.load(path: path) else { continue }
@@ -195,7 +219,7 @@ func allBenchmarks() -> [Benchmark] {
             return rows.count
         })
     }
-    return list + modelBenchmarks()
+    return list
 }
 
 /// Reference-model speed (needs Scripts/fetch-assets): MiniLM forward of 128 tokens, SmolLM2

@@ -226,11 +226,17 @@ import Testing
 
 /// `--dram-trace` is an output too: it may not name an input or the CSV.
 @Suite struct DRAMTraceOutputTests {
-    @Test(arguments: ["Traces/minilm-movie.safetensors", "Configs/default.yaml", "SAME_AS_OUT"])
+    /// An input, `--out` itself, or a symlink to `--out` (not written yet) as `--dram-trace`: refused
+    /// before any work (OutputGuard's rule for every output, not a special case of the command).
+    @Test(arguments: ["Traces/minilm-movie.safetensors", "Configs/default.yaml", "SAME_AS_OUT", "LINK_TO_OUT"])
     func dramTraceThatIsAnInputIsRefused(target: String) throws {
         let dir = try CLI.temporaryDirectory()
         let out = dir.appendingPathComponent("r.csv").path
-        let path = target == "SAME_AS_OUT" ? out : CLI.packageRoot.appendingPathComponent(target).path
+        var path = target == "SAME_AS_OUT" ? out : CLI.packageRoot.appendingPathComponent(target).path
+        if target == "LINK_TO_OUT" {
+            path = dir.appendingPathComponent("trace.txt").path
+            try FileManager.default.createSymbolicLink(atPath: path, withDestinationPath: "r.csv")
+        }
         let before = try? Data(contentsOf: URL(fileURLWithPath: path))
         let r = try CLI.run(["run", "Configs/default.yaml", "--set", "hardware.dram.model=banked", "--out", out,
                              "--dram-trace", path, "--quiet"])
@@ -238,5 +244,6 @@ import Testing
         #expect(r.stderr.hasPrefix("attnsim: --dram-trace: ") && r.stderr.split(separator: "\n").count == 1, "\(r.stderr)")
         #expect((try? Data(contentsOf: URL(fileURLWithPath: path))) == before)
         #expect(!FileManager.default.fileExists(atPath: out))
+        if target.hasSuffix("_OUT") { #expect(r.stderr.contains("is also the --out file '\(out)'"), "\(r.stderr)") }
     }
 }

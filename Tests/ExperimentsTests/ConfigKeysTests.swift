@@ -5,7 +5,8 @@ import TestSupport
 @testable import Accelerator
 @testable import Experiments
 
-/// The config keys declared once (`HardwareConfig.keys`, `AttentionConfig.keys`): the committed
+/// The config keys declared once (`ExperimentConfig.keys`, `EvalConfig.keys`, `HardwareConfig.keys`,
+/// `DRAMConfig.keys`, `AttentionConfig.keys`): the committed
 /// configs keep their config_ids, docs/config-reference.md shows the declarations, and a declaration
 /// decodes, writes and reports what it says.
 @Suite struct ConfigKeysTests {
@@ -71,17 +72,28 @@ import TestSupport
         #expect(unpinned.isEmpty, "configs without pinned config_ids: \(unpinned.sorted())")
     }
 
-    /// docs/config-reference.md's `hardware:` and `attention:` tables are the declarations rendered;
-    /// `ATTNSIM_UPDATE_DOCS=1` rewrites them.
-    @Test func referenceTablesMatchTheDeclarations() throws {
-        let url = TestPaths.packageRoot.appendingPathComponent("docs/config-reference.md")
+    /// The generated key tables: (doc, marker name, table). docs/config-reference.md has the
+    /// top-level, `hardware:`, `hardware.dram:` and `attention:` keys, docs/eval.md the `eval:` keys.
+    static let tables: [(doc: String, name: String, table: String)] = [
+        ("docs/config-reference.md", "top level", ConfigSchema.markdownTable(ExperimentConfig.keys)),
+        ("docs/config-reference.md", "eval top level", ConfigSchema.markdownTable(EvalConfig.keys)),
+        ("docs/config-reference.md", "hardware", ConfigSchema.markdownTable(HardwareConfig.keys)),
+        ("docs/config-reference.md", "hardware.dram", ConfigSchema.markdownTable(DRAMConfig.keys)),
+        ("docs/config-reference.md", "attention", ConfigSchema.markdownTable(AttentionConfig.keys)),
+        ("docs/eval.md", "eval", ConfigSchema.markdownTable(EvalConfig.commonKeys)),
+        ("docs/eval.md", "eval sentiment", ConfigSchema.markdownTable(EvalConfig.sentimentKeys)),
+        ("docs/eval.md", "eval language_model", ConfigSchema.markdownTable(EvalConfig.languageModelKeys)),
+    ]
+
+    /// The docs' key tables are the declarations rendered; `ATTNSIM_UPDATE_DOCS=1` rewrites them.
+    @Test(arguments: Set(tables.map(\.doc)).sorted())
+    func referenceTablesMatchTheDeclarations(_ doc: String) throws {
+        let url = TestPaths.packageRoot.appendingPathComponent(doc)
         var text = try String(contentsOf: url, encoding: .utf8)
-        let tables = [("hardware", ConfigSchema.markdownTable(HardwareConfig.keys)),
-                      ("attention", ConfigSchema.markdownTable(AttentionConfig.keys))]
         var updated = text
-        for (name, table) in tables {
+        for (_, name, table) in Self.tables.filter({ $0.doc == doc }) {
             let open = "<!-- keys: \(name) -->\n", close = "<!-- end keys -->"
-            let start = try #require(updated.range(of: open), "docs/config-reference.md has no '\(open)' marker")
+            let start = try #require(updated.range(of: open), "\(doc) has no '\(open)' marker")
             let end = try #require(updated.range(of: close, range: start.upperBound..<updated.endIndex))
             updated.replaceSubrange(start.upperBound..<end.lowerBound, with: table)
         }
@@ -89,14 +101,19 @@ import TestSupport
             try updated.write(to: url, atomically: true, encoding: .utf8)
             text = updated
         }
-        #expect(updated == text, "docs/config-reference.md differs from the key declarations; run ATTNSIM_UPDATE_DOCS=1 swift test --filter ConfigKeysTests")
+        #expect(updated == text, "\(doc) differs from the key declarations; run ATTNSIM_UPDATE_DOCS=1 swift test --filter ConfigKeysTests")
     }
 
     @Test func declaredPathsAreUniqueExceptVariants() {
+        func repeated(_ paths: [String]) -> [String] {
+            Dictionary(paths.map { ($0, 1) }, uniquingKeysWith: +).filter { $0.value > 1 }.keys.sorted()
+        }
+        #expect(repeated(HardwareConfig.keys.map(\.path)).isEmpty)
+        #expect(repeated(DRAMConfig.keys.map(\.path)).isEmpty)
+        #expect(repeated(ExperimentConfig.keys.map(\.path)).isEmpty)
+        #expect(repeated(EvalConfig.keys.map(\.path)).isEmpty)
+        #expect(repeated(EvalConfig.evalKeys.map(\.path)).isEmpty)
         var seen: [String: Int] = [:]
-        for k in HardwareConfig.keys { seen[k.path, default: 0] += 1 }
-        #expect(seen.values.allSatisfy { $0 == 1 })
-        seen = [:]
         for k in AttentionConfig.keys { seen[k.path, default: 0] += 1 }
         // probabilities.bits is declared per variant (log/log_pow2: 1...12, default 3; uniform: 1...16, default 8).
         #expect(seen.filter { $0.value > 1 }.keys.sorted() == ["probabilities.bits"])
@@ -143,5 +160,49 @@ import TestSupport
         // Ignored keys of another variant are accepted and not written.
         let f = try attention("softmax: {arithmetic: float, input_frac_bits: 3, zeta: 2}")
         #expect(f.configNode["softmax"] == .mapping([("arithmetic", .string("float")), ("clipped", .bool(false))]))
+    }
+
+    /// The top-level, `eval:` and `hardware.dram:` declarations: paths joined to the config's
+    /// directory, the canonical order kept, located errors, another task's keys unknown, DRAM keys
+    /// defaulting to the preset's.
+    @Test func topLevelEvalAndDRAMDeclarations() throws {
+        func parse(_ yaml: String) throws -> ConfigNode { try ConfigParser.parse(yaml, file: "c.yaml") }
+        func error(_ body: () throws -> Void) -> String {
+            do { try body(); return "no error" } catch { return "\(error)" }
+        }
+        let e = try ExperimentConfig(from: try parse("traces: [t.safetensors]\nevaluation: {sequences: [1]}\n"), baseDirectory: "/cfg")
+        #expect(e.traces == ["/cfg/t.safetensors"])
+        #expect(e.node["evaluation"] == .mapping([("allow_nonfinite", .bool(false)), ("sequences", .sequence([.int(1)]))]))
+        #expect(e.node["calibration"] == .mapping([("sequences", .sequence([.int(0)]))]))
+        #expect(error { _ = try ExperimentConfig(from: try parse("phases: [prefill]\n"), baseDirectory: ".") }
+            .hasSuffix("missing 'traces': a list of trace files (.safetensors) to replay"))
+        #expect(error { _ = try ExperimentConfig(from: try parse("traces: [t]\nphases: [prefil]\n"), baseDirectory: ".") }
+            .hasSuffix("phases: expected prefill and/or decode, got 'prefil'"))
+        #expect(error { _ = try ExperimentConfig(from: try parse("traces: [t]\ncalibration: {sequences: [1]}\nevaluation: {sequences: [1]}\n"), baseDirectory: ".") }
+            .hasSuffix("evaluation.sequences: sequence 1 is also a calibration sequence; calibration and evaluation must be disjoint"))
+        #expect(error { _ = try ExperimentConfig(from: try parse("traces: [t]\ntrace: [u]\n"), baseDirectory: ".") }
+            .contains("trace: unknown key; did you mean 'traces'?"))
+
+        let lm = try EvalConfig(from: try parse("eval: {task: language_model, model: m.gguf, texts: [a.txt], modes: [decode, decode]}\n"),
+                                baseDirectory: "/cfg")
+        #expect(lm.model == "/cfg/m.gguf" && lm.languageModel.texts == ["/cfg/a.txt"] && lm.languageModel.modes == [.decode])
+        // eval: is written as given (config_ids of eval configs hash the section as written).
+        #expect(lm.node["eval"]?["modes"]?.items?.count == 2)
+        let unknown = error { _ = try EvalConfig(from: try parse("eval: {task: sentiment, model: m, data: d, head: h, tokens: 5}\n"), baseDirectory: ".") }
+        #expect(unknown.contains("eval.tokens: unknown key") && unknown.hasSuffix("(allowed: task, model, data, head, seed, test_sentences, train_sentences, min_abs_rating, max_tokens, calibration_sentences, batch, l2)"), "\(unknown)")
+        #expect(error { _ = try EvalConfig(from: try parse("hardware: {}\n"), baseDirectory: ".") }.contains("missing 'eval'"))
+
+        func dram(_ yaml: String) throws -> DRAMConfig {
+            try HardwareConfig(from: try ConfigReader(try parse(yaml), path: "hardware")).dram
+        }
+        let d = try dram("dram: {model: banked, preset: hbm2, structure: {channels: 4}}\n")
+        #expect(d.spec.channels == 4 && d.spec.rows == DRAMPreset.hbm2.spec.rows && d.spec.tCL == DRAMPreset.hbm2.spec.tCL)
+        #expect(d.configNode?["structure"]?["channels"] == .int(4))
+        #expect(d.configNode?["mapping"] == .string(DRAMPreset.hbm2.defaultMapping.text))
+        #expect(try dram("dram: {structure: {channels: 4}}\n").configNode == nil)
+        #expect(error { _ = try dram("dram: {structure: {channels: 3}}\n") }
+            .hasSuffix("hardware.dram.structure.channels: expected a power of two (the address mapping gives it a bit field), got 3"))
+        #expect(error { _ = try dram("dram: {timing: {tras: 1}}\n") }.contains("hardware.dram.timing.tras: tRAS = 1 is shorter than tRCD"))
+        #expect(error { _ = try dram("dram: {mapping: rochrababg}\n") }.contains("hardware.dram.mapping: "))
     }
 }

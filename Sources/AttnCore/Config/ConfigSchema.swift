@@ -1,3 +1,5 @@
+import Foundation
+
 /// A config section whose keys are declared once, as a list of `ConfigKey`s: the same declaration
 /// decodes the section (types, ranges, defaults, located errors), writes its canonical node (what
 /// `config_id` hashes and `--print-config` prints) and renders its table in
@@ -5,6 +7,8 @@
 public protocol ConfigSection {
     /// Every key at its default.
     init()
+    /// Every key of the section, in declaration order.
+    static var keys: [ConfigKey<Self>] { get }
 }
 
 /// One declared key of a section: its dotted path under the section, what its value must be, its
@@ -23,11 +27,13 @@ public struct ConfigKey<Root>: @unchecked Sendable {
     public let doc: String
     /// Left out of the canonical node while it holds its default.
     public let omitWhenDefault: Bool
+    /// Read after the section's other keys (its value depends on them), still written at its place.
+    public let readLast: Bool
     let read: (ConfigSectionReader, inout Root) throws(AttnError) -> Void
     let write: (Root) -> ConfigNode?
 
     /// A key with its own reading and writing (a nested section decoded by its own type).
-    public init(path: String, type: String, defaultText: String, omitWhenDefault: Bool = false, doc: String,
+    public init(path: String, type: String, defaultText: String, omitWhenDefault: Bool = false, readLast: Bool = false, doc: String,
                 read: @escaping (ConfigSectionReader, inout Root) throws(AttnError) -> Void,
                 write: @escaping (Root) -> ConfigNode?) {
         self.path = path
@@ -35,6 +41,7 @@ public struct ConfigKey<Root>: @unchecked Sendable {
         self.defaultText = defaultText
         self.doc = doc
         self.omitWhenDefault = omitWhenDefault
+        self.readLast = readLast
         self.read = read
         self.write = write
     }
@@ -66,14 +73,14 @@ extension ConfigKey where Root: ConfigSection {
     /// read.
     static func scalar<V: Equatable>(_ path: String, _ keyPath: WritableKeyPath<Root, V>, type: String,
                                      default dflt: ((Root) -> V)?, required: Bool, defaultText: String?, omitWhenDefault: Bool,
-                                     when use: ((Root) -> ConfigKeyUse)?, doc: String, check: ConfigCheck<Root>?,
-                                     node: @escaping (V) -> ConfigNode, text: (V) -> String,
-                                     read: @escaping (ConfigReader, String, V?) throws(AttnError) -> V) -> ConfigKey {
+                                     readLast: Bool = false, when use: ((Root) -> ConfigKeyUse)?, doc: String, check: ConfigCheck<Root>?,
+                                     node: @escaping (V) -> ConfigNode?, text: (V) -> String,
+                                     read: @escaping (ConfigReader, String, V?, ConfigSectionReader) throws(AttnError) -> V) -> ConfigKey {
         let initial = Root()[keyPath: keyPath]
         let (parent, leaf) = split(path)
         return ConfigKey(
             path: path, type: type, defaultText: defaultText ?? (required ? "— (required)" : text(initial)),
-            omitWhenDefault: omitWhenDefault, doc: doc,
+            omitWhenDefault: omitWhenDefault, readLast: readLast, doc: doc,
             read: { (s: ConfigSectionReader, root: inout Root) throws(AttnError) in
                 switch use?(root) ?? .read {
                 case .absent: return
@@ -81,7 +88,7 @@ extension ConfigKey where Root: ConfigSection {
                 case .read: break
                 }
                 let d = required ? nil : (dflt?(root) ?? root[keyPath: keyPath])
-                root[keyPath: keyPath] = try read(try s.reader(parent), leaf, d)
+                root[keyPath: keyPath] = try read(try s.reader(parent), leaf, d, s)
                 try check?(&root, s)
             },
             write: { root in
@@ -97,7 +104,7 @@ extension ConfigKey where Root: ConfigSection {
                            doc: String, check: ConfigCheck<Root>? = nil) -> ConfigKey {
         scalar(path, keyPath, type: "integer, \(ConfigSchema.text(range))", default: dflt, required: required, defaultText: defaultText,
                omitWhenDefault: omitWhenDefault, when: use, doc: doc, check: check, node: { .int($0) }, text: { String($0) },
-               read: { (r, key, d) throws(AttnError) in
+               read: { (r, key, d, _) throws(AttnError) in
                    if let d { return try r.int(key, default: d, range: range) }
                    return try r.int(key, range: range)
                })
@@ -110,7 +117,7 @@ extension ConfigKey where Root: ConfigSection {
         scalar(path, keyPath, type: "number, \(ConfigSchema.text(range))", default: dflt, required: required, defaultText: defaultText,
                omitWhenDefault: omitWhenDefault, when: use, doc: doc, check: check, node: { .double($0) },
                text: { ConfigScalar.canonicalNumber($0) },
-               read: { (r, key, d) throws(AttnError) in
+               read: { (r, key, d, _) throws(AttnError) in
                    if let d { return try r.double(key, default: d, range: range) }
                    return try r.double(key, range: range)
                })
@@ -121,19 +128,19 @@ extension ConfigKey where Root: ConfigSection {
                             when use: ((Root) -> ConfigKeyUse)? = nil, doc: String, check: ConfigCheck<Root>? = nil) -> ConfigKey {
         scalar(path, keyPath, type: "`true` or `false`", default: dflt, required: false, defaultText: defaultText,
                omitWhenDefault: omitWhenDefault, when: use, doc: doc, check: check, node: { .bool($0) }, text: { "`\($0)`" },
-               read: { (r, key, d) throws(AttnError) in try r.bool(key, default: d ?? false) })
+               read: { (r, key, d, _) throws(AttnError) in try r.bool(key, default: d ?? false) })
     }
 
     /// One of an enum's raw values.
     public static func choice<E: CaseIterable & RawRepresentable & Equatable>(
-        _ path: String, _ keyPath: WritableKeyPath<Root, E>, default dflt: ((Root) -> E)? = nil,
+        _ path: String, _ keyPath: WritableKeyPath<Root, E>, default dflt: ((Root) -> E)? = nil, required: Bool = false,
         defaultText: String? = nil, omitWhenDefault: Bool = false, when use: ((Root) -> ConfigKeyUse)? = nil,
         doc: String, check: ConfigCheck<Root>? = nil
     ) -> ConfigKey where E.RawValue == String {
-        scalar(path, keyPath, type: E.allCases.map { "`\($0.rawValue)`" }.joined(separator: ", "), default: dflt, required: false,
+        scalar(path, keyPath, type: E.allCases.map { "`\($0.rawValue)`" }.joined(separator: ", "), default: dflt, required: required,
                defaultText: defaultText, omitWhenDefault: omitWhenDefault, when: use, doc: doc, check: check,
                node: { .string($0.rawValue) }, text: { "`\($0.rawValue)`" },
-               read: { (r, key, d) throws(AttnError) in
+               read: { (r, key, d, _) throws(AttnError) in
                    if let d { return try r.choice(key, default: d) }
                    return try r.choice(key)
                })
@@ -146,7 +153,18 @@ public final class ConfigSectionReader {
     public let root: ConfigReader
     private var readers: [String: ConfigReader] = [:]
 
-    public init(_ root: ConfigReader) { self.root = root }
+    /// What relative paths in the section are joined to (the config file's directory).
+    public let baseDirectory: String
+
+    public init(_ root: ConfigReader, baseDirectory: String = ".") {
+        self.root = root
+        self.baseDirectory = baseDirectory
+    }
+
+    /// `path` joined to the base directory unless absolute.
+    public func resolve(_ path: String) -> String {
+        path.hasPrefix("/") ? path : (baseDirectory as NSString).appendingPathComponent(path)
+    }
 
     /// The reader of the mapping at dotted `path` under the section ("" for the section itself).
     public func reader(_ path: String) throws(AttnError) -> ConfigReader {
@@ -160,16 +178,25 @@ public final class ConfigSectionReader {
 }
 
 public enum ConfigSchema {
-    /// Decodes a section: every key in declaration order onto `Root()`, then rejects unknown keys.
-    public static func decode<Root: ConfigSection>(_ keys: [ConfigKey<Root>], from r: ConfigReader) throws(AttnError) -> Root {
+    /// Decodes a section: every key in declaration order (`readLast` keys after the others) onto
+    /// `Root()`, then rejects unknown keys. Relative paths are joined to `baseDirectory`.
+    public static func decode<Root: ConfigSection>(_ keys: [ConfigKey<Root>] = Root.keys, from r: ConfigReader,
+                                                   baseDirectory: String = ".") throws(AttnError) -> Root {
         var root = Root()
-        let s = ConfigSectionReader(r)
-        for k in keys { try k.read(s, &root) }
-        try r.finish()
+        try decode(keys, from: ConfigSectionReader(r, baseDirectory: baseDirectory), into: &root)
         return root
     }
 
+    /// Decodes `keys` from the section reader's mapping onto `root`, then rejects unknown keys there.
+    public static func decode<Root>(_ keys: [ConfigKey<Root>], from s: ConfigSectionReader, into root: inout Root) throws(AttnError) {
+        for k in keys where !k.readLast { try k.read(s, &root) }
+        for k in keys where k.readLast { try k.read(s, &root) }
+        try s.root.finish()
+    }
+
     /// The canonical node of a section: every key that is not omitted, nested by its path.
+    public static func node<Root: ConfigSection>(of root: Root) -> ConfigNode { node(Root.keys, of: root) }
+
     public static func node<Root>(_ keys: [ConfigKey<Root>], of root: Root) -> ConfigNode {
         var out = ConfigNode.mapping([])
         for k in keys {

@@ -70,11 +70,18 @@ public enum ConfigSweep {
         let zipNode = base["zip"]
         base["sweep"] = nil
         base["zip"] = nil
+        var paths = SweptPaths()
+        var dims = try sweepDimensions(sweepNode, paths: &paths)
+        dims += try zipDimensions(zipNode, paths: &paths)
+        let total = try pointCount(dims, maxPoints: maxPoints, at: sweepNode?.location ?? zipNode?.location ?? document.location)
+        return try points(of: base, dims: dims, total: total)
+    }
 
-        var dims: [Dimension] = []
-        var seenPaths: [(path: String, segments: [String], location: ConfigLocation)] = []
+    /// The swept paths seen so far: a path swept twice, or one inside another, is an error.
+    private struct SweptPaths {
+        var seen: [(path: String, segments: [String], location: ConfigLocation)] = []
 
-        func addPath(_ path: String, at loc: ConfigLocation) throws(AttnError) -> (String, [String], ConfigLocation) {
+        mutating func add(_ path: String, at loc: ConfigLocation) throws(AttnError) -> (path: String, segments: [String], location: ConfigLocation) {
             let segments = path.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
             if path.isEmpty || segments.contains(where: \.isEmpty) {
                 throw loc.error("sweep path '\(path)': expected dotted keys like 'hardware.array.rows'")
@@ -82,7 +89,7 @@ public enum ConfigSweep {
             if ["sweep", "zip", "base"].contains(segments[0]) {
                 throw loc.error("sweep path '\(path)': '\(segments[0])' cannot be swept")
             }
-            for other in seenPaths {
+            for other in seen {
                 let n = min(other.segments.count, segments.count)
                 if Array(other.segments.prefix(n)) == Array(segments.prefix(n)) {
                     let what = other.segments.count == segments.count ? "is swept twice" : "overlaps '\(other.path)'"
@@ -90,69 +97,81 @@ public enum ConfigSweep {
                 }
             }
             let entry = (path, segments, loc)
-            seenPaths.append(entry)
+            seen.append(entry)
             return entry
         }
+    }
 
-        if let sweepNode, !sweepNode.isNull {
-            guard let entries = sweepNode.entries else {
-                throw sweepNode.location.error("sweep: expected a mapping of dotted key paths to lists of values, got \(sweepNode.kindDescription)")
+    /// One dimension per `sweep:` key.
+    private static func sweepDimensions(_ sweepNode: ConfigNode?, paths: inout SweptPaths) throws(AttnError) -> [Dimension] {
+        guard let sweepNode, !sweepNode.isNull else { return [] }
+        guard let entries = sweepNode.entries else {
+            throw sweepNode.location.error("sweep: expected a mapping of dotted key paths to lists of values, got \(sweepNode.kindDescription)")
+        }
+        var dims: [Dimension] = []
+        for e in entries {
+            let p = try paths.add(e.key, at: e.keyLocation)
+            let values = try valueList(e.value, path: "sweep.\(e.key)")
+            dims.append(Dimension(paths: [p], rows: values.map { [$0] }))
+        }
+        return dims
+    }
+
+    /// One dimension per `zip:` group, its lists of equal lengths.
+    private static func zipDimensions(_ zipNode: ConfigNode?, paths: inout SweptPaths) throws(AttnError) -> [Dimension] {
+        guard let zipNode, !zipNode.isNull else { return [] }
+        guard let groups = zipNode.items else {
+            throw zipNode.location.error("zip: expected a list of groups ('- {path: [values], other.path: [values]}'), got \(zipNode.kindDescription)")
+        }
+        var dims: [Dimension] = []
+        for (g, group) in groups.enumerated() {
+            guard let entries = group.entries, !entries.isEmpty else {
+                throw group.location.error("zip[\(g)]: expected a mapping of dotted key paths to equal-length lists, got \(group.kindDescription)")
             }
+            var groupPaths: [(path: String, segments: [String], location: ConfigLocation)] = []
+            var lists: [[ConfigNode]] = []
             for e in entries {
-                let p = try addPath(e.key, at: e.keyLocation)
-                let values = try valueList(e.value, path: "sweep.\(e.key)")
-                dims.append(Dimension(paths: [p], rows: values.map { [$0] }))
+                groupPaths.append(try paths.add(e.key, at: e.keyLocation))
+                lists.append(try valueList(e.value, path: "zip[\(g)].\(e.key)"))
             }
+            if let first = lists.first, lists.contains(where: { $0.count != first.count }) {
+                let sizes = zip(entries, lists).map { "\($0.key) has \($1.count)" }.joined(separator: ", ")
+                throw group.location.error("zip[\(g)]: lists must have equal lengths: \(sizes)")
+            }
+            let count = lists.first?.count ?? 0
+            var rows: [[ConfigNode]] = []
+            for i in 0..<count { rows.append(lists.map { $0[i] }) }
+            dims.append(Dimension(paths: groupPaths, rows: rows))
         }
-        if let zipNode, !zipNode.isNull {
-            guard let groups = zipNode.items else {
-                throw zipNode.location.error("zip: expected a list of groups ('- {path: [values], other.path: [values]}'), got \(zipNode.kindDescription)")
-            }
-            for (g, group) in groups.enumerated() {
-                guard let entries = group.entries, !entries.isEmpty else {
-                    throw group.location.error("zip[\(g)]: expected a mapping of dotted key paths to equal-length lists, got \(group.kindDescription)")
-                }
-                var paths: [(String, [String], ConfigLocation)] = []
-                var lists: [[ConfigNode]] = []
-                for e in entries {
-                    paths.append(try addPath(e.key, at: e.keyLocation))
-                    lists.append(try valueList(e.value, path: "zip[\(g)].\(e.key)"))
-                }
-                if let first = lists.first, lists.contains(where: { $0.count != first.count }) {
-                    let sizes = zip(entries, lists).map { "\($0.key) has \($1.count)" }.joined(separator: ", ")
-                    throw group.location.error("zip[\(g)]: lists must have equal lengths: \(sizes)")
-                }
-                let count = lists.first?.count ?? 0
-                var rows: [[ConfigNode]] = []
-                for i in 0..<count { rows.append(lists.map { $0[i] }) }
-                dims.append(Dimension(paths: paths.map { (path: $0.0, segments: $0.1, location: $0.2) }, rows: rows))
-            }
-        }
+        return dims
+    }
 
+    /// The number of points, refused (at `loc`) over `maxPoints` or when their expansion would not
+    /// fit in half of this machine's memory (points are expanded and decoded up front).
+    private static func pointCount(_ dims: [Dimension], maxPoints: Int, at loc: ConfigLocation) throws(AttnError) -> Int {
         var total = 1
         for d in dims {
             let (product, overflow) = total.multipliedReportingOverflow(by: d.rows.count)
             total = overflow ? Int.max : product
         }
         if total > maxPoints {
-            let loc = sweepNode?.location ?? zipNode?.location ?? document.location
             let sizes = dims.map { "\($0.paths.map(\.path).joined(separator: "+")) × \($0.rows.count)" }.joined(separator: ", ")
             let count = total == Int.max ? "more than \(Int.max)" : "\(total)"
             throw loc.error("sweep has \(count) points, more than the limit of \(maxPoints) (\(sizes))")
         }
-
-        // Points are expanded (and decoded) up front: refuse, before allocating, a sweep whose points
-        // would not fit in half of this machine's memory.
         let memory = ProcessInfo.processInfo.physicalMemory / 2
         if UInt64(total) > memory / UInt64(bytesPerPoint) {
-            let loc = sweepNode?.location ?? zipNode?.location ?? document.location
             throw loc.error("sweep has \(total) points; expanding them needs about \(byteText(Double(total) * Double(bytesPerPoint))) of memory (\(bytesPerPoint) bytes per point), more than half of this machine's \(byteText(Double(memory * 2))): split it into smaller sweeps")
         }
+        return total
+    }
+
+    /// The `total` points: point i takes the mixed-radix digits of i (last dimension fastest).
+    private static func points(of base: ConfigNode, dims: [Dimension], total: Int) throws(AttnError) -> [SweepPoint] {
         var points: [SweepPoint] = []
         points.reserveCapacity(total)
         var digits = [Int](repeating: 0, count: dims.count)
         for index in 0..<total {
-            // Mixed-radix digits of `index`, last dimension fastest.
             var rest = index
             for d in stride(from: dims.count - 1, through: 0, by: -1) {
                 digits[d] = rest % dims[d].rows.count

@@ -7,6 +7,9 @@ import Foundation
 /// - an existing output is a regular file (not a device, FIFO, socket or directory);
 /// - the output is not any of the inputs: compared by device and inode (`stat`, symlinks followed),
 ///   so another spelling, a `..` path, a symlink or a hard link of an input is caught;
+/// - the output is not one this process already claimed under another flag (`--out` and
+///   `--dram-trace` naming one file): every claim is remembered by its resolved path (symlinks
+///   followed, also for a file not written yet);
 /// - an advisory lock (`flock`) on `<output>.lock`, held until the process exits, so a second run
 ///   writing the same output fails at once with a clear error. The lock file is removed at exit.
 ///
@@ -36,7 +39,44 @@ public enum OutputGuard {
                 }
             }
         }
+        try claim(output, flag: flag)
         if lock { try takeLock(output, flag: flag) }
+    }
+
+    // MARK: - Claims
+
+    /// Every output this process has claimed: resolved path → the flag that claimed it and its spelling.
+    nonisolated(unsafe) private static var claims: [String: (flag: String, output: String)] = [:]
+
+    /// Records `output` as written by `flag`; refuses it if another flag already claimed the same
+    /// file. The same flag may check its output again (a job's frame and its command both do).
+    static func claim(_ output: String, flag: String) throws(AttnError) {
+        let key = resolvedPath(output)
+        heldLock.lock()
+        defer { heldLock.unlock() }
+        if let first = claims[key], first.flag != flag {
+            throw AttnError.usage(flag: flag, message: "'\(output)' is also the \(first.flag) file '\(first.output)': give each output its own file")
+        }
+        claims[key] = (flag, output)
+    }
+
+    /// `path` absolute with every symlink resolved; for a file not yet written, its directory's
+    /// (and a symlink to it followed).
+    static func resolvedPath(_ path: String, depth: Int = 0) -> String {
+        func real(_ p: String) -> String? {
+            guard let r = realpath(p, nil) else { return nil }
+            defer { free(r) }
+            return String(cString: r)
+        }
+        if let r = real(path) { return r }
+        let ns = path as NSString
+        if depth < 16, let target = try? FileManager.default.destinationOfSymbolicLink(atPath: path) {
+            return resolvedPath(target.hasPrefix("/") ? target : (ns.deletingLastPathComponent as NSString).appendingPathComponent(target),
+                                depth: depth + 1)
+        }
+        let dir = ns.deletingLastPathComponent.isEmpty ? "." : ns.deletingLastPathComponent
+        if let r = real(dir) { return (r as NSString).appendingPathComponent(ns.lastPathComponent) }
+        return URL(fileURLWithPath: path).standardizedFileURL.path
     }
 
     /// Device and inode of `path` (symlinks followed), nil if it does not exist.

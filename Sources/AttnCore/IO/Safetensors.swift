@@ -124,37 +124,7 @@ public final class SafetensorsFile: @unchecked Sendable {
         let dataLength = data.count - dataStart
         var infos: [(info: TensorInfo, begin: Int, end: Int)] = []
         for (name, value) in object where name != "__metadata__" {
-            guard let t = value as? [String: Any] else { throw fail(name, "expected an object with dtype, shape, data_offsets") }
-            for key in t.keys where !["dtype", "shape", "data_offsets"].contains(key) {
-                throw fail(name, "unexpected key '\(key)' (expected dtype, shape, data_offsets)")
-            }
-            guard let dtypeName = t["dtype"] as? String else { throw fail(name, "missing or non-string dtype") }
-            guard let dtype = TensorDType(rawValue: dtypeName) else {
-                throw fail(name, "unsupported dtype '\(dtypeName)' (supported: \(TensorDType.allCases.map(\.rawValue).joined(separator: ", ")))")
-            }
-            guard let shapeList = t["shape"] as? [Any] else { throw fail(name, "missing or non-list shape") }
-            var shape: [Int] = []
-            var elements = 1
-            for dim in shapeList {
-                guard let d = Self.integer(dim), d >= 0 else { throw fail(name, "shape \(shapeList) must hold non-negative integers") }
-                let (product, overflow) = elements.multipliedReportingOverflow(by: d)
-                guard !overflow, product <= Int(Int32.max) * 64 else { throw fail(name, "shape \(shapeList) is too large") }
-                elements = product
-                shape.append(d)
-            }
-            guard let offsets = t["data_offsets"] as? [Any], offsets.count == 2,
-                  let begin = Self.integer(offsets[0]), let end = Self.integer(offsets[1]) else {
-                throw fail(name, "data_offsets must be a list of two integers")
-            }
-            guard begin >= 0, begin <= end else { throw fail(name, "data_offsets [\(begin), \(end)] are not ordered") }
-            guard end <= dataLength else {
-                throw fail(name, "data_offsets [\(begin), \(end)] run past the \(dataLength)-byte data region (truncated file?)")
-            }
-            let expected = elements * dtype.byteWidth
-            guard end - begin == expected else {
-                throw fail(name, "\(dtype.rawValue) \(shape) needs \(expected) bytes, data_offsets give \(end - begin)")
-            }
-            infos.append((TensorInfo(name: name, dtype: dtype, shape: shape, fileOffset: dataStart + begin, byteCount: expected), begin, end))
+            infos.append(try Self.entry(name, value, dataStart: dataStart, dataLength: dataLength, path: path))
         }
         infos.sort { ($0.begin, $0.end, $0.info.name) < ($1.begin, $1.end, $1.info.name) }
         var cursor = 0
@@ -170,6 +140,44 @@ public final class SafetensorsFile: @unchecked Sendable {
         var index: [String: Int] = [:]
         for (i, t) in tensors.enumerated() { index[t.name] = i }
         self.index = index
+    }
+
+    /// One tensor's header entry, checked: dtype, shape, and data offsets that fit the data region
+    /// and hold exactly the shape's bytes.
+    private static func entry(_ name: String, _ value: Any, dataStart: Int, dataLength: Int,
+                              path: String) throws(AttnError) -> (info: TensorInfo, begin: Int, end: Int) {
+        func fail(_ item: String?, _ message: String) -> AttnError { .input(file: path, item: item, message: message) }
+        guard let t = value as? [String: Any] else { throw fail(name, "expected an object with dtype, shape, data_offsets") }
+        for key in t.keys where !["dtype", "shape", "data_offsets"].contains(key) {
+            throw fail(name, "unexpected key '\(key)' (expected dtype, shape, data_offsets)")
+        }
+        guard let dtypeName = t["dtype"] as? String else { throw fail(name, "missing or non-string dtype") }
+        guard let dtype = TensorDType(rawValue: dtypeName) else {
+            throw fail(name, "unsupported dtype '\(dtypeName)' (supported: \(TensorDType.allCases.map(\.rawValue).joined(separator: ", ")))")
+        }
+        guard let shapeList = t["shape"] as? [Any] else { throw fail(name, "missing or non-list shape") }
+        var shape: [Int] = []
+        var elements = 1
+        for dim in shapeList {
+            guard let d = Self.integer(dim), d >= 0 else { throw fail(name, "shape \(shapeList) must hold non-negative integers") }
+            let (product, overflow) = elements.multipliedReportingOverflow(by: d)
+            guard !overflow, product <= Int(Int32.max) * 64 else { throw fail(name, "shape \(shapeList) is too large") }
+            elements = product
+            shape.append(d)
+        }
+        guard let offsets = t["data_offsets"] as? [Any], offsets.count == 2,
+              let begin = Self.integer(offsets[0]), let end = Self.integer(offsets[1]) else {
+            throw fail(name, "data_offsets must be a list of two integers")
+        }
+        guard begin >= 0, begin <= end else { throw fail(name, "data_offsets [\(begin), \(end)] are not ordered") }
+        guard end <= dataLength else {
+            throw fail(name, "data_offsets [\(begin), \(end)] run past the \(dataLength)-byte data region (truncated file?)")
+        }
+        let expected = elements * dtype.byteWidth
+        guard end - begin == expected else {
+            throw fail(name, "\(dtype.rawValue) \(shape) needs \(expected) bytes, data_offsets give \(end - begin)")
+        }
+        return (TensorInfo(name: name, dtype: dtype, shape: shape, fileOffset: dataStart + begin, byteCount: expected), begin, end)
     }
 
     private static func integer(_ any: Any) -> Int? {

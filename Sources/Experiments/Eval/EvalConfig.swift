@@ -58,6 +58,8 @@ public struct EvalConfig: Sendable {
     public var languageModel = LanguageModel()
     public var hardware: HardwareConfig
     public var attention: AttentionConfig
+    /// The `eval:` section as given (after sweep expansion).
+    public var evalSection: ConfigNode = .mapping([])
     /// The `eval:` section as given, `hardware:` and `attention:` normalized (defaults filled): what
     /// `config_id` hashes.
     public var node: ConfigNode
@@ -69,68 +71,116 @@ public struct EvalConfig: Sendable {
     public var configID: String { node.configID }
 
     public init(from node: ConfigNode, baseDirectory: String) throws(AttnError) {
-        func path(_ p: String) -> String {
-            p.hasPrefix("/") ? p : (baseDirectory as NSString).appendingPathComponent(p)
-        }
-        let r = try ConfigReader(node)
-        guard r.has("eval") else {
-            throw r.error(nil, "missing 'eval': the task to evaluate (task: sentiment or language_model, model: ...); see docs/eval.md")
-        }
-        let e = try r.child("eval")
-        task = try e.choice("task")
-        model = path(try e.string("model", nonEmpty: true))
-        switch task {
-        case .sentiment:
-            var s = Sentiment()
-            s.data = path(try e.string("data", nonEmpty: true))
-            s.head = path(try e.string("head", nonEmpty: true))
-            s.seed = UInt64(try e.int("seed", default: 1, range: 0...Int.max))
-            s.testSentences = try e.int("test_sentences", default: s.testSentences, range: 1...10_000_000)
-            s.trainSentences = try e.int("train_sentences", default: s.trainSentences, range: 0...10_000_000)
-            s.minAbsRating = try e.double("min_abs_rating", default: s.minAbsRating, range: 0...100)
-            s.maxTokens = try e.int("max_tokens", default: s.maxTokens, range: 2...1_000_000)
-            s.calibrationSentences = try e.int("calibration_sentences", default: s.calibrationSentences, range: 1...10_000_000)
-            s.batch = try e.int("batch", default: s.batch, range: 1...4096)
-            s.l2 = try e.double("l2", default: s.l2, range: 0...1e6)
-            sentiment = s
-        case .languageModel:
-            var l = LanguageModel()
-            l.texts = (try e.strings("texts", default: [], count: 1...10_000)).map(path)
-            l.startLine = try e.int("start_line", default: l.startLine, range: 1...100_000_000)
-            l.tokens = try e.int("tokens", default: l.tokens, range: 2...1_000_000)
-            let modes = try e.strings("modes", default: ["prefill", "decode"], count: 1...2)
-            l.modes = []
-            for m in modes {
-                guard let mode = Mode(rawValue: m) else { throw e.error("modes", "expected prefill and/or decode, got '\(m)'") }
-                if !l.modes.contains(mode) { l.modes.append(mode) }
-            }
-            l.promptTokens = try e.int("prompt_tokens", default: l.promptTokens, range: 1...1_000_000)
-            if l.promptTokens >= l.tokens {
-                throw e.error("prompt_tokens", "\(l.promptTokens) leaves nothing to decode in passages of \(l.tokens) tokens")
-            }
-            l.decodePrompt = try e.choice("decode_prompt", default: .accelerator)
-            l.calibrationTexts = (try e.strings("calibration_texts", default: [], count: 0...10_000)).map(path)
-            l.calibrationTokens = try e.int("calibration_tokens", default: l.calibrationTokens, range: 2...1_000_000)
-            if let both = l.calibrationTexts.first(where: { l.texts.contains($0) }) {
-                throw e.error("calibration_texts", "\((both as NSString).lastPathComponent) is also an evaluation text; calibration and evaluation must be disjoint")
-            }
-            languageModel = l
-        }
-        // Keys of the other task are rejected by finish() (unknown key, with did-you-mean).
-        try e.finish()
-        hardware = try HardwareConfig(from: try r.child("hardware"))
-        let attentionSection = try r.child("attention")
-        attention = try AttentionConfig(from: attentionSection)
-        try hardware.checkDataflow(supports: attention, section: attentionSection)
-        if case .topTheta = attention.pruning, task == .languageModel, languageModel.calibrationTexts.isEmpty {
-            throw e.error(nil, "Top-θ pruning needs calibration_texts (held apart from texts) to calibrate its thresholds on")
-        }
-        r.allow("sweep", "zip", "base")
-        try r.finish()
-        let evalNode = node["eval"] ?? .mapping([])
-        self.node = .mapping([("eval", evalNode), ("hardware", hardware.configNode), ("attention", attention.configNode)])
-        taskKey = ConfigNode.mapping([("eval", evalNode)]).configID
-        arithmeticKey = ConfigNode.mapping([("eval", evalNode), ("attention", attention.configNode)]).configID
+        self = try ConfigSchema.decode(from: try ConfigReader(node), baseDirectory: baseDirectory)
+        self.node = ConfigSchema.node(of: self)
+        taskKey = ConfigNode.mapping([("eval", evalSection)]).configID
+        arithmeticKey = ConfigNode.mapping([("eval", evalSection), ("attention", attention.configNode)]).configID
+    }
+}
+
+extension EvalConfig: ConfigSection {
+    /// Every key at its default (no model).
+    public init() {
+        task = .sentiment
+        model = ""
+        hardware = HardwareConfig()
+        attention = AttentionConfig()
+        node = .mapping([])
+        taskKey = ""
+        arithmeticKey = ""
+    }
+
+    /// The top-level keys of an eval config, declared once. The `eval:` section is written to the
+    /// canonical config as given (its keys' order and spelling kept, defaults not filled), so the
+    /// `config_id`s of committed eval configs stay.
+    public static let keys: [ConfigKey<EvalConfig>] = [
+        ConfigKey(path: "eval", type: "mapping", defaultText: "— (required)", doc: "the task: the `eval:` tables in docs/eval.md",
+                  read: { (s, c) throws(AttnError) in
+                      guard s.root.has("eval") else {
+                          throw s.root.error(nil, "missing 'eval': the task to evaluate (task: sentiment or language_model, model: ...); see docs/eval.md")
+                      }
+                      let e = try s.reader("eval")
+                      // Keys of the other task are rejected here (unknown key, with did-you-mean).
+                      try ConfigSchema.decode(evalKeys, from: ConfigSectionReader(e, baseDirectory: s.baseDirectory), into: &c)
+                      c.evalSection = e.node
+                  },
+                  write: { $0.evalSection }),
+        .section("hardware", \.hardware, doc: "the accelerator's hardware (docs/config-reference.md)"),
+        .section("attention", \.attention, doc: "the accelerator's arithmetic (docs/config-reference.md)",
+                 check: { (c, s) throws(AttnError) in
+                     try c.hardware.checkDataflow(supports: c.attention, section: try s.reader("attention"))
+                     if case .topTheta = c.attention.pruning, c.task == .languageModel, c.languageModel.calibrationTexts.isEmpty {
+                         throw try s.reader("eval").error(nil, "Top-θ pruning needs calibration_texts (held apart from texts) to calibrate its thresholds on")
+                     }
+                 }),
+    ] + ConfigSweep.keys()
+
+    /// Every key of the `eval:` section: the task's keys apply to that task only.
+    public static var evalKeys: [ConfigKey<EvalConfig>] { commonKeys + sentimentKeys + languageModelKeys }
+
+    static let commonKeys: [ConfigKey<EvalConfig>] = [
+        .choice("task", \.task, required: true, doc: "`sentiment`: a probe on a BERT encoder; `language_model`: perplexity of a Llama decoder"),
+        .string("model", \.model, required: true, nonEmpty: true, isPath: true,
+                doc: "`sentiment`: HF BERT directory (config.json, model.safetensors, vocab.txt); `language_model`: GGUF file (Llama family)"),
+    ]
+
+    private static func sentimentTask(_ c: EvalConfig) -> ConfigKeyUse { c.task == .sentiment ? .read : .absent }
+    private static func languageModelTask(_ c: EvalConfig) -> ConfigKeyUse { c.task == .languageModel ? .read : .absent }
+
+    static let sentimentKeys: [ConfigKey<EvalConfig>] = [
+        .string("data", \.sentiment.data, required: true, nonEmpty: true, isPath: true, when: sentimentTask,
+                doc: "`movieReviewSnippets_GroundTruth.txt`: `id<TAB>mean rating<TAB>sentence` per line"),
+        .string("head", \.sentiment.head, required: true, nonEmpty: true, isPath: true, when: sentimentTask,
+                doc: "probe head file (safetensors); trained on first use, then reused"),
+        .int("seed", \.sentiment.seedValue, range: 0...Int.max, when: sentimentTask, doc: "SplitMix64 seed of the split"),
+        .int("test_sentences", \.sentiment.testSentences, range: 1...10_000_000, when: sentimentTask, doc: "test split size"),
+        .int("train_sentences", \.sentiment.trainSentences, range: 0...10_000_000, when: sentimentTask,
+             doc: "training split size; 0 = every other labelled sentence"),
+        .double("min_abs_rating", \.sentiment.minAbsRating, range: 0...100, when: sentimentTask,
+                doc: "sentences with \\|rating\\| below are dropped; label = rating > 0"),
+        .int("max_tokens", \.sentiment.maxTokens, range: 2...1_000_000, when: sentimentTask, doc: "WordPiece truncation (with [CLS]/[SEP])"),
+        .int("calibration_sentences", \.sentiment.calibrationSentences, range: 1...10_000_000, when: sentimentTask,
+             doc: "Top-θ thresholds come from the first N *training* sentences"),
+        .int("batch", \.sentiment.batch, range: 1...4096, when: sentimentTask,
+             doc: "sentences per encoder batch (sorted by length; padding keys masked)"),
+        .double("l2", \.sentiment.l2, range: 0...1e6, when: sentimentTask, doc: "L2 regularization of the head"),
+    ]
+
+    static let languageModelKeys: [ConfigKey<EvalConfig>] = [
+        .strings("texts", \.languageModel.texts, count: 1...10_000, isPath: true, defaultText: "—", when: languageModelTask,
+                 doc: "evaluation text files, one passage each"),
+        .int("start_line", \.languageModel.startLine, range: 1...100_000_000, when: languageModelTask,
+             doc: "first line (1-based) of each passage"),
+        .int("tokens", \.languageModel.tokens, range: 2...1_000_000, when: languageModelTask, doc: "tokens per passage"),
+        .choices("modes", \.languageModel.modes, count: 1...2, when: languageModelTask,
+                 doc: "`prefill`: one pass over the passage; `decode`: `prompt_tokens` in one pass, then one token per step with the KV cache"),
+        .int("prompt_tokens", \.languageModel.promptTokens, range: 1...1_000_000, when: languageModelTask, doc: "for `decode`",
+             check: { (c, s) throws(AttnError) in
+                 let l = c.languageModel
+                 if l.promptTokens >= l.tokens {
+                     throw s.root.error("prompt_tokens", "\(l.promptTokens) leaves nothing to decode in passages of \(l.tokens) tokens")
+                 }
+             }),
+        .choice("decode_prompt", \.languageModel.decodePrompt, when: languageModelTask,
+                doc: "for `decode`: `accelerator` runs the prompt's prefill through the accelerator and scores its predictions with the decode steps'; `float` runs it once per passage with exact float attention (its KV cache shared by every point) and scores only the decode steps (`tokens` − 1 − `prompt_tokens` per passage)"),
+        .strings("calibration_texts", \.languageModel.calibrationTexts, count: 0...10_000, isPath: true, when: languageModelTask,
+                 doc: "Top-θ calibration texts (required with Top-θ; must differ from `texts`)",
+                 check: { (c, s) throws(AttnError) in
+                     let l = c.languageModel
+                     if let both = l.calibrationTexts.first(where: { l.texts.contains($0) }) {
+                         throw s.root.error("calibration_texts", "\((both as NSString).lastPathComponent) is also an evaluation text; calibration and evaluation must be disjoint")
+                     }
+                 }),
+        .int("calibration_tokens", \.languageModel.calibrationTokens, range: 2...1_000_000, when: languageModelTask,
+             doc: "tokens per calibration passage (built like the evaluation passages, from the same `start_line`)"),
+    ]
+}
+
+extension EvalConfig.Sentiment {
+    /// `seed` as the config writes it (0…Int.max).
+    var seedValue: Int {
+        get { Int(clamping: seed) }
+        set { seed = UInt64(newValue) }
     }
 }
 

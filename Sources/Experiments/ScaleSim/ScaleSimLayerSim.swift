@@ -47,13 +47,7 @@ public enum ScaleSimLayerSim {
         let r = config.arrayRows, c = config.arrayCols
         let pixels = layer.ofmapPixels, window = layer.windowSize, filters = layer.filters
         let df = config.dataflow
-        // GEMM dimensions on the array's rows and columns, and the one streamed in time.
-        let (onRows, onCols, t): (Int, Int, Int)
-        switch df {
-        case .os: (onRows, onCols, t) = (pixels, filters, window)
-        case .ws: (onRows, onCols, t) = (window, filters, pixels)
-        case .is: (onRows, onCols, t) = (window, pixels, filters)
-        }
+        let (onRows, onCols, t) = mapped(df, pixels: pixels, window: window, filters: filters)
         let gemm = SystolicArray(rows: r, cols: c, dataflow: df, schedule: .scalesim).gemm(m: pixels, k: window, n: filters)
         let rowFolds = gemm.rowFolds, colFolds = gemm.colFolds, perFold = gemm.cyclesPerFold
         precondition(rowFolds == ceilDiv(onRows, r) && colFolds == ceilDiv(onCols, c))
@@ -82,55 +76,14 @@ public enum ScaleSimLayerSim {
                 let foldCycles = df == .os ? t + r + c - 2 : (2 * r + c + t - 2) + c - 1
                 mappingSum += Double(usedR * usedC) / Double(r * c)
                 utilSum += Double(usedR * usedC * t) / Double(r * c * foldCycles)
-                switch df {
-                case .os: ifmapReads += t * usedR; filterReads += t * usedC; ofmapWrites += usedR * usedC + r + c
-                case .ws: ifmapReads += t * usedR; filterReads += usedR * usedC; ofmapWrites += t * usedC
-                case .is: ifmapReads += usedR * usedC; filterReads += t * usedR; ofmapWrites += t * usedC
-                }
+                let requests = foldRequests(df, t: t, r: r, c: c, usedR: usedR, usedC: usedC)
+                (ifmapReads, filterReads, ofmapWrites) = (ifmapReads + requests.0, filterReads + requests.1, ofmapWrites + requests.2)
                 for local in 0..<perFold {
                     let cycle = row + stalls
-                    var nIf = 0, nF = 0, nO = 0
-                    switch df {
-                    case .os:
-                        for col in 0..<usedR {
-                            let u = local - col
-                            if u >= 0 && u < t { ifRow[nIf] = layer.ifmapAddress(pixel: rowStart + col, window: u, offset: 0); nIf += 1 }
-                        }
-                        for col in 0..<usedC {
-                            let u = local - col
-                            if u >= 0 && u < t { fRow[nF] = (colStart + col) * window + u; nF += 1 }
-                        }
-                        for col in 0..<usedC {
-                            let j = local - col - (t - 1)
-                            if j >= 0 && j < r && r - 1 - j < usedR { nO += 1 }
-                        }
-                    case .ws:
-                        for col in 0..<usedR {
-                            let u = local - col - r
-                            if u >= 0 && u < t { ifRow[nIf] = layer.ifmapAddress(pixel: u, window: rowStart + col, offset: 0); nIf += 1 }
-                        }
-                        if local < r && r - 1 - local < usedR {
-                            let w = rowStart + r - 1 - local
-                            for col in 0..<usedC { fRow[nF] = (colStart + col) * window + w; nF += 1 }
-                        }
-                        for col in 0..<usedC {
-                            let u = local - col - (2 * r - 1)
-                            if u >= 0 && u < t { nO += 1 }
-                        }
-                    case .is:
-                        if local < r && r - 1 - local < usedR {
-                            let w = rowStart + r - 1 - local
-                            for col in 0..<usedC { ifRow[nIf] = layer.ifmapAddress(pixel: colStart + col, window: w, offset: 0); nIf += 1 }
-                        }
-                        for col in 0..<usedR {
-                            let u = local - col - r
-                            if u >= 0 && u < t { fRow[nF] = u * window + rowStart + col; nF += 1 }
-                        }
-                        for col in 0..<usedC {
-                            let u = local - col - (2 * r - 1)
-                            if u >= 0 && u < t { nO += 1 }
-                        }
-                    }
+                    let demand = demandRow(df, local: local, fold: Fold(rowStart: rowStart, colStart: colStart, usedR: usedR, usedC: usedC),
+                                           r: r, t: t, window: window, layer: layer, ifRow: &ifRow, fRow: &fRow)
+                    var nIf = demand.nIf
+                    let nF = demand.nF, nO = demand.nO
                     // im2col positions outside the ifmap (−1, see `ifmapAddress`) are not requests.
                     var kept = 0
                     for i in 0..<nIf where ifRow[i] >= 0 { ifRow[kept] = ifRow[i]; kept += 1 }
@@ -168,5 +121,76 @@ public enum ScaleSimLayerSim {
             filterDRAMStart: filterBuf.dramStartCycle, filterDRAMStop: filterBuf.dramStopCycle,
             ofmapDRAMStart: ofmapBuf.dramStartCycle, ofmapDRAMStop: ofmapBuf.dramStopCycle,
             demandRows: row)
+    }
+
+    /// The GEMM dimensions on the array's rows and columns, and the one streamed in time.
+    private static func mapped(_ df: SystolicArray.Dataflow, pixels: Int, window: Int, filters: Int) -> (Int, Int, Int) {
+        switch df {
+        case .os: return (pixels, filters, window)
+        case .ws: return (window, filters, pixels)
+        case .is: return (window, pixels, filters)
+        }
+    }
+
+    /// SCALE-Sim's SRAM requests (words) of one fold: ifmap reads, filter reads, ofmap writes.
+    private static func foldRequests(_ df: SystolicArray.Dataflow, t: Int, r: Int, c: Int, usedR: Int, usedC: Int) -> (Int, Int, Int) {
+        switch df {
+        case .os: return (t * usedR, t * usedC, usedR * usedC + r + c)
+        case .ws: return (t * usedR, usedR * usedC, t * usedC)
+        case .is: return (usedR * usedC, t * usedR, t * usedC)
+        }
+    }
+
+    /// A fold's first array row and column in the GEMM dimensions mapped on them, and how many are used.
+    private struct Fold { var rowStart: Int, colStart: Int, usedR: Int, usedC: Int }
+
+    /// Demand row `local` of a fold (the table above): its ifmap and filter addresses, written to
+    /// `ifRow` and `fRow`, their counts, and the count of ofmap writes.
+    private static func demandRow(_ df: SystolicArray.Dataflow, local: Int, fold: Fold, r: Int, t: Int, window: Int, layer: ScaleSimLayer,
+                                  ifRow: inout [Int], fRow: inout [Int]) -> (nIf: Int, nF: Int, nO: Int) {
+        let (rowStart, colStart, usedR, usedC) = (fold.rowStart, fold.colStart, fold.usedR, fold.usedC)
+        var nIf = 0, nF = 0, nO = 0
+        switch df {
+        case .os:
+            for col in 0..<usedR {
+                let u = local - col
+                if u >= 0 && u < t { ifRow[nIf] = layer.ifmapAddress(pixel: rowStart + col, window: u, offset: 0); nIf += 1 }
+            }
+            for col in 0..<usedC {
+                let u = local - col
+                if u >= 0 && u < t { fRow[nF] = (colStart + col) * window + u; nF += 1 }
+            }
+            for col in 0..<usedC {
+                let j = local - col - (t - 1)
+                if j >= 0 && j < r && r - 1 - j < usedR { nO += 1 }
+            }
+        case .ws:
+            for col in 0..<usedR {
+                let u = local - col - r
+                if u >= 0 && u < t { ifRow[nIf] = layer.ifmapAddress(pixel: u, window: rowStart + col, offset: 0); nIf += 1 }
+            }
+            if local < r && r - 1 - local < usedR {
+                let w = rowStart + r - 1 - local
+                for col in 0..<usedC { fRow[nF] = (colStart + col) * window + w; nF += 1 }
+            }
+            for col in 0..<usedC {
+                let u = local - col - (2 * r - 1)
+                if u >= 0 && u < t { nO += 1 }
+            }
+        case .is:
+            if local < r && r - 1 - local < usedR {
+                let w = rowStart + r - 1 - local
+                for col in 0..<usedC { ifRow[nIf] = layer.ifmapAddress(pixel: colStart + col, window: w, offset: 0); nIf += 1 }
+            }
+            for col in 0..<usedR {
+                let u = local - col - r
+                if u >= 0 && u < t { fRow[nF] = u * window + rowStart + col; nF += 1 }
+            }
+            for col in 0..<usedC {
+                let u = local - col - (2 * r - 1)
+                if u >= 0 && u < t { nO += 1 }
+            }
+        }
+        return (nIf, nF, nO)
     }
 }

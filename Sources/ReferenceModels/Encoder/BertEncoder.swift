@@ -69,51 +69,13 @@ public struct BertEncoder: Sendable {
                         firstSequence: Int = 0) throws(AttnError) -> [BertEncoderOutput] {
         let c = config
         let h = c.hiddenSize, heads = c.numAttentionHeads, d = c.headDim, inter = c.intermediateSize
-        let source = "<token ids>"
         guard !batch.isEmpty else { return [] }
-        if let tokenTypes, tokenTypes.count != batch.count {
-            throw AttnError.input(file: source, item: "tokenTypes", message: "\(tokenTypes.count) rows for \(batch.count) sequences")
-        }
-        for (b, ids) in batch.enumerated() {
-            guard !ids.isEmpty else { throw AttnError.input(file: source, item: "sequence \(b)", message: "empty sequence") }
-            guard ids.count <= c.maxPositionEmbeddings else {
-                throw AttnError.input(file: source, item: "sequence \(b)", message: "\(ids.count) tokens exceed the model's \(c.maxPositionEmbeddings) positions")
-            }
-            if let bad = ids.firstIndex(where: { $0 < 0 || Int($0) >= c.vocabSize }) {
-                throw AttnError.input(file: source, item: "sequence \(b) position \(bad)", message: "token id \(ids[bad]) outside 0..<\(c.vocabSize)")
-            }
-            if let types = tokenTypes?[b] {
-                guard types.count == ids.count else {
-                    throw AttnError.input(file: source, item: "sequence \(b)", message: "\(types.count) token types for \(ids.count) tokens")
-                }
-                if let bad = types.firstIndex(where: { $0 < 0 || Int($0) >= c.typeVocabSize }) {
-                    throw AttnError.input(file: source, item: "sequence \(b) position \(bad)", message: "token type \(types[bad]) outside 0..<\(c.typeVocabSize)")
-                }
-            }
-        }
+        try validate(batch: batch, tokenTypes: tokenTypes)
         let tMax = batch.map(\.count).max()!
         let rows = batch.count * tMax
         let w = weights
 
-        // Embeddings.
-        var x = [Float](repeating: 0, count: rows * h)
-        for (b, ids) in batch.enumerated() {
-            for t in 0..<tMax {
-                let id = t < ids.count ? Int(ids[t]) : Int(tokenizer.padID)
-                let type = t < ids.count ? Int(tokenTypes?[b][t] ?? 0) : 0
-                let row = (b * tMax + t) * h
-                for j in 0..<h {
-                    x[row + j] = w.wordEmbeddings[id * h + j] + w.positionEmbeddings[t * h + j] + w.tokenTypeEmbeddings[type * h + j]
-                }
-            }
-        }
-        x.withUnsafeMutableBufferPointer { xp in
-            w.embeddingNormGamma.withUnsafeBufferPointer { g in
-                w.embeddingNormBeta.withUnsafeBufferPointer { be in
-                    EncoderMath.layerNorm(xp, rows: rows, dim: h, gamma: g, beta: be, eps: c.layerNormEps)
-                }
-            }
-        }
+        var x = embeddings(batch: batch, tokenTypes: tokenTypes, tMax: tMax)
 
         var qkv = [Float](repeating: 0, count: rows * 3 * h)
         var q = [Float](repeating: 0, count: heads * tMax * d)
@@ -172,6 +134,58 @@ public struct BertEncoder: Sendable {
             let pooled = Self.meanPool(hidden, tokens: n, dim: h)
             return BertEncoderOutput(tokens: n, hiddenSize: h, hidden: hidden, pooled: pooled, embedding: Self.l2Normalized(pooled))
         }
+    }
+
+    /// Rejects an empty sequence, one longer than the model's positions, and token ids or types
+    /// outside the vocabularies.
+    private func validate(batch: [[Int32]], tokenTypes: [[Int32]]?) throws(AttnError) {
+        let c = config
+        let source = "<token ids>"
+        if let tokenTypes, tokenTypes.count != batch.count {
+            throw AttnError.input(file: source, item: "tokenTypes", message: "\(tokenTypes.count) rows for \(batch.count) sequences")
+        }
+        for (b, ids) in batch.enumerated() {
+            guard !ids.isEmpty else { throw AttnError.input(file: source, item: "sequence \(b)", message: "empty sequence") }
+            guard ids.count <= c.maxPositionEmbeddings else {
+                throw AttnError.input(file: source, item: "sequence \(b)", message: "\(ids.count) tokens exceed the model's \(c.maxPositionEmbeddings) positions")
+            }
+            if let bad = ids.firstIndex(where: { $0 < 0 || Int($0) >= c.vocabSize }) {
+                throw AttnError.input(file: source, item: "sequence \(b) position \(bad)", message: "token id \(ids[bad]) outside 0..<\(c.vocabSize)")
+            }
+            if let types = tokenTypes?[b] {
+                guard types.count == ids.count else {
+                    throw AttnError.input(file: source, item: "sequence \(b)", message: "\(types.count) token types for \(ids.count) tokens")
+                }
+                if let bad = types.firstIndex(where: { $0 < 0 || Int($0) >= c.typeVocabSize }) {
+                    throw AttnError.input(file: source, item: "sequence \(b) position \(bad)", message: "token type \(types[bad]) outside 0..<\(c.typeVocabSize)")
+                }
+            }
+        }
+    }
+
+    /// The layer-normalized sum of word, position and token-type embeddings, [batch × tMax, hidden]
+    /// (padding positions take the pad token).
+    private func embeddings(batch: [[Int32]], tokenTypes: [[Int32]]?, tMax: Int) -> [Float] {
+        let c = config, h = c.hiddenSize, rows = batch.count * tMax, w = weights
+        var x = [Float](repeating: 0, count: rows * h)
+        for (b, ids) in batch.enumerated() {
+            for t in 0..<tMax {
+                let id = t < ids.count ? Int(ids[t]) : Int(tokenizer.padID)
+                let type = t < ids.count ? Int(tokenTypes?[b][t] ?? 0) : 0
+                let row = (b * tMax + t) * h
+                for j in 0..<h {
+                    x[row + j] = w.wordEmbeddings[id * h + j] + w.positionEmbeddings[t * h + j] + w.tokenTypeEmbeddings[type * h + j]
+                }
+            }
+        }
+        x.withUnsafeMutableBufferPointer { xp in
+            w.embeddingNormGamma.withUnsafeBufferPointer { g in
+                w.embeddingNormBeta.withUnsafeBufferPointer { be in
+                    EncoderMath.layerNorm(xp, rows: rows, dim: h, gamma: g, beta: be, eps: c.layerNormEps)
+                }
+            }
+        }
+        return x
     }
 
     /// Mean over `tokens` rows of a [tokens, dim] buffer, summed in Double.
