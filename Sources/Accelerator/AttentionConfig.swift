@@ -249,16 +249,83 @@ extension AttentionConfig: ConfigSection {
     private static func topTheta(_ a: AttentionConfig) -> ConfigKeyUse { a.pruningKind == .topTheta ? .read : .absent }
 }
 
+/// A variant's name in the config: the name of a value, and the values a newly chosen variant
+/// starts at (its keys then set the rest).
+protocol VariantName: Equatable {
+    associatedtype Value
+    init(_ value: Value)
+    var initial: Value { get }
+}
+
+extension VariantName {
+    /// Selecting another variant starts it at its initial values; selecting the same one keeps them.
+    static func select(_ name: Self, in value: inout Value) {
+        if Self(value) != name { value = name.initial }
+    }
+}
+
 /// The config's names for the variants of `AttentionConfig`'s arithmetic, and accessors that read and
 /// write a variant's values (what `AttentionConfig.keys` binds the keys to).
 extension AttentionConfig {
-    enum SoftmaxArithmeticName: String, Sendable, CaseIterable { case float, fixed }
-    enum PruningName: String, Sendable, CaseIterable {
-        case none, probability, topTheta = "top_theta", topK = "top_k"
+    enum SoftmaxArithmeticName: String, Sendable, CaseIterable, VariantName {
+        case float, fixed
+        init(_ v: SoftmaxArithmetic) { if case .fixed = v { self = .fixed } else { self = .float } }
+        var initial: SoftmaxArithmetic { self == .float ? .float : .fixed(inputFracBits: 6, outputFracBits: 12) }
     }
-    enum BucketsName: String, Sendable, CaseIterable { case none, pow2, every }
-    enum ProbabilityCodingName: String, Sendable, CaseIterable {
+    enum PruningName: String, Sendable, CaseIterable, VariantName {
+        case none, probability, topTheta = "top_theta", topK = "top_k"
+        init(_ v: Pruning) {
+            switch v {
+            case .none: self = .none
+            case .probability: self = .probability
+            case .topTheta: self = .topTheta
+            case .topK: self = .topK
+            }
+        }
+        var initial: Pruning {
+            switch self {
+            case .none: return .none
+            case .probability: return .probability(threshold: 0)
+            case .topTheta: return .topTheta(TopTheta(k: 1))
+            case .topK: return .topK(1)
+            }
+        }
+    }
+    enum BucketsName: String, Sendable, CaseIterable, VariantName {
+        case none, pow2, every
+        init(_ v: ThresholdBuckets) {
+            switch v {
+            case .none: self = .none
+            case .powersOfTwo: self = .pow2
+            case .every: self = .every
+            }
+        }
+        var initial: ThresholdBuckets {
+            switch self {
+            case .none: return .none
+            case .pow2: return .powersOfTwo
+            case .every: return .every(64)
+            }
+        }
+    }
+    enum ProbabilityCodingName: String, Sendable, CaseIterable, VariantName {
         case none, log, logPow2 = "log_pow2", uniform
+        init(_ v: ProbabilityQuantization) {
+            switch v {
+            case .none: self = .none
+            case .log: self = .log
+            case .logPowerOfTwo: self = .logPow2
+            case .uniform: self = .uniform
+            }
+        }
+        var initial: ProbabilityQuantization {
+            switch self {
+            case .none: return .none
+            case .log: return .log(bits: 3, threshold: 1e-3)
+            case .logPow2: return .logPowerOfTwo(bits: 3)
+            case .uniform: return .uniform(bits: 8)
+            }
+        }
     }
 
     var rangePercentile: Double {
@@ -267,13 +334,8 @@ extension AttentionConfig {
     }
 
     var softmaxArithmetic: SoftmaxArithmeticName {
-        get { if case .fixed = softmax { return .fixed } else { return .float } }
-        set {
-            switch newValue {
-            case .float: softmax = .float
-            case .fixed: if case .float = softmax { softmax = .fixed(inputFracBits: 6, outputFracBits: 12) }
-            }
-        }
+        get { SoftmaxArithmeticName(softmax) }
+        set { SoftmaxArithmeticName.select(newValue, in: &softmax) }
     }
     var softmaxInputFracBits: Int {
         get { if case .fixed(let i, _) = softmax { return i } else { return 6 } }
@@ -297,23 +359,8 @@ extension AttentionConfig {
     }
 
     var pruningKind: PruningName {
-        get {
-            switch pruning {
-            case .none: return .none
-            case .probability: return .probability
-            case .topTheta: return .topTheta
-            case .topK: return .topK
-            }
-        }
-        set {
-            guard newValue != pruningKind else { return }
-            switch newValue {
-            case .none: pruning = .none
-            case .probability: pruning = .probability(threshold: 0)
-            case .topTheta: pruning = .topTheta(TopTheta(k: 1))
-            case .topK: pruning = .topK(1)
-            }
-        }
+        get { PruningName(pruning) }
+        set { PruningName.select(newValue, in: &pruning) }
     }
     var probabilityThreshold: Double {
         get { if case .probability(let t) = pruning { return t } else { return 0 } }
@@ -341,21 +388,8 @@ extension AttentionConfig {
         set { pruning = .topTheta(newValue) }
     }
     var lengthBuckets: BucketsName {
-        get {
-            switch topTheta.buckets {
-            case .none: return .none
-            case .powersOfTwo: return .pow2
-            case .every: return .every
-            }
-        }
-        set {
-            guard newValue != lengthBuckets else { return }
-            switch newValue {
-            case .none: topTheta.buckets = .none
-            case .pow2: topTheta.buckets = .powersOfTwo
-            case .every: topTheta.buckets = .every(64)
-            }
-        }
+        get { BucketsName(topTheta.buckets) }
+        set { BucketsName.select(newValue, in: &topTheta.buckets) }
     }
     var bucketRows: Int {
         get { if case .every(let n) = topTheta.buckets { return n } else { return 64 } }
@@ -363,23 +397,8 @@ extension AttentionConfig {
     }
 
     var probabilityCoding: ProbabilityCodingName {
-        get {
-            switch probabilityQuantization {
-            case .none: return .none
-            case .log: return .log
-            case .logPowerOfTwo: return .logPow2
-            case .uniform: return .uniform
-            }
-        }
-        set {
-            guard newValue != probabilityCoding else { return }
-            switch newValue {
-            case .none: probabilityQuantization = .none
-            case .log: probabilityQuantization = .log(bits: 3, threshold: 1e-3)
-            case .logPow2: probabilityQuantization = .logPowerOfTwo(bits: 3)
-            case .uniform: probabilityQuantization = .uniform(bits: 8)
-            }
-        }
+        get { ProbabilityCodingName(probabilityQuantization) }
+        set { ProbabilityCodingName.select(newValue, in: &probabilityQuantization) }
     }
     var probabilityBits: Int {
         get {

@@ -52,7 +52,7 @@ extension ExperimentConfig: ConfigSection {
     public static let keys: [ConfigKey<ExperimentConfig>] = [
         .strings("traces", \.traces, count: 1...10_000, isPath: true,
                  missing: "missing 'traces': a list of trace files (.safetensors) to replay", defaultText: "— (required)",
-                 doc: "trace files (.safetensors) to replay"),
+                 doc: "trace files (.safetensors) to replay, relative to the config file"),
         .choices("phases", \.phases, count: 1...2, doc: "phases to report"),
         .ints("calibration.sequences", \.calibrationSequences, range: 0...1_000_000,
               doc: "trace sequences for Top-θ calibration; never evaluated"),

@@ -33,24 +33,28 @@ import Testing
         return lines.dropFirst().map { Dictionary(uniqueKeysWithValues: zip(lines[0], $0)) }
     }
 
-    func sentimentConfig(_ dir: URL, head: String, extra: String = "") throws -> String {
-        let path = dir.appendingPathComponent("sentiment.yaml").path
-        try """
-        eval:
-          task: sentiment
-          model: \(Self.assets)/minilm
-          data: \(Self.reviews)
-          head: \(head)
-          seed: 3
-          test_sentences: 120
-          train_sentences: 400
-          calibration_sentences: 24
-        attention:
-          datapath: {q_bits: 16, k_bits: 16, v_bits: 16, acc_bits: 64}
-          pruning: {kind: none}
-        \(extra)
-        """.write(toFile: path, atomically: true, encoding: .utf8)
+    /// Writes `name` in `dir`: an `eval:` section of `eval` lines ("key: value"), the exact 16-bit
+    /// datapath without pruning (the float model's numbers), then `extra` (a sweep); returns its path.
+    func writeEvalConfig(_ dir: URL, _ name: String, eval: [String], extra: String = "") throws -> String {
+        let path = dir.appendingPathComponent(name).path
+        let lines = ["eval:"] + eval.map { "  " + $0 }
+            + ["attention:", "  datapath: {q_bits: 16, k_bits: 16, v_bits: 16, acc_bits: 64}", "  pruning: {kind: none}", extra]
+        try lines.joined(separator: "\n").write(toFile: path, atomically: true, encoding: .utf8)
         return path
+    }
+
+    func sentimentConfig(_ dir: URL, head: String, extra: String = "") throws -> String {
+        try writeEvalConfig(dir, "sentiment.yaml", eval: [
+            "task: sentiment", "model: \(Self.assets)/minilm", "data: \(Self.reviews)", "head: \(head)", "seed: 3",
+            "test_sentences: 120", "train_sentences: 400", "calibration_sentences: 24",
+        ], extra: extra)
+    }
+
+    /// SmolLM2 on 40-token Macbeth passages from line 1000, Top-θ calibrated on Hamlet; `more`
+    /// adds keys.
+    static func macbeth(calibrationTokens: Int, _ more: [String] = []) -> [String] {
+        ["task: language_model", "model: \(smollm2)", "texts: [\(play("macbeth"))]", "start_line: 1000", "tokens: 40"] + more
+            + ["calibration_texts: [\(play("hamlet"))]", "calibration_tokens: \(calibrationTokens)"]
     }
 
     /// An exact datapath scores exactly as the float model; Ji's pruning at t = 0.05 with 3-bit log
@@ -98,23 +102,11 @@ import Testing
     /// Top-θ calibrated on Hamlet and evaluated on Macbeth fetches fewer V rows in decode.
     @Test func perplexityPrefillAndDecode() throws {
         let dir = try CLI.temporaryDirectory()
-        let cfg = dir.appendingPathComponent("lm.yaml").path
-        try """
-        eval:
-          task: language_model
-          model: \(Self.smollm2)
-          texts: [\(Self.play("macbeth"))]
-          start_line: 1000
-          tokens: 40
-          calibration_texts: [\(Self.play("hamlet"))]
-          calibration_tokens: 40
-        attention:
-          datapath: {q_bits: 16, k_bits: 16, v_bits: 16, acc_bits: 64}
-          pruning: {kind: none}
+        let cfg = try writeEvalConfig(dir, "lm.yaml", eval: Self.macbeth(calibrationTokens: 40), extra: """
         sweep:
           attention.pruning: [{kind: none}, {kind: top_theta, k: 4, denominator: exact, v_mean: true, dense_layers: 0}]
           hardware.array.rows: [32, 16]
-        """.write(toFile: cfg, atomically: true, encoding: .utf8)
+        """)
         let r = try CLI.run(["eval", cfg, "--quiet"])
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stderr.isEmpty)
@@ -190,24 +182,11 @@ import Testing
     /// length in its threshold table.
     @Test func floatPromptDecodeAndRowsBeyondTheThresholdTable() throws {
         let dir = try CLI.temporaryDirectory()
-        let cfg = dir.appendingPathComponent("long.yaml").path
-        try """
-        eval:
-          task: language_model
-          model: \(Self.smollm2)
-          texts: [\(Self.play("macbeth"))]
-          start_line: 1000
-          tokens: 40
-          prompt_tokens: 30
-          decode_prompt: float
-          calibration_texts: [\(Self.play("hamlet"))]
-          calibration_tokens: 12
-        attention:
-          datapath: {q_bits: 16, k_bits: 16, v_bits: 16, acc_bits: 64}
-          pruning: {kind: none}
+        let cfg = try writeEvalConfig(dir, "long.yaml", eval: Self.macbeth(calibrationTokens: 12, ["prompt_tokens: 30", "decode_prompt: float"]),
+                                      extra: """
         sweep:
           attention.pruning: [{kind: none}, {kind: top_theta, k: 4, denominator: exact, v_mean: true, dense_layers: 0}]
-        """.write(toFile: cfg, atomically: true, encoding: .utf8)
+        """)
         let r = try CLI.run(["eval", cfg, "--quiet"])
         #expect(r.status == 0, "\(r.stderr)")
         let rows = Self.table(r.stdout)

@@ -16,6 +16,10 @@ enum Chromium {
         return nil
     }()
 
+    /// The browser tests' condition: run where Chromium is installed, else skipped saying so.
+    static let installed: ConditionTrait = .enabled(if: executable != nil,
+        "Chromium not found (set ATTNSIM_CHROMIUM or install Debian's chromium; Scripts/test does in CI): browser rendering NOT checked")
+
     /// Screenshots `file` (an SVG) at width × height; returns the PNG's bytes.
     static func screenshot(_ file: URL, width: Int, height: Int, dir: URL) throws -> Data {
         let png = dir.appendingPathComponent("shot.png")
@@ -66,8 +70,7 @@ enum Chromium {
     /// The README's sweep, plotted as its Pareto front and rendered by a real browser: the screenshot is
     /// the window's size, has ink but is mostly white background, shows the axis titles (dark pixels in
     /// the bands where they are drawn) and the markers' colours; the SVG carries the titles with units.
-    @Test(.enabled(if: Chromium.executable != nil,
-                   "Chromium not found (set ATTNSIM_CHROMIUM or install Debian's chromium; Scripts/test does in CI): browser rendering NOT checked"))
+    @Test(Chromium.installed)
     func sweepParetoPlotRendersInChromium() throws {
         let (text, image) = try renderSweepPlot(["--x", "energy_pj", "--y", "rel_l2_error", "--color", "attention.pruning.k",
                                                  "--where", "phase=prefill", "--title", "sweep-small, prefill"], name: "pareto")
@@ -94,8 +97,7 @@ enum Chromium {
     /// config_id as a categorical x axis against energy on a log y axis: the ids are the tick labels
     /// (thinned, not overlapping), the y title says log scale, there is no Pareto front, and the
     /// browser draws tick-label ink under the plot and the markers.
-    @Test(.enabled(if: Chromium.executable != nil,
-                   "Chromium not found (set ATTNSIM_CHROMIUM or install Debian's chromium; Scripts/test does in CI): browser rendering NOT checked"))
+    @Test(Chromium.installed)
     func categoricalAndLogAxesRenderInChromium() throws {
         let (text, image) = try renderSweepPlot(["--x", "config_id", "--y", "energy_pj", "--y-scale", "log",
                                                  "--color", "attention.pruning.k", "--where", "phase=prefill"], name: "categorical-log")

@@ -102,7 +102,8 @@ extension DRAMConfig: ConfigSection {
     /// A structure count: at least 1, and a power of two where the address mapping gives it a bit field.
     private static func count(_ key: String, _ path: WritableKeyPath<DRAMSpec, Int>, powerOfTwo: Bool, doc: String,
                               then: ConfigCheck<DRAMConfig>? = nil) -> ConfigKey<DRAMConfig> {
-        specInt("structure", key, path, range: 0...(1 << 30), doc: doc, check: { (c, s) throws(AttnError) in
+        let doc = doc + (powerOfTwo ? "; a power of two" : "") + "; ≥ 1"
+        return specInt("structure", key, path, range: 0...(1 << 30), doc: doc, check: { (c, s) throws(AttnError) in
             let v = c.spec[keyPath: path], r = try s.reader("structure")
             if v == 0 { throw r.error(key, "must be at least 1 (a DRAM with no \(key.replacingOccurrences(of: "_", with: " ")) holds nothing)") }
             if powerOfTwo && v & (v - 1) != 0 {
