@@ -22,6 +22,7 @@ public struct ReportRow: Sendable {
     public static let columns: [(name: String, meaning: String)] = [
         ("config_id", "first 12 hex digits of the SHA-256 of the fully resolved config (defaults filled)"),
         ("point", "index of the sweep point (cartesian order, first sweep key slowest)"),
+        ("model_revision", "revision of attnsim's models that produced the row (`--resume` and `merge` refuse to mix revisions; docs/robustness.md)"),
         ("trace", "trace file name"),
         ("phase", "prefill (all prompt rows as tiles) or decode (one query row per step against the KV cache)"),
         ("layer", "layer index, or 'all' for the phase total"),
@@ -110,7 +111,7 @@ public struct ReportRow: Sendable {
         func i(_ v: Int) -> String { String(v) }
         let list: ([Int]) -> String = { $0.isEmpty ? "none" : $0.map(String.init).joined(separator: " ") }
         values = [
-            c.point.configID, i(c.point.index), c.trace, c.phase.rawValue, layer.map(i) ?? "all", kvHead.map(i) ?? "all",
+            c.point.configID, i(c.point.index), i(AttnSimVersion.modelRevision), c.trace, c.phase.rawValue, layer.map(i) ?? "all", kvHead.map(i) ?? "all",
             i(cost.cycles), i(cost.cyclesQK), i(cost.cyclesThreshold), i(cost.cyclesSoftmax), i(cost.cyclesQuantize),
             i(cost.cyclesPV), i(cost.cyclesVFetch), i(cost.cyclesDRAM), cost.boundBy,
             n(Double(cost.cycles) / (c.clockGHz * 1000)), n(cost.arrayUtilization),

@@ -6,6 +6,9 @@ import Foundation
 /// sweep always leaves a valid CSV of every point finished so far — which `--resume` continues.
 /// Rows are always written in point order, so the final file does not depend on scheduling.
 public final class SweepOutput: @unchecked Sendable {
+    /// The report column naming the model revision a row was made by (`--resume` and `merge` check it).
+    public static let revisionColumn = "model_revision"
+
     public let path: String
     public let header: [String]
     private var rowsByPoint: [Int: [[String]]]
@@ -75,8 +78,9 @@ public final class SweepOutput: @unchecked Sendable {
     }
 
     /// Finished points of an earlier run of the same sweep in `path`, checked against this run:
-    /// the same columns, the same `--detail` level (when `detail` is given), and for every point the
-    /// same traces, phases, swept values and config_id. A difference is an input error naming it.
+    /// the same columns, the same `--detail` level (when `detail` is given), the same model revision
+    /// (`AttnSimVersion.modelRevision`), and for every point the same traces, phases, swept values
+    /// and config_id. A difference is an input error naming it.
     public static func resume(path: String, header: [String], points: [Expected], detail: String? = nil) throws(AttnError) -> [Int: [[String]]] {
         var st = stat()
         guard stat(path, &st) == 0 else { return [:] }
@@ -91,6 +95,9 @@ public final class SweepOutput: @unchecked Sendable {
             if !gone.isEmpty { parts.append("it has columns this run does not write (\(gone.prefix(5).joined(separator: ", "))\(gone.count > 5 ? ", ..." : ""))") }
             if !new.isEmpty { parts.append("this run writes columns it lacks (\(new.prefix(5).joined(separator: ", "))\(new.count > 5 ? ", ..." : ""))") }
             if parts.isEmpty { parts.append("its columns are in another order") }
+            if header.contains(SweepOutput.revisionColumn) && !table.columns.contains(SweepOutput.revisionColumn) {
+                throw refuse("it was written by an attnsim older than model revision 1 (it has no \(SweepOutput.revisionColumn) column): its numbers come from other models")
+            }
             throw refuse("its columns differ from this run's: " + parts.joined(separator: "; ") + " (another sweep, or another attnsim version?)")
         }
         let index = { (name: String) in table.columns.firstIndex(of: name) }
@@ -103,9 +110,13 @@ public final class SweepOutput: @unchecked Sendable {
         }
         var out: [Int: [[String]]] = [:]
         var lineOf: [Int: Int] = [:]
+        let ri = index(SweepOutput.revisionColumn)
         for (n, row) in table.rows.enumerated() {
             guard let p = Int(row[pi]), p >= 0, p < points.count else {
                 throw refuse("point '\(row[pi])' is not a point of this sweep (0..<\(points.count))", at: n + 2)
+            }
+            if let ri, row[ri] != String(AttnSimVersion.modelRevision) {
+                throw refuse("point \(p) was made by model revision \(row[ri]), this attnsim is model revision \(AttnSimVersion.modelRevision): its numbers come from other models (docs/robustness.md, \"Model revisions\")", at: n + 2)
             }
             out[p, default: []].append(row)
             if lineOf[p] == nil { lineOf[p] = n + 2 }
@@ -138,13 +149,15 @@ public final class SweepOutput: @unchecked Sendable {
 }
 
 /// `attnsim merge`: combines shard CSVs of one sweep into one, in point order. Every file must have
-/// the same columns; a (point, trace, phase, layer, kv_head) row may appear once; with the sweep's
-/// config ids given, every point must be present with its own config_id.
+/// the same columns and every row the same model revision; a (point, trace, phase, layer, kv_head)
+/// row may appear once; with the sweep's config ids given, every point must be present with its own
+/// config_id.
 public enum SweepMerge {
     public static func merge(_ paths: [String], configIDs: [String]?) throws(AttnError) -> String {
         var header: [String]?
         var rowsByPoint: [Int: [[String]]] = [:]
         var seen: [String: String] = [:]
+        var revision: (String, String)?
         for path in paths {
             let t = try CSVTable(path: path)
             if let h = header, h != t.columns {
@@ -153,7 +166,14 @@ public enum SweepMerge {
             header = t.columns
             let key = try ["point", "trace", "phase", "layer", "kv_head"].map { c throws(AttnError) in try t.columnIndex(c) }
             let ci = try t.columnIndex("config_id")
+            let ri = t.columns.firstIndex(of: SweepOutput.revisionColumn)
             for (n, row) in t.rows.enumerated() {
+                if let ri {
+                    if let (r, at) = revision, r != row[ri] {
+                        throw AttnError.input(file: "\(path):\(n + 2)", item: nil, message: "made by model revision \(row[ri]), \(at) by model revision \(r): shards of one sweep must come from one attnsim model revision")
+                    }
+                    if revision == nil { revision = (row[ri], "\(path):\(n + 2)") }
+                }
                 let k = key.map { row[$0] }.joined(separator: "\u{0}")
                 if let other = seen[k] {
                     throw AttnError.input(file: "\(path):\(n + 2)", item: nil, message: "duplicate row for point \(row[key[0]]), \(row[key[1]]) \(row[key[2]]) (also in \(other))")

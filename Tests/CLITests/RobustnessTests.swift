@@ -1,4 +1,5 @@
 import Foundation
+import AttnCore
 import Testing
 
 /// Issue 16: no input destroys a user's files, no number crashes the tool. Each test runs the binary
@@ -154,6 +155,40 @@ import Testing
                                         "--set", "traces=[t.safetensors, t2.safetensors]", "--set", "sweep={hardware.array.rows: [4, 8]}"], cwd: dir),
                            "point 0 was run on traces t.safetensors; this run replays t.safetensors, t2.safetensors")
         #expect(bytes(partial) == saved)
+    }
+
+    /// A CSV made by other models (another `model_revision`, or an attnsim from before revisions were
+    /// recorded) is never continued or merged: its rows would sit next to rows of this model.
+    @Test func resumeAndMergeRefuseRowsOfAnotherModelRevision() throws {
+        let dir = try workspace()
+        let partial = dir.appendingPathComponent("p.csv").path
+        #expect(try CLI.run(["sweep", "s.yaml", "--out", partial, "--quiet"], cwd: dir).status == 0)
+        let table = try CSVTable(path: partial)
+        let ri = try table.columnIndex("model_revision")
+        #expect(table.rows.allSatisfy { $0[ri] == String(AttnSimVersion.modelRevision) })
+        // The same rows, said to come from the previous revision (only line 3 changed).
+        var rows = table.rows
+        rows[1][ri] = String(AttnSimVersion.modelRevision - 1)
+        let older = CSV.record(table.columns) + rows.map { CSV.record($0) }.joined()
+        try older.write(toFile: partial, atomically: true, encoding: .utf8)
+        expectOneLineError(try CLI.run(["sweep", "s.yaml", "--out", partial, "--resume", "--quiet"], cwd: dir),
+                           "p.csv:3: cannot resume: point \(rows[1][table.columns.firstIndex(of: "point")!]) was made by model revision \(AttnSimVersion.modelRevision - 1), this attnsim is model revision \(AttnSimVersion.modelRevision)")
+        #expect(bytes(partial) == Data(older.utf8))
+        // Without the column: written before revisions were recorded.
+        let bare = CSV.record(table.columns.filter { $0 != "model_revision" })
+            + table.rows.map { r in CSV.record(r.enumerated().filter { $0.offset != ri }.map(\.element)) }.joined()
+        try bare.write(toFile: partial, atomically: true, encoding: .utf8)
+        expectOneLineError(try CLI.run(["sweep", "s.yaml", "--out", partial, "--resume", "--quiet"], cwd: dir),
+                           "cannot resume: it was written by an attnsim older than model revision 1 (it has no model_revision column)")
+        // merge: two shards of one sweep, one of them from another revision.
+        #expect(try CLI.run(["sweep", "s.yaml", "--out", "a.csv", "--shard", "0/2", "--quiet"], cwd: dir).status == 0)
+        #expect(try CLI.run(["sweep", "s.yaml", "--out", "b.csv", "--shard", "1/2", "--quiet"], cwd: dir).status == 0)
+        #expect(try CLI.run(["merge", "a.csv", "b.csv", "--out", "m.csv"], cwd: dir).status == 0)
+        let b = try CSVTable(path: dir.appendingPathComponent("b.csv").path)
+        let bOld = CSV.record(b.columns) + b.rows.map { r in var r = r; r[ri] = "0"; return CSV.record(r) }.joined()
+        try bOld.write(to: dir.appendingPathComponent("b.csv"), atomically: true, encoding: .utf8)
+        expectOneLineError(try CLI.run(["merge", "a.csv", "b.csv", "--out", "m2.csv"], cwd: dir),
+                           "b.csv:2: made by model revision 0, a.csv:2 by model revision \(AttnSimVersion.modelRevision): shards of one sweep must come from one attnsim model revision")
     }
 
     @Test func aBillionPointSweepIsRefusedWithTheMemoryItNeeds() throws {

@@ -37,7 +37,7 @@ public final class EvalRunner: @unchecked Sendable {
 
     /// Eval report header: identification, the trace report's cost and fidelity columns, the metrics, swept keys.
     public static func header(sweptPaths: [String]) -> [String] {
-        ["config_id", "point", "task", "model", "mode", "phase"] + costColumns.map(\.name) + metricColumns.map(\.name) + sweptPaths
+        ["config_id", "point", "model_revision", "task", "model", "mode", "phase"] + costColumns.map(\.name) + metricColumns.map(\.name) + sweptPaths
     }
 
     static let costStart = ReportRow.columns.firstIndex { $0.name == "cycles" }!
@@ -358,7 +358,7 @@ public final class EvalRunner: @unchecked Sendable {
             let task = c.task == .sentiment
                 ? "sentiment:" + (c.sentiment.data as NSString).lastPathComponent
                 : "perplexity:" + c.languageModel.texts.map { ($0 as NSString).lastPathComponent }.joined(separator: "+")
-            var fields = [p.configID, String(p.index), task, (c.model as NSString).lastPathComponent, o.mode, o.phase.rawValue]
+            var fields = [p.configID, String(p.index), String(AttnSimVersion.modelRevision), task, (c.model as NSString).lastPathComponent, o.mode, o.phase.rawValue]
             fields += report.values[Self.costStart..<Self.costEnd]
             fields += Self.metricColumns.map { o.metrics[$0.name] ?? "" }
             fields += sweptPaths.map { path in p.swept.first { $0.path == path }?.value ?? "" }
