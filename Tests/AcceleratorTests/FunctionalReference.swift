@@ -123,6 +123,72 @@ struct FunctionalOracle {
         }
     }
 
+    /// The exact reference of row r of head h in Double on the float Q, K, V: probabilities, output.
+    static func exact(_ x: LayerInput, head h: Int, row r: Int, count n: Int) -> ([Double], [Double]) {
+        let d = x.headDim, t = x.tokens, kvh = h / (x.heads / x.kvHeads)
+        var ref = [Double](repeating: 0, count: n)
+        for j in 0..<n {
+            var dot = 0.0
+            for c in 0..<d { dot += Double(x.q[(h * x.queryRows.count + r) * d + c]) * Double(x.k[(kvh * t + j) * d + c]) }
+            ref[j] = dot * x.scale
+        }
+        let refMax = ref.max()!
+        var refSum = 0.0
+        for j in 0..<n { ref[j] = exp(ref[j] - refMax); refSum += ref[j] }
+        for j in 0..<n { ref[j] /= refSum }
+        var oRef = [Double](repeating: 0, count: d)
+        for j in 0..<n where ref[j] > 0 { for c in 0..<d { oRef[c] += ref[j] * Double(x.v[(kvh * t + j) * d + c]) } }
+        return (ref, oRef)
+    }
+
+    /// A row's kept keys (pruning, then the keep-the-max fallback), whether the fallback fired, and
+    /// the softmax denominator with its compensation.
+    func prune(_ s: [Double], _ e: [Double], max m: Double, sum sumAll: Double, head h: Int)
+        -> (keep: [Bool], keepMax: Bool, denominator: Double) {
+        let n = s.count
+        var keep = [Bool](repeating: true, count: n)
+        var theta = -Double.infinity
+        switch config.pruning {
+        case .none:
+            break
+        case .probability(let tp):
+            for j in 0..<n { keep[j] = e[j] / sumAll > tp }
+        case .topTheta(let tt):
+            if n > tt.k { theta = table!.θ(head: h, length: n) }
+            for j in 0..<n { keep[j] = (tt.placement == .scores ? s[j] : e[j] / sumAll) > theta }
+        case .topK(let kk):
+            let ranked = (0..<n).sorted { s[$0] != s[$1] ? s[$0] > s[$1] : $0 < $1 }
+            for j in 0..<n { keep[j] = false }
+            for j in ranked.prefix(kk) { keep[j] = true }
+        }
+        var kept = keep.filter { $0 }.count, keepMax = false
+        if kept == 0 {
+            keep[(0..<n).max { s[$0] < s[$1] || (s[$0] == s[$1] && $0 > $1) }!] = true
+            kept = 1
+            keepMax = true
+        }
+        // Denominator and its compensation.
+        var sumKept = 0.0
+        for j in 0..<n where keep[j] { sumKept += e[j] }
+        var denom = sumKept
+        switch config.pruning {
+        case .none, .probability: denom = sumAll
+        case .topK: denom = sumKept
+        case .topTheta(let tt):
+            if tt.placement == .probabilities {
+                denom = sumAll
+            } else {
+                switch tt.denominator {
+                case .none: denom = sumKept
+                case .exact: denom = sumAll
+                case .countBound: denom = sumKept + Double(n - kept) * (theta.isFinite ? exponent(min(0, theta - m)) : 0)
+                case .constant: denom = sumKept + Double(table!.constants[h])
+                }
+            }
+        }
+        return (keep, keepMax, denom)
+    }
+
     func run(_ x: LayerInput) -> Result {
         let d = x.headDim, t = x.tokens, group = x.heads / x.kvHeads, nq = x.queryRows.count
         let gran = config.granularity, peg = gran == .peg
@@ -179,66 +245,16 @@ struct FunctionalOracle {
                         s[j] = dot * x.scale
                     }
                 }
-                // Exact reference in Double on the float Q, K, V.
-                var ref = [Double](repeating: 0, count: n)
-                for j in 0..<n {
-                    var dot = 0.0
-                    for c in 0..<d { dot += Double(x.q[(h * nq + r) * d + c]) * Double(x.k[(kvh * t + j) * d + c]) }
-                    ref[j] = dot * x.scale
-                }
-                let refMax = ref.max()!
-                var refSum = 0.0
-                for j in 0..<n { ref[j] = exp(ref[j] - refMax); refSum += ref[j] }
-                for j in 0..<n { ref[j] /= refSum }
-                var oRef = [Double](repeating: 0, count: d)
-                for j in 0..<n where ref[j] > 0 { for c in 0..<d { oRef[c] += ref[j] * Double(x.v[(kvh * t + j) * d + c]) } }
+                let (ref, oRef) = Self.exact(x, head: h, row: r, count: n)
                 // Softmax numerators.
                 let m = s.max()!
                 let e = s.map { exponent($0 - m) }
                 var sumAll = 0.0
                 for ej in e { sumAll += ej }
-                // Pruning.
-                var keep = [Bool](repeating: true, count: n)
-                var theta = -Double.infinity
-                switch config.pruning {
-                case .none:
-                    break
-                case .probability(let tp):
-                    for j in 0..<n { keep[j] = e[j] / sumAll > tp }
-                case .topTheta(let tt):
-                    if n > tt.k { theta = table!.θ(head: h, length: n) }
-                    for j in 0..<n { keep[j] = (tt.placement == .scores ? s[j] : e[j] / sumAll) > theta }
-                case .topK(let kk):
-                    let ranked = (0..<n).sorted { s[$0] != s[$1] ? s[$0] > s[$1] : $0 < $1 }
-                    for j in 0..<n { keep[j] = false }
-                    for j in ranked.prefix(kk) { keep[j] = true }
-                }
                 var acc = Accuracy()
+                let (keep, keepMax, denom) = prune(s, e, max: m, sum: sumAll, head: h)
                 var kept = keep.filter { $0 }.count
-                if kept == 0 {
-                    keep[(0..<n).max { s[$0] < s[$1] || (s[$0] == s[$1] && $0 > $1) }!] = true
-                    kept = 1
-                    acc.keepMax = 1
-                }
-                // Denominator and its compensation.
-                var sumKept = 0.0
-                for j in 0..<n where keep[j] { sumKept += e[j] }
-                var denom = sumKept
-                switch config.pruning {
-                case .none, .probability: denom = sumAll
-                case .topK: denom = sumKept
-                case .topTheta(let tt):
-                    if tt.placement == .probabilities {
-                        denom = sumAll
-                    } else {
-                        switch tt.denominator {
-                        case .none: denom = sumKept
-                        case .exact: denom = sumAll
-                        case .countBound: denom = sumKept + Double(n - kept) * (theta.isFinite ? exponent(min(0, theta - m)) : 0)
-                        case .constant: denom = sumKept + Double(table!.constants[h])
-                        }
-                    }
-                }
+                acc.keepMax = keepMax ? 1 : 0
                 // Probabilities, P·V.
                 var o = [Double](repeating: 0, count: d)
                 var pSum = 0.0
