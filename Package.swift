@@ -18,7 +18,7 @@ let package = Package(
     ],
     targets: [
         // Tensors, F16/BF16, safetensors and GGUF readers, the YAML-subset config language, CSV, errors.
-        .target(name: "AttnCore", linkerSettings: libm),
+        .target(name: "AttnCore", dependencies: ["CKernels"], linkerSettings: libm),
         // Tokenizers, BERT encoder, Llama decoder, the attention seam, trace recording.
         .target(name: "ReferenceModels", dependencies: ["AttnCore"], linkerSettings: libm),
         // AVX-512 VNNI kernels in C (intrinsics behind a run-time CPU check), each with a Swift twin.

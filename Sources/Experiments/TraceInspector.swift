@@ -16,6 +16,18 @@ public struct LayerStatistics: Sendable {
     /// Σ over rows of the probability on the first token and on the last visible token.
     public var massFirst = 0.0, massLast = 0.0
     public var rows = 0
+
+    /// Counts one row's probabilities p[0..<n].
+    mutating func count(_ p: UnsafePointer<Double>, n: Int) {
+        for j in 0..<n {
+            if p[j] < 1e-3 { below1e3 += 1 }
+            if p[j] < 1e-2 { below1e2 += 1 }
+        }
+        probabilities += n
+        massFirst += p[0]
+        massLast += p[n - 1]
+        rows += 1
+    }
 }
 
 public enum TraceInspector {
@@ -30,27 +42,20 @@ public enum TraceInspector {
                 all[0] += x.q; all[1] += x.k; all[2] += x.v
                 let t = x.tokens, d = m.headDim, g = m.heads / m.kvHeads
                 var p = [Double](repeating: 0, count: t)
-                for h in 0..<m.heads {
-                    for i in 0..<t {
-                        let n = m.causal ? i + 1 : t
-                        var mx = -Double.infinity
-                        for j in 0..<n {
-                            var dot = 0.0
-                            for c in 0..<d { dot += Double(x.q[(h * t + i) * d + c]) * Double(x.k[((h / g) * t + j) * d + c]) }
-                            p[j] = dot * Double(m.scale)
-                            mx = max(mx, p[j])
+                // Exact attention probabilities of every row (`ExactSoftmax`, Double: the same
+                // probabilities as the functional model's reference).
+                x.q.withUnsafeBufferPointer { q in
+                    x.k.withUnsafeBufferPointer { k in
+                        p.withUnsafeMutableBufferPointer { pb in
+                            for h in 0..<m.heads {
+                                for i in 0..<t {
+                                    let n = m.causal ? i + 1 : t
+                                    ExactSoftmax.referenceRow(q: q.baseAddress! + (h * t + i) * d, keys: .init(k.baseAddress! + (h / g) * t * d),
+                                                              v: nil, d: d, n: n, scale: Double(m.scale), probabilities: pb.baseAddress!, out: nil)
+                                    st.count(pb.baseAddress!, n: n)
+                                }
+                            }
                         }
-                        var z = 0.0
-                        for j in 0..<n { p[j] = exp(p[j] - mx); z += p[j] }
-                        for j in 0..<n {
-                            let v = p[j] / z
-                            if v < 1e-3 { st.below1e3 += 1 }
-                            if v < 1e-2 { st.below1e2 += 1 }
-                        }
-                        st.probabilities += n
-                        st.massFirst += p[0] / z
-                        st.massLast += p[n - 1] / z
-                        st.rows += 1
                     }
                 }
             }

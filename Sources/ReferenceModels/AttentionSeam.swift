@@ -63,7 +63,8 @@ extension AttentionSeam {
     public var acceptsStridedKV: Bool { false }
 }
 
-/// softmax(scale · q·kᵀ + mask) · v in Float, with a Double-free max-subtracted softmax.
+/// softmax(scale · q·kᵀ + mask) · v in Float (`ExactSoftmax`, in-order dot products): the trace
+/// recorder's default.
 public final class ExactAttention: AttentionSeam {
     public init() {}
     public var acceptsStridedKV: Bool { true }
@@ -72,71 +73,42 @@ public final class ExactAttention: AttentionSeam {
     /// loops (dot products summed over c in order, P·V over j in order, no fused multiply-adds),
     /// so the results are bit for bit those of one head at a time, one key at a time
     /// (`ExactAttentionTests` keeps that scalar version): heads run in parallel, and the Q·Kᵀ of
-    /// eight keys at a time sits in the eight lanes of a SIMD8<Float> (K transposed per KV head).
+    /// eight keys at a time sits in the eight lanes of a SIMD8<Float> (K transposed per KV head,
+    /// `ExactSoftmax.modelRowInOrder`).
     public func attend(_ call: AttentionCall, q: UnsafeBufferPointer<Float>, k: UnsafeBufferPointer<Float>,
                        v: UnsafeBufferPointer<Float>, out: UnsafeMutableBufferPointer<Float>) {
         let d = call.headDim, tq = call.queryRows
         let group = call.heads / call.kvHeads
         let keys = min(call.validKeys, call.keyRows)
-        let blocks = (keys + 7) / 8
-        // Kᵀ per KV head in blocks of 8 keys: kt[((kvh · blocks + b) · d + c) · 8 + lane].
-        var kt = [Float](repeating: 0, count: max(call.kvHeads * blocks * d * 8, 1))
+        let headFloats = (keys + 7) / 8 * 8 * d
+        guard let kp = k.baseAddress, let vp = v.baseAddress, let qp = q.baseAddress, headFloats > 0 else {
+            out.update(repeating: 0)
+            return
+        }
+        // Kᵀ per KV head in blocks of 8 keys.
+        var kt = [Float](repeating: 0, count: call.kvHeads * headFloats)
         kt.withUnsafeMutableBufferPointer { ktb in
             for kvh in 0..<call.kvHeads {
-                let kBase = kvh * call.kvHeadStride * d
-                for j in 0..<keys {
-                    let dst = ((kvh * blocks + j / 8) * d) * 8 + j % 8
-                    for c in 0..<d { ktb[dst + c * 8] = k[kBase + j * d + c] }
-                }
+                ExactSoftmax.transpose8(kp + kvh * call.kvHeadStride * d, tokens: keys, d: d, into: ktb.baseAddress! + kvh * headFloats)
             }
         }
         // Read-only views shared by the worker threads (SharedBuffer is the package's Sendable wrapper).
-        let o = SharedBuffer(out), qs = SharedBuffer(UnsafeMutableBufferPointer(mutating: q))
-        let vs = SharedBuffer(UnsafeMutableBufferPointer(mutating: v))
+        let o = SharedBuffer(out)
+        let ptrs = EncoderMath.SendablePointers(x: qp, w: kp, bias: vp)
         kt.withUnsafeMutableBufferPointer { ktb in
             let kts = SharedBuffer(ktb)
             DispatchQueue.concurrentPerform(iterations: call.heads) { h in
                 let kvh = h / group
-                let kBase = kvh * call.kvHeadStride * d
-                let ktp = UnsafePointer(kts.base.baseAddress!), q = qs.base, v = vs.base
-                var scores = [Float](repeating: 0, count: max(blocks * 8, 1))
-                let acc = UnsafeMutablePointer<Float>.allocate(capacity: max(d, 1))
-                scores.withUnsafeMutableBufferPointer { sb in
-                    let sp = UnsafeMutableRawPointer(sb.baseAddress!)
-                    for i in 0..<tq {
-                        let qBase = (h * tq + i) * d
-                        var visible = call.validKeys
-                        if call.causal { visible = min(visible, call.queryOffset + i + 1) }
-                        var maxScore = -Float.infinity
-                        var b = 0
-                        while b * 8 < visible {
-                            var dot = SIMD8<Float>()
-                            let kb = ktp + (kvh * blocks + b) * d * 8
-                            for c in 0..<d {
-                                dot += SIMD8<Float>(repeating: q[qBase + c]) * UnsafeRawPointer(kb + c * 8).loadUnaligned(as: SIMD8<Float>.self)
-                            }
-                            sp.storeBytes(of: dot * call.scale, toByteOffset: b * 32, as: SIMD8<Float>.self)
-                            b += 1
-                        }
-                        for j in 0..<visible where sb[j] > maxScore { maxScore = sb[j] }
-                        var sum: Float = 0
-                        for j in 0..<visible {
-                            let e = expf(sb[j] - maxScore)
-                            sb[j] = e
-                            sum += e
-                        }
-                        let oBase = (h * tq + i) * d
-                        for c in 0..<d { acc[c] = 0 }
-                        let inv = visible > 0 ? 1 / sum : 0
-                        for j in 0..<visible {
-                            let p = sb[j] * inv
-                            let vr = v.baseAddress! + kBase + j * d
-                            for c in 0..<d { acc[c] += p * vr[c] }
-                        }
-                        for c in 0..<d { o[oBase + c] = acc[c] }
-                    }
+                let kv = kvh * call.kvHeadStride * d
+                let scores = UnsafeMutablePointer<Float>.allocate(capacity: headFloats / d)
+                defer { scores.deallocate() }
+                for i in 0..<tq {
+                    var visible = call.validKeys
+                    if call.causal { visible = min(visible, call.queryOffset + i + 1) }
+                    let keys = ExactSoftmax.Keys(ptrs.w + kv, transposed: UnsafePointer(kts.base.baseAddress! + kvh * headFloats))
+                    ExactSoftmax.modelRowInOrder(q: ptrs.x + (h * tq + i) * d, keys: keys, v: ptrs.bias! + kv, d: d, n: visible,
+                                                 scale: call.scale, scores: scores, out: o.base.baseAddress! + (h * tq + i) * d)
                 }
-                acc.deallocate()
             }
         }
     }

@@ -2,9 +2,9 @@ import Foundation
 import Testing
 @testable import Accelerator
 
-/// The optimized `FunctionalAttention.runHead` (unsafe buffers, hoisted V scales, running V-mean Σ,
-/// reused top-k scratch) against the verbatim pre-optimization copy in FunctionalReference.swift:
-/// every output Float, every Fidelity counter and Double sum, every kept bit must be identical.
+/// `FunctionalAttention.run` (its row kernels, the VNNI / SIMD Q·Kᵀ, the native P·V) against the
+/// independent oracle in FunctionalReference.swift, written from the docs on plain arrays: every
+/// output Float, every Fidelity counter and Double sum, every kept bit must be identical.
 struct FunctionalBitIdentityTests {
     /// Same bits, NaN and −0 included.
     static func same(_ a: Double, _ b: Double) -> Bool { a.bitPattern == b.bitPattern }
@@ -87,9 +87,58 @@ struct FunctionalBitIdentityTests {
         .none, .log(bits: 3, threshold: 1e-3), .uniform(bits: 3), .logPowerOfTwo(bits: 3),
     ]
 
-    @Test func runIsBitIdenticalToThePreviousImplementation() {
+    /// The oracle's θ table for a layer of `heads` heads and rows up to `tokens`: for thresholds on
+    /// scores a seeded value in [−0.3, 1.2] per (head, n), on probabilities 1.5/n; head 0's θ is high
+    /// enough to drop every key (the keep-the-max fallback). Per-head `constant` compensation.
+    static func table(heads: Int, tokens: Int, placement: AttentionConfig.Placement, seed: UInt64) -> FunctionalOracle.Table {
+        var rng = SeededRNG(seed: seed)
+        var theta = [Double](repeating: 0, count: heads * (tokens + 1))
+        for h in 0..<heads {
+            for n in 0...tokens {
+                let u = Double(rng.next() % 1_000_001) / 1_000_000
+                theta[h * (tokens + 1) + n] = placement == .scores ? (h == 0 ? 50 : -0.3 + 1.5 * u) : (h == 0 ? 2 : 1.5 / Double(max(n, 1)))
+            }
+        }
+        return FunctionalOracle.Table(heads: heads, maxLength: tokens, theta: theta,
+                                      constants: (0..<heads).map { 0.5 + 0.25 * Float($0) })
+    }
+
+    /// Every output bit, accuracy sum and counter, and kept bit of `a` equals the oracle's `b`.
+    static func expectSame(_ a: LayerResult, _ b: FunctionalOracle.Result, _ x: LayerInput, _ label: String) {
+        #expect(a.output.map(\.bitPattern) == b.output.map(\.bitPattern), "\(label): output")
+        for (fa, fb, phase) in [(a.prefill, b.prefill, "prefill"), (a.decode, b.decode, "decode")] {
+            let sums = [fa.errSq, fa.refSq, fa.dot, fa.outSq, fa.massKept, fa.worstHeadRelL2, fa.worstHeadCosine].map(\.bitPattern)
+            let oracle = [fb.errSq, fb.refSq, fb.dot, fb.outSq, fb.massKept, fb.worstRelL2, fb.worstCosine].map(\.bitPattern)
+            #expect(sums == oracle, "\(label): \(phase) sums")
+            let counters: [Int] = [fa.rows, fa.visible, fa.kept, fa.saturations, fa.keepMaxEvents, fa.below1e3, fa.below1e2]
+            let oracleCounters: [Int] = [fb.rows, fb.visible, fb.kept, fb.saturations, fb.keepMax, fb.below1e3, fb.below1e2]
+            #expect(counters == oracleCounters, "\(label): \(phase) counters")
+            #expect(fa.worstHead == fb.worstHead, "\(label): \(phase) worst head")
+        }
+        let group = x.heads / x.kvHeads
+        var mismatches = 0
+        for act in a.activities where !act.kept.isEmpty {
+            let wpr = ((act.keyCounts.max().map(Int.init) ?? 0) + 63) / 64
+            for gh in 0..<group {
+                for (ri, n) in act.keyCounts.enumerated() {
+                    let r = act.firstRowPosition + ri - x.queryRows.lowerBound
+                    for j in 0..<Int(n) {
+                        let bit = act.kept[(gh * act.keyCounts.count + ri) * wpr + j / 64] >> UInt64(j % 64) & 1 == 1
+                        if bit != b.kept[act.kvHead * group + gh][r][j] { mismatches += 1 }
+                    }
+                }
+            }
+        }
+        #expect(mismatches == 0, "\(label): kept bits")
+    }
+
+    /// The functional model against the independent oracle (FunctionalReference.swift): every pruning
+    /// kind and compensation, log / power-of-two / uniform probability quantization, tensor, head and
+    /// PEG granularity, float operands, a saturating accumulator, fixed and clipped softmax, causal and
+    /// bidirectional layers, full layers, query sub-ranges and single decode steps.
+    @Test func runAgreesBitForBitWithTheIndependentOracle() {
         let layers = Self.layers
-        var compared = 0, saturated = 0, keepMax = 0
+        var compared = 0, saturated = 0, keepMax = 0, pruned = 0
         for (name, base) in Self.datapaths {
             for pruning in Self.prunings {
                 for pq in Self.quantizations {
@@ -97,27 +146,25 @@ struct FunctionalBitIdentityTests {
                     cfg.pruning = pruning
                     cfg.probabilityQuantization = pq
                     for (li, x) in layers.enumerated() {
-                        var thresholds: TopThetaThresholds? = nil
-                        if case .topTheta = pruning {
-                            // Calibrated on the full layer the (restricted) input comes from.
-                            let full = layers[li - li % 3]
-                            var cal = TopThetaCalibrator(config: cfg, layers: 1, heads: x.heads, maxLength: x.tokens)
-                            cal.add(full)
-                            thresholds = cal.thresholds()
+                        var table: FunctionalOracle.Table? = nil
+                        if case .topTheta(let tt) = pruning {
+                            table = Self.table(heads: x.heads, tokens: x.tokens, placement: tt.placement, seed: UInt64(li))
                         }
-                        let fa = FunctionalAttention(config: cfg, thresholds: thresholds)
-                        let new = fa.run(x), old = fa.referenceRun(x)
-                        Self.expectSame(new, old, "\(name) \(pruning) \(pq) layer \(li)")
+                        let fa = FunctionalAttention(config: cfg, thresholds: table?.thresholds)
+                        let oracle = FunctionalOracle(config: cfg, table: table).run(x)
+                        Self.expectSame(fa.run(x), oracle, x, "\(name) \(pruning) \(pq) layer \(li)")
                         compared += 1
-                        saturated += old.prefill.saturations + old.decode.saturations
-                        keepMax += old.prefill.keepMaxEvents + old.decode.keepMaxEvents
+                        saturated += oracle.prefill.saturations + oracle.decode.saturations
+                        keepMax += oracle.prefill.keepMax + oracle.decode.keepMax
+                        pruned += oracle.prefill.visible + oracle.decode.visible - oracle.prefill.kept - oracle.decode.kept
                     }
                 }
             }
         }
         #expect(compared == Self.datapaths.count * Self.prunings.count * Self.quantizations.count * layers.count)
-        // The suite exercises the saturating accumulator and the keep-the-max fallback.
+        // The suite exercises the saturating accumulator, the keep-the-max fallback and pruning.
         #expect(saturated > 0)
         #expect(keepMax > 0)
+        #expect(pruned > 0)
     }
 }

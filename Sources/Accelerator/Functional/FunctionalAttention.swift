@@ -240,93 +240,115 @@ public struct FunctionalAttention: Sendable {
 
     /// Scores of row i of query head h against keys 0..<n through the fixed-point datapath:
     /// integer Q·Kᵀ per scale group (accumulators saturate at accBits), rescaled, times the softmax scale.
-    func scores(_ x: LayerInput, _ ops: Operands, head h: Int, row i: Int, count n: Int, into s: inout [Double], saturations: inout Int) {
+    func scores(_ x: LayerInput, _ ops: Operands, head h: Int, row i: Int, count n: Int, into s: UnsafeMutablePointer<Double>,
+                saturations: inout Int) {
+        if ops.q.bits == 0 || ops.k.bits == 0 {
+            floatScores(x, ops, head: h, row: i, count: n, into: s)
+        } else if max(ops.q.groups, ops.k.groups) == 1 {
+            integerScores(x, ops, head: h, row: i, count: n, into: s, saturations: &saturations)
+        } else {
+            pegScores(x, ops, head: h, row: i, count: n, into: s, saturations: &saturations)
+        }
+    }
+
+    /// `scores` when Q or K is not quantized: Σ of Double products of the (dequantized) values.
+    func floatScores(_ x: LayerInput, _ ops: Operands, head h: Int, row i: Int, count n: Int, into s: UnsafeMutablePointer<Double>) {
+        let kvh = h / (x.heads / x.kvHeads)
+        for j in 0..<n {
+            var dot = 0.0
+            for c in 0..<x.headDim {
+                dot += ops.q.value(head: h, token: i - x.queryRows.lowerBound, dim: c) * ops.k.value(head: kvh, token: j, dim: c)
+            }
+            s[j] = dot * x.scale
+        }
+    }
+
+    /// `scores` with one scale per head for Q and K: one integer accumulator per score.
+    func integerScores(_ x: LayerInput, _ ops: Operands, head h: Int, row i: Int, count n: Int, into s: UnsafeMutablePointer<Double>,
+                       saturations: inout Int) {
         let d = x.headDim
         let kvh = h / (x.heads / x.kvHeads)
         let qT = ops.q, kT = ops.k
-        if qT.bits == 0 || kT.bits == 0 {
-            for j in 0..<n {
-                var dot = 0.0
-                for c in 0..<d { dot += qT.value(head: h, token: i - x.queryRows.lowerBound, dim: c) * kT.value(head: kvh, token: j, dim: c) }
-                s[j] = dot * x.scale
+        let qBase = x.qOffset(head: h, row: i)
+        let sc = qT.scales[h] * kT.scales[kvh] * x.scale
+        // A saturating accumulator clamps after every addition. When no partial sum can leave
+        // the accumulator's range (d · max|q| · max|k| fits), plain integer sums are exact, in
+        // any order: SIMD lanes. With Int32 lanes when the bound fits Int32 too (always for the
+        // default 32-bit accumulator), from 16-bit products when max|q|·max|k| fits Int16.
+        let (fits, bound) = exactSums(d: d, qBits: qT.bits, kBits: kT.bits)
+        if fits && bound <= Int64(Int32.max) {
+            if !ops.k8.isEmpty {
+                // AVX-512 VNNI: 8-bit codes, exact Int32 sums (the bound above), 64 MACs per instruction.
+                withUnsafeTemporaryAllocation(of: Int32.self, capacity: max(n, 1)) { dots in
+                    nativeDots(x, ops, head: h, rows: i..<i + 1, count: n, into: dots.baseAddress!, stride: n)
+                    for j in 0..<n { s[j] = Double(dots[j]) * sc }
+                }
+            } else if !ops.q16.isEmpty {
+                ops.q16.withUnsafeBufferPointer { qc in
+                    ops.k16.withUnsafeBufferPointer { kc in
+                        for j in 0..<n {
+                            s[j] = Double(Self.dot16(qc.baseAddress! + qBase, kc.baseAddress! + (kvh * x.tokens + j) * d, d)) * sc
+                        }
+                    }
+                }
+            } else {
+                qT.codes.withUnsafeBufferPointer { qc in
+                    kT.codes.withUnsafeBufferPointer { kc in
+                        for j in 0..<n {
+                            s[j] = Double(Self.dot32(qc.baseAddress! + qBase, kc.baseAddress! + (kvh * x.tokens + j) * d, d)) * sc
+                        }
+                    }
+                }
             }
             return
         }
+        qT.codes.withUnsafeBufferPointer { qc in
+            kT.codes.withUnsafeBufferPointer { kc in
+                for j in 0..<n {
+                    let kBase = (kvh * x.tokens + j) * d
+                    var acc: Int64 = 0
+                    if fits {
+                        for c in 0..<d { acc &+= Int64(qc[qBase + c]) &* Int64(kc[kBase + c]) }
+                    } else {
+                        var clipped = false
+                        for c in 0..<d {
+                            var unused = 0
+                            let next = FixedPoint.saturate(acc + Int64(qc[qBase + c]) * Int64(kc[kBase + c]), bits: config.accBits, events: &unused)
+                            if unused > 0 { clipped = true }
+                            acc = next
+                        }
+                        if clipped { saturations += 1 }
+                    }
+                    s[j] = Double(acc) * sc
+                }
+            }
+        }
+    }
+
+    /// `scores` under PEG: one accumulator per embedding group, rescaled and summed (K rescales per output).
+    func pegScores(_ x: LayerInput, _ ops: Operands, head h: Int, row i: Int, count n: Int, into s: UnsafeMutablePointer<Double>,
+                   saturations: inout Int) {
+        let d = x.headDim
+        let kvh = h / (x.heads / x.kvHeads)
+        let qT = ops.q, kT = ops.k
         let groups = max(qT.groups, kT.groups)
         let qBase = x.qOffset(head: h, row: i)
-        if groups == 1 {
-            let sc = qT.scales[h] * kT.scales[kvh] * x.scale
-            // A saturating accumulator clamps after every addition. When no partial sum can leave
-            // the accumulator's range (d · max|q| · max|k| fits), plain integer sums are exact, in
-            // any order: SIMD lanes. With Int32 lanes when the bound fits Int32 too (always for the
-            // default 32-bit accumulator), from 16-bit products when max|q|·max|k| fits Int16.
-            let (fits, bound) = exactSums(d: d, qBits: qT.bits, kBits: kT.bits)
-            if fits && bound <= Int64(Int32.max) {
-                if !ops.k8.isEmpty {
-                    // AVX-512 VNNI: 8-bit codes, exact Int32 sums (the bound above), 64 MACs per instruction.
-                    withUnsafeTemporaryAllocation(of: Int32.self, capacity: max(n, 1)) { dots in
-                        nativeDots(x, ops, head: h, rows: i..<i + 1, count: n, into: dots.baseAddress!, stride: n)
-                        for j in 0..<n { s[j] = Double(dots[j]) * sc }
-                    }
-                } else if !ops.q16.isEmpty {
-                    ops.q16.withUnsafeBufferPointer { qc in
-                        ops.k16.withUnsafeBufferPointer { kc in
-                            for j in 0..<n {
-                                s[j] = Double(Self.dot16(qc.baseAddress! + qBase, kc.baseAddress! + (kvh * x.tokens + j) * d, d)) * sc
-                            }
-                        }
-                    }
-                } else {
-                    qT.codes.withUnsafeBufferPointer { qc in
-                        kT.codes.withUnsafeBufferPointer { kc in
-                            for j in 0..<n {
-                                s[j] = Double(Self.dot32(qc.baseAddress! + qBase, kc.baseAddress! + (kvh * x.tokens + j) * d, d)) * sc
-                            }
-                        }
-                    }
-                }
-                return
+        var acc = [Int64](repeating: 0, count: groups)
+        for j in 0..<n {
+            let kBase = (kvh * x.tokens + j) * d
+            for g in 0..<groups { acc[g] = 0 }
+            var clipped = 0
+            for c in 0..<d {
+                let g = qT.groupOfDim[c]
+                acc[g] = FixedPoint.saturate(acc[g] + Int64(qT.codes[qBase + c]) * Int64(kT.codes[kBase + c]),
+                                             bits: config.accBits, events: &clipped)
             }
-            qT.codes.withUnsafeBufferPointer { qc in
-                kT.codes.withUnsafeBufferPointer { kc in
-                    for j in 0..<n {
-                        let kBase = (kvh * x.tokens + j) * d
-                        var acc: Int64 = 0
-                        if fits {
-                            for c in 0..<d { acc &+= Int64(qc[qBase + c]) &* Int64(kc[kBase + c]) }
-                        } else {
-                            var clipped = false
-                            for c in 0..<d {
-                                var unused = 0
-                                let next = FixedPoint.saturate(acc + Int64(qc[qBase + c]) * Int64(kc[kBase + c]), bits: config.accBits, events: &unused)
-                                if unused > 0 { clipped = true }
-                                acc = next
-                            }
-                            if clipped { saturations += 1 }
-                        }
-                        s[j] = Double(acc) * sc
-                    }
-                }
+            if clipped > 0 { saturations += 1 }
+            var total = 0.0
+            for g in 0..<groups {
+                total += Double(acc[g]) * qT.scales[h * qT.groups + g] * kT.scales[kvh * kT.groups + g]
             }
-        } else {
-            // PEG: one accumulator per embedding group, rescaled and summed (K rescales per output).
-            var acc = [Int64](repeating: 0, count: groups)
-            for j in 0..<n {
-                let kBase = (kvh * x.tokens + j) * d
-                for g in 0..<groups { acc[g] = 0 }
-                var clipped = 0
-                for c in 0..<d {
-                    let g = qT.groupOfDim[c]
-                    acc[g] = FixedPoint.saturate(acc[g] + Int64(qT.codes[qBase + c]) * Int64(kT.codes[kBase + c]),
-                                                 bits: config.accBits, events: &clipped)
-                }
-                if clipped > 0 { saturations += 1 }
-                var total = 0.0
-                for g in 0..<groups {
-                    total += Double(acc[g]) * qT.scales[h * qT.groups + g] * kT.scales[kvh * kT.groups + g]
-                }
-                s[j] = total * x.scale
-            }
+            s[j] = total * x.scale
         }
     }
 
@@ -512,278 +534,16 @@ public struct FunctionalAttention: Sendable {
         return LayerResult(output: output, prefill: prefill, decode: decode, activities: activities)
     }
 
-    /// The exact reference of absolute row i of head h: float scores, softmax, P·V on float V —
-    /// probabilities into ref[0..<visible(i)], outputs into oRef[0..<d]. q, k, v are the layer's
-    /// float tensors; with kT (this KV head's K in `attnsim_ref_scores_f64`'s layout) the AVX-512
-    /// kernels compute the same Doubles.
+    /// The exact reference of absolute row i of head h: float scores, softmax, P·V on float V
+    /// (`ExactSoftmax.referenceRow`, Double) — probabilities into ref[0..<visible(i)], outputs into
+    /// oRef[0..<d]. q, k, v are the layer's float tensors; with kT (this KV head's K in
+    /// `attnsim_ref_scores_f64`'s layout) the AVX-512 kernels compute the same Doubles.
     static func referenceRow(_ x: LayerInput, q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
                              kT: UnsafePointer<Float>?, head h: Int, row i: Int,
                              ref: UnsafeMutablePointer<Double>, oRef: UnsafeMutablePointer<Double>) {
-        let d = x.headDim, t = x.tokens, n = x.visible(i)
-        let kvh = h / (x.heads / x.kvHeads)
-        var refMax = -Double.infinity
-        let qp = q + x.qOffset(head: h, row: i)
-        if let kT {
-            // The same doubles, eight keys per register (CKernels; `NativeKernelTests`).
-            attnsim_ref_scores_f64(qp, kT, d, n, x.scale, ref)
-            for j in 0..<n { refMax = max(refMax, ref[j]) }
-        } else {
-            for j in 0..<n {
-                var dot = 0.0
-                let kp = k + (kvh * t + j) * d
-                for c in 0..<d { dot += Double(qp[c]) * Double(kp[c]) }
-                ref[j] = dot * x.scale
-                refMax = max(refMax, ref[j])
-            }
-        }
-        var refSum = 0.0
-        for j in 0..<n { ref[j] = exp(ref[j] - refMax); refSum += ref[j] }
-        for j in 0..<n { ref[j] /= refSum }
-        if kT != nil {
-            attnsim_ref_pv_f64(ref, v + kvh * t * d, d, n, oRef)
-        } else {
-            for c in 0..<d { oRef[c] = 0 }
-            for j in 0..<n where ref[j] > 0 {
-                let vf = v + (kvh * t + j) * d
-                for c in 0..<d { oRef[c] += ref[j] * Double(vf[c]) }
-            }
-        }
-    }
-
-    func runHead(_ x: LayerInput, _ ops: Operands, head h: Int, words: Int, out: SharedBuffer<Float>,
-                 bits: SharedBuffer<UInt64>, shared: HeadReference? = nil) -> (prefill: Fidelity, decode: Fidelity) {
-        let d = x.headDim, t = x.tokens
-        let kvh = h / (x.heads / x.kvHeads)
-        var s = [Double](repeating: 0, count: t)
-        // Scratch for the whole head (no per-row allocations).
-        let refScratch = UnsafeMutablePointer<Double>.allocate(capacity: shared == nil ? max(t, 1) : 1)
-        let e = UnsafeMutablePointer<Double>.allocate(capacity: max(t, 1))
-        let keep = UnsafeMutablePointer<Bool>.allocate(capacity: max(t, 1))
-        let order = UnsafeMutablePointer<Int>.allocate(capacity: max(t, 1))
-        let o = UnsafeMutablePointer<Double>.allocate(capacity: max(d, 1))
-        let oRefScratch = UnsafeMutablePointer<Double>.allocate(capacity: max(d, 1))
-        // Running Σ of dequantized V rows 0..<vSumRows, in row order (the V-mean's sum).
-        let vSum = UnsafeMutablePointer<Double>.allocate(capacity: max(d, 1))
-        vSum.initialize(repeating: 0, count: max(d, 1))
-        var vSumRows = 0
-        // Dequantized V element (j, c), as ops.v.value(head: kvh, token: j, dim: c) computes it:
-        // Double(code) · scale of (kvh, group of c), or Double(float) when V is not quantized.
-        let vT = ops.v
-        let vScale = UnsafeMutablePointer<Double>.allocate(capacity: max(d, 1))
-        if vT.bits != 0 { for c in 0..<d { vScale[c] = vT.scales[kvh * vT.groups + vT.groupOfDim[c]] } }
-        // The kept rows and their probabilities, for the native P·V (one call per query row).
-        let nativePV = nativeKernels && vT.bits != 0
-        let keptRows = UnsafeMutablePointer<Int32>.allocate(capacity: nativePV ? max(t, 1) : 1)
-        let keptP = UnsafeMutablePointer<Double>.allocate(capacity: nativePV ? max(t, 1) : 1)
-        defer {
-            refScratch.deallocate(); e.deallocate(); keep.deallocate(); order.deallocate()
-            o.deallocate(); oRefScratch.deallocate(); vSum.deallocate(); vScale.deallocate()
-            keptRows.deallocate(); keptP.deallocate()
-        }
-        var headPre = Fidelity(), headDec = Fidelity()
-        var sat = 0
-        let vMeanOn: Bool
-        if case .topTheta(let tt) = config.pruning { vMeanOn = tt.vMean } else { vMeanOn = false }
-        let nq = x.queryRows.count, q0 = x.queryRows.lowerBound
-        x.q.withUnsafeBufferPointer { qAll in
-        x.k.withUnsafeBufferPointer { kAll in
-        x.v.withUnsafeBufferPointer { vAll in
-        vT.codes.withUnsafeBufferPointer { vCodes in
-        vT.values.withUnsafeBufferPointer { vValues in
-        ops.kT.withUnsafeBufferPointer { kTAll in
-        let nativeRef = !ops.kT.isEmpty
-        let quantizedV = vT.bits != 0
-        /// o[c] += w · V(j, c) for every c.
-        @inline(__always) func addV(_ w: Double, row j: Int, into o: UnsafeMutablePointer<Double>) {
-            if quantizedV {
-                let vc = vCodes.baseAddress! + (kvh * t + j) * d
-                for c in 0..<d { o[c] += w * (Double(vc[c]) * vScale[c]) }
-            } else {
-                let vf = vValues.baseAddress! + (kvh * t + j) * d
-                for c in 0..<d { o[c] += w * Double(vf[c]) }
-            }
-        }
-        let blocked = BlockedScores(self, x, ops, head: h)
-        defer { blocked.deallocate() }
-        for i in x.queryRows {
-            let n = x.visible(i)
-            blocked.scores(row: i, count: n, into: &s, saturations: &sat)
-            s.withUnsafeBufferPointer { sb in
-            let s = sb.baseAddress!
-            // Exact reference: float scores, softmax, P·V on float V (computed once per head and
-            // shared when several configurations run together).
-            let ref: UnsafePointer<Double>, oRef: UnsafePointer<Double>
-            if let shared {
-                ref = UnsafePointer(shared.probs + shared.offsets[i - q0])
-                oRef = UnsafePointer(shared.oRef + (i - q0) * d)
-            } else {
-                Self.referenceRow(x, q: qAll.baseAddress!, k: kAll.baseAddress!, v: vAll.baseAddress!,
-                                  kT: nativeRef ? kTAll.baseAddress! + kvh * ops.kTStride : nil, head: h, row: i,
-                                  ref: refScratch, oRef: oRefScratch)
-                ref = UnsafePointer(refScratch)
-                oRef = UnsafePointer(oRefScratch)
-            }
-
-            var m = -Double.infinity
-            for j in 0..<n { m = max(m, s[j]) }
-            var sumAll = 0.0
-            for j in 0..<n { e[j] = exponent(s[j] - m); sumAll += e[j] }
-
-            // Pruning decision.
-            var threshold = -Double.infinity
-            switch config.pruning {
-            case .none:
-                for j in 0..<n { keep[j] = true }
-            case .probability(let tp):
-                for j in 0..<n { keep[j] = e[j] / sumAll > tp }
-            case .topTheta(let tt):
-                threshold = thresholds!.threshold(layer: x.layer, head: h, length: n, k: tt.k(forLayer: x.layer))
-                if tt.placement == .scores {
-                    for j in 0..<n { keep[j] = s[j] > threshold }
-                } else {
-                    for j in 0..<n { keep[j] = e[j] / sumAll > threshold }
-                }
-            case .topK(let k):
-                if n <= k {
-                    for j in 0..<n { keep[j] = true }
-                } else if (0..<n).contains(where: { s[$0].isNaN }) {
-                    // NaN makes the order below inconsistent: keep the full sort's (implementation-defined) choice.
-                    for j in 0..<n { order[j] = j }
-                    var ob = UnsafeMutableBufferPointer(start: order, count: n)
-                    ob.sort { s[$0] != s[$1] ? s[$0] > s[$1] : $0 < $1 }
-                    for j in 0..<n { keep[j] = false }
-                    for r in 0..<k { keep[order[r]] = true }
-                } else {
-                    // The k best under the strict total order "higher score, then lower index" — the
-                    // first k of the sort above, as a set — by a min-heap of k: O(n log k), not O(n log n).
-                    for j in 0..<n { keep[j] = false }
-                    Self.topK(s, n: n, k: k, heap: order)
-                    for r in 0..<k { keep[order[r]] = true }
-                }
-            }
-            var keptCount = 0
-            var argmax = 0
-            for j in 0..<n {
-                if keep[j] { keptCount += 1 }
-                if s[j] > s[argmax] { argmax = j }
-            }
-            var fid = Fidelity()
-            if keptCount == 0 {
-                keep[argmax] = true
-                keptCount = 1
-                fid.keepMaxEvents = 1
-            }
-
-            // Denominator.
-            var sumKept = 0.0
-            for j in 0..<n where keep[j] { sumKept += e[j] }
-            var denom = sumKept
-            switch config.pruning {
-            case .none, .probability:
-                denom = sumAll
-            case .topTheta(let tt):
-                if tt.placement == .probabilities {
-                    denom = sumAll
-                } else {
-                    switch tt.denominator {
-                    case .none: denom = sumKept
-                    case .exact: denom = sumAll
-                    case .countBound:
-                        let bound = threshold.isFinite ? exponent(min(0, threshold - m)) : 0
-                        denom = sumKept + Double(n - keptCount) * bound
-                    case .constant: denom = sumKept + thresholds!.constant(layer: x.layer, head: h)
-                    }
-                }
-            case .topK:
-                denom = sumKept
-            }
-
-            // Probabilities, clipped softmax, quantization, P·V.
-            for c in 0..<d { o[c] = 0 }
-            var pSum = 0.0
-            let clip = config.clippedSoftmax
-            let bitRow = (h * nq + i - q0) * words
-            var pvRows = 0
-            for j in 0..<n {
-                let pr = ref[j]
-                if pr < 1e-3 { fid.below1e3 += 1 }
-                if pr < 1e-2 { fid.below1e2 += 1 }
-                guard keep[j] else { continue }
-                var p = e[j] / denom
-                if case .fixed(_, let outFrac) = config.softmax {
-                    p = (p * Double(1 << outFrac)).rounded(.toNearestOrEven) / Double(1 << outFrac)
-                }
-                if let clip {
-                    let gamma = -clip.alpha / Double(n)
-                    p = min(1, max(0, (clip.zeta - gamma) * p + gamma))
-                }
-                p = probabilityQuantizer.quantize(p)
-                // A probability that quantizes (or clips) to zero is pruned too: the hardware neither
-                // multiplies it nor fetches its V row.
-                guard p != 0 else { keptCount -= 1; continue }
-                pSum += p
-                fid.massKept += pr
-                if nativePV {
-                    keptRows[pvRows] = Int32(j)
-                    keptP[pvRows] = p
-                    pvRows += 1
-                } else {
-                    addV(p, row: j, into: o)
-                }
-                bits[bitRow + j >> 6] |= UInt64(1) << UInt64(j & 63)
-            }
-            if pvRows > 0 {
-                // The same o[c] += p · (code · scale) in the same row order, 8 dimensions per register (CKernels).
-                attnsim_pv_codes_f64(keptRows, keptP, pvRows, vCodes.baseAddress! + kvh * t * d, d, vScale, o)
-            }
-            if vMeanOn {
-                // V-mean compensation: the dropped mass times the mean of the visible V rows
-                // (maintained incrementally in hardware as a running sum). Rows come in increasing
-                // order and n never decreases, so the running Σ adds rows 0..<n in the same order as
-                // a sum from scratch: the same Doubles.
-                precondition(n >= vSumRows)
-                while vSumRows < n {
-                    if quantizedV {
-                        let vc = vCodes.baseAddress! + (kvh * t + vSumRows) * d
-                        for c in 0..<d { vSum[c] += Double(vc[c]) * vScale[c] }
-                    } else {
-                        let vf = vValues.baseAddress! + (kvh * t + vSumRows) * d
-                        for c in 0..<d { vSum[c] += Double(vf[c]) }
-                    }
-                    vSumRows += 1
-                }
-                let missing = 1 - pSum
-                for c in 0..<d { o[c] += missing * vSum[c] / Double(n) }
-            }
-            let ob = x.qOffset(head: h, row: i)
-            for c in 0..<d {
-                out[ob + c] = Float(o[c])
-                let diff = o[c] - oRef[c]
-                fid.errSq += diff * diff
-                fid.refSq += oRef[c] * oRef[c]
-                fid.outSq += o[c] * o[c]
-                fid.dot += o[c] * oRef[c]
-            }
-            fid.rows = 1
-            fid.visible = n
-            fid.kept = keptCount
-            if i < x.promptTokens { headPre += fid } else { headDec += fid }
-            }
-        }
-        }
-        }
-        }
-        }
-        }
-        }
-        for (acc, isPre) in [(headPre, true), (headDec, false)] where acc.rows > 0 {
-            var a = acc
-            a.worstHeadRelL2 = a.relativeL2
-            a.worstHeadCosine = a.cosine
-            a.worstHead = "s\(x.sequence).l\(x.layer).h\(h)"
-            if isPre { headPre = a; headPre.saturations += sat; sat = 0 } else { headDec = a; headDec.saturations += sat; sat = 0 }
-        }
-        return (headPre, headDec)
+        let kv = h / (x.heads / x.kvHeads) * x.tokens * x.headDim
+        ExactSoftmax.referenceRow(q: q + x.qOffset(head: h, row: i), keys: .init(k + kv, transposed: kT), v: v + kv, d: x.headDim,
+                                  n: x.visible(i), scale: x.scale, probabilities: ref, out: oRef)
     }
 }
 
@@ -805,9 +565,9 @@ struct BlockedScores {
 
     func deallocate() { dots.deallocate() }
 
-    func scores(row i: Int, count n: Int, into s: inout [Double], saturations: inout Int) {
+    func scores(row i: Int, count n: Int, into s: UnsafeMutablePointer<Double>, saturations: inout Int) {
         guard let sc = scale else {
-            fa.scores(x, ops, head: head, row: i, count: n, into: &s, saturations: &saturations)
+            fa.scores(x, ops, head: head, row: i, count: n, into: s, saturations: &saturations)
             return
         }
         let q0 = x.queryRows.lowerBound, t = x.tokens

@@ -5,8 +5,8 @@ import Foundation
 /// Ji et al. (Findings of ACL 2021), log-scaled: p ≤ t → 0; otherwise with Δ = −log₂(t)/(2^b − 1) the
 /// bin i = min(2^b − 2, ⌊(log₂p − log₂t)/Δ⌋) and p̂ = 2^(log₂t + (i + ½)Δ), the bin's log-midpoint.
 /// For b = 3, t = 1e-3: 1.64e-3, 4.39e-3, 1.18e-2, 3.16e-2, 8.48e-2, 0.228, 0.611.
-/// Power-of-two variant (ours, for shift-only PEs): p̂ = 2^round(log₂p), clamped to [2^−(2^b − 1), 1],
-/// 0 below half the smallest level.
+/// Power-of-two variant (ours, for shift-only PEs): p̂ = 2^round(log₂p), at most 1, and 0 when
+/// round(log₂p) < −(2^b − 2) (the smallest level 2^−(2^b − 2); rounded in the log domain).
 /// Uniform: p̂ = round(p · (2^b − 1)) / (2^b − 1).
 public struct ProbabilityQuantizer: Sendable {
     public let mode: AttentionConfig.ProbabilityQuantization

@@ -223,7 +223,8 @@ public enum EncoderMath {
 
     /// softmax(scale · q·kᵀ + mask) · v with exactly `ExactAttention`'s semantics (causal rows see keys
     /// [0, queryOffset + i], keys ≥ validKeys masked, query head h reads KV head h / (heads / kvHeads),
-    /// max-subtracted softmax in Float), but with SIMD4 dot products/axpys and heads in parallel.
+    /// max-subtracted softmax in Float), but with SIMD4 dot products (`ExactSoftmax.modelRow`) and
+    /// heads in parallel.
     /// A drop-in body for `ExactAttention.attend` (the tests compare the two); `FastExactAttention`
     /// wraps it as a seam.
     public static func attention(_ call: AttentionCall, q: UnsafeBufferPointer<Float>, k: UnsafeBufferPointer<Float>,
@@ -247,58 +248,15 @@ public enum EncoderMath {
 
     static func attentionHead(_ call: AttentionCall, head h: Int, q: UnsafePointer<Float>, k: UnsafePointer<Float>,
                               v: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>) {
-        let d = call.headDim, tq = call.queryRows, tk = call.keyRows
-        let d4 = d & ~3
-        let kvh = h / (call.heads / call.kvHeads)
-        let kBase = k + kvh * call.kvHeadStride * d, vBase = v + kvh * call.kvHeadStride * d
-        let scores = UnsafeMutablePointer<Float>.allocate(capacity: max(tk, 1))
+        let d = call.headDim, tq = call.queryRows
+        let kv = h / (call.heads / call.kvHeads) * call.kvHeadStride * d
+        let scores = UnsafeMutablePointer<Float>.allocate(capacity: max(call.keyRows, 1))
         defer { scores.deallocate() }
         for i in 0..<tq {
-            let qi = q + (h * tq + i) * d
             var visible = call.validKeys
             if call.causal { visible = min(visible, call.queryOffset + i + 1) }
-            var maxScore = -Float.infinity
-            for j in 0..<visible {
-                let kj = kBase + j * d
-                #if DEBUG
-                var dot: Float = 0
-                for c in 0..<d { dot += qi[c] * kj[c] }
-                #else
-                var acc = SIMD4<Float>()
-                var c = 0
-                while c < d4 { acc += load4(qi + c) * load4(kj + c); c += 4 }
-                var dot = acc.sum()
-                while c < d { dot += qi[c] * kj[c]; c += 1 }
-                #endif
-                let sc = dot * call.scale
-                scores[j] = sc
-                if sc > maxScore { maxScore = sc }
-            }
-            var sum: Float = 0
-            for j in 0..<visible {
-                let e = expf(scores[j] - maxScore)
-                scores[j] = e
-                sum += e
-            }
-            let o = out + (h * tq + i) * d
-            for c in 0..<d { o[c] = 0 }
-            let inv: Float = visible > 0 ? 1 / sum : 0
-            for j in 0..<visible {
-                let p = scores[j] * inv
-                let vj = vBase + j * d
-                #if DEBUG
-                for c in 0..<d { o[c] += p * vj[c] }
-                #else
-                let pv = SIMD4<Float>(repeating: p)
-                var c = 0
-                while c < d4 {
-                    let r = UnsafeMutableRawPointer(o + c)
-                    r.storeBytes(of: r.loadUnaligned(as: SIMD4<Float>.self) + pv * load4(vj + c), as: SIMD4<Float>.self)
-                    c += 4
-                }
-                while c < d { o[c] += p * vj[c]; c += 1 }
-                #endif
-            }
+            ExactSoftmax.modelRow(q: q + (h * tq + i) * d, keys: .init(k + kv), v: v + kv, d: d, n: visible, scale: call.scale,
+                                  scores: scores, out: out + (h * tq + i) * d)
         }
     }
 }
