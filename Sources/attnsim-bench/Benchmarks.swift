@@ -258,8 +258,44 @@ func modelBenchmarks() -> [Benchmark] {
             }
             return next
         })
+        // One decode step of a 1,792-token prompt's KV cache through the accelerator in the loop
+        // (int8 Q/K/V per head, costed on the default hardware as `eval` does), with each layer's
+        // quantized KV cache kept between steps (`QuantizedKVCache`) and without (every step
+        // quantizes the whole cache), and with float attention (the model's own step). Steady state:
+        // positions 1,792 … 2,047, then back to 1,792 (that one step loads the cache again). The
+        // prompt runs in float on the first iteration.
+        for kind in ["kept_kv", "requantized_kv", "float"] {
+            let state = AcceleratorDecodeBox(model, kept: kind == "kept_kv", float: kind == "float")
+            list.append(Benchmark(name: "smollm2_accelerator_decode_step_at_1792_" + kind, unit: "token", itemsPerIteration: 1) { state.step() })
+        }
     }
     return list
+}
+
+/// A 1,792-token prompt's KV cache (computed on first use) and an accelerator seam stepping through it.
+final class AcceleratorDecodeBox {
+    let model: LlamaModel
+    let seam: any AttentionSeam
+    var cache: LlamaModel.KVCache?
+    static let prompt = 1792
+
+    init(_ model: LlamaModel, kept: Bool, float: Bool) {
+        self.model = model
+        let cfg = AttentionConfig()
+        seam = float ? FastExactAttention()
+            : AcceleratorSeam(FunctionalAttention(config: cfg), pipelines: [AttentionPipeline(hardware: HardwareConfig(), workload: cfg.timingWorkload)],
+                              cachesKV: kept)
+    }
+
+    func step() -> Int {
+        if cache == nil {
+            var c = model.makeCache(capacity: 2048)
+            _ = try? model.forward((0..<Self.prompt).map { 100 + $0 * 53 % 40000 }, cache: &c, logitsFor: true)
+            cache = c
+        }
+        if cache!.count == 2048 { cache!.truncate(to: Self.prompt) }
+        return (try? model.forward([42 + cache!.count % 7], cache: &cache!, seam: seam, logitsFor: true))?.count ?? -1
+    }
 }
 
 final class CacheBox {

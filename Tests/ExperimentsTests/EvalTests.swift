@@ -204,6 +204,33 @@ enum EvalFixtures {
         #expect(c2.count == ids.count)
     }
 
+    /// Decode steps through each layer's kept quantized KV cache give what quantizing the whole
+    /// cache every step gives: the same predictions, fidelity and kept bits, per head granularity
+    /// and per tensor, over two passages (the second loads its cache again).
+    @Test func keptQuantizedKVCacheEqualsQuantizingEveryStep() throws {
+        let model = try LlamaModel(path: EvalFixtures.smollm2)
+        let ids = [1, 504, 3458, 282, 4649, 314, 28, 3156, 30, 198, 2683, 1173]
+        var perTensor = AttentionConfig()
+        perTensor.granularity = .tensor
+        perTensor.pruning = .topK(3)
+        for cfg in [AttentionConfig(), perTensor] {
+            let cached = AcceleratorSeam(FunctionalAttention(config: cfg))
+            let uncached = AcceleratorSeam(FunctionalAttention(config: cfg), cachesKV: false)
+            for (sequence, passage) in [ids, Array(ids.reversed())].enumerated() {
+                let a = try NextTokenResults.run(model, passage, mode: .decode, promptTokens: 4, seam: cached, sequence: sequence)
+                let b = try NextTokenResults.run(model, passage, mode: .decode, promptTokens: 4, seam: uncached, sequence: sequence)
+                #expect(a.nll.map(\.bitPattern) == b.nll.map(\.bitPattern) && a.argmax == b.argmax)
+            }
+            #expect(cached.kvCaches.count == model.config.layers && uncached.kvCaches.isEmpty)
+            #expect(cached.kvCaches.values.allSatisfy { $0.loads == 2 && $0.count == ids.count - 1 })
+            for phase in HeadActivity.Phase.allCases {
+                #expect(cached.activities[phase] == uncached.activities[phase], "\(phase)")
+                // Every field, Doubles by their shortest round-trip text (equal text, equal bits).
+                #expect(String(describing: cached.fidelity[phase]) == String(describing: uncached.fidelity[phase]), "\(phase)")
+            }
+        }
+    }
+
     /// A seam given pipelines costs activities as they come: the same totals as keeping every
     /// activity and costing it afterwards, on each hardware, and no activities kept.
     @Test func streamedCostsEqualCostingKeptActivities() throws {

@@ -142,8 +142,7 @@ public struct FunctionalAttention: Sendable {
             self.q = q
             self.k = k
             self.v = v
-            if native && q.bits > 0 && k.bits > 0 && q.bits <= 8 && k.bits <= 8 && q.groups == 1 && k.groups == 1
-                && k.dim <= Int(ATTNSIM_QK_MAX_D) {
+            if Self.packsK(qBits: q.bits, kBits: k.bits, groups: max(q.groups, k.groups), dim: k.dim, native: native) {
                 let stride = attnsim_qk_packed_bytes(k.tokens, k.dim)
                 var packed = [Int8](repeating: 0, count: k.heads * stride)
                 var sums = [Int32](repeating: 0, count: k.heads * k.tokens)
@@ -162,11 +161,21 @@ public struct FunctionalAttention: Sendable {
                 kPackedStride = stride
                 return
             }
-            if q.bits > 0 && k.bits > 0 && q.groups == 1 && k.groups == 1
-                && FixedPoint.maxCode(bits: q.bits) * FixedPoint.maxCode(bits: k.bits) <= Int(Int16.max) {
+            if Self.int16Codes(qBits: q.bits, kBits: k.bits, groups: max(q.groups, k.groups)) {
                 q16 = q.codes.map { Int16($0) }
                 k16 = k.codes.map { Int16($0) }
             }
+        }
+
+        /// Whether `init` packs K for the VNNI kernel (`k8`): the native kernels on, Q and K 8-bit
+        /// codes or narrower, one scale group, d ≤ ATTNSIM_QK_MAX_D.
+        static func packsK(qBits: Int, kBits: Int, groups: Int, dim: Int, native: Bool) -> Bool {
+            native && qBits > 0 && kBits > 0 && qBits <= 8 && kBits <= 8 && groups == 1 && dim <= Int(ATTNSIM_QK_MAX_D)
+        }
+
+        /// Whether `init` keeps Q and K codes as Int16 (`q16`, `k16`) when it does not pack K.
+        static func int16Codes(qBits: Int, kBits: Int, groups: Int) -> Bool {
+            qBits > 0 && kBits > 0 && groups == 1 && FixedPoint.maxCode(bits: qBits) * FixedPoint.maxCode(bits: kBits) <= Int(Int16.max)
         }
 
         /// The float K of the layer (`k` is [kvHeads, T, d]) in `attnsim_ref_scores_f64`'s layout
@@ -459,15 +468,20 @@ public struct FunctionalAttention: Sendable {
     /// each head (softmax probabilities of every row, n·(n+1)/2 Doubles causal, and the reference
     /// outputs) is computed once and read by all of them. Heads run in parallel; each worker holds
     /// one head's reference at a time.
-    public static func run(_ fas: [FunctionalAttention], _ x: LayerInput) -> [LayerResult] {
-        precondition(!fas.isEmpty)
+    public static func run(_ fas: [FunctionalAttention], _ x: LayerInput) -> [LayerResult] { run(fas, x, operands: nil) }
+
+    /// `run(_:_:)` on operands already quantized (`operands[m]` for `fas[m]`, with `kT` set as
+    /// `run` would when the configuration computes its own reference) — a decode step's kept
+    /// `QuantizedKVCache` — or, with nil, quantized here.
+    static func run(_ fas: [FunctionalAttention], _ x: LayerInput, operands: [Operands]?) -> [LayerResult] {
+        precondition(!fas.isEmpty && (operands?.count ?? fas.count) == fas.count)
         let sharing = fas.count > 1
         let d = x.headDim, t = x.tokens, nq = x.queryRows.count
         let words = (t + 63) / 64
         // Float K in the native reference layout: per configuration when each computes its own
         // reference, once for the shared one.
         let sharedKT = sharing && fas[0].nativeKernels && d > 0 ? Operands.transposed(x) : nil
-        let opsList = fas.map { fa in
+        let opsList = operands ?? fas.map { fa in
             var q = fa.quantize(x)
             if !sharing && fa.nativeKernels && d > 0 { (q.kT, q.kTStride) = Operands.transposed(x) }
             return q

@@ -44,10 +44,15 @@ struct SeamCall {
 
     /// Writes the functional model's [heads, rows, d] output into the call's [heads, queryRows, d] buffer.
     func write(_ output: [Float], call: AttentionCall, into out: UnsafeMutableBufferPointer<Float>) {
+        Self.write(output, rows: realRows, call: call, into: out)
+    }
+
+    /// Writes [heads, rows, d] into the call's [heads, queryRows, d] buffer (the other rows zero).
+    static func write(_ output: [Float], rows: Int, call: AttentionCall, into out: UnsafeMutableBufferPointer<Float>) {
         let d = call.headDim
         for i in 0..<out.count { out[i] = 0 }
         for h in 0..<call.heads {
-            for r in 0..<realRows { for c in 0..<d { out[(h * call.queryRows + r) * d + c] = output[(h * realRows + r) * d + c] } }
+            for r in 0..<rows { for c in 0..<d { out[(h * call.queryRows + r) * d + c] = output[(h * rows + r) * d + c] } }
         }
     }
 }
@@ -67,11 +72,18 @@ public final class AcceleratorSeam: AttentionSeam {
     public private(set) var calls = 0
     var streams: [HeadActivity.Phase: [CostStream]] = [:]
     let pipelines: [AttentionPipeline]?
+    /// Each layer's quantized KV cache, kept between decode steps (`QuantizedKVCache`: the same
+    /// results as quantizing the whole cache every step), when `cachesKV` and the configuration allows.
+    var kvCaches: [Int: QuantizedKVCache] = [:]
+    let cachesKV: Bool
 
     /// `pipelines`: cost activities on these as they come instead of keeping them (`costs`).
-    public init(_ functional: FunctionalAttention, pipelines: [AttentionPipeline]? = nil) {
+    /// `cachesKV`: keep each layer's quantized KV cache between decode steps (false: every step
+    /// quantizes the whole cache again, as before; tests compare the two).
+    public init(_ functional: FunctionalAttention, pipelines: [AttentionPipeline]? = nil, cachesKV: Bool = true) {
         self.functional = functional
         self.pipelines = pipelines
+        self.cachesKV = cachesKV && QuantizedKVCache.supports(functional.config)
     }
 
     /// Each pipeline's total cost of the calls of `phase` so far (with `pipelines`), in their order.
@@ -82,14 +94,25 @@ public final class AcceleratorSeam: AttentionSeam {
         return s.map(\.total)
     }
 
-    /// The KV cache may come in place: `SeamCall` copies what the functional model needs once.
+    /// The KV cache may come in place: a decode step appends its row to the layer's `QuantizedKVCache`,
+    /// other calls are copied once by `SeamCall`.
     public var acceptsStridedKV: Bool { true }
 
     public func attend(_ call: AttentionCall, q: UnsafeBufferPointer<Float>, k: UnsafeBufferPointer<Float>,
                        v: UnsafeBufferPointer<Float>, out: UnsafeMutableBufferPointer<Float>) {
-        let c = SeamCall(call, q: q, k: k, v: v)
-        let result = functional.run(c.input)
-        c.write(result.output, call: call, into: out)
+        let result: LayerResult
+        if cachesKV && call.causal && call.queryRows == 1 && call.queryOffset > 0 && min(call.keyRows, call.validKeys) == call.queryOffset + 1 {
+            // A decode step whose query row is the last key: the layer's kept cache, one row appended.
+            let cache = kvCaches[call.layer] ?? QuantizedKVCache(functional)
+            kvCaches[call.layer] = cache
+            result = cache.step(sequence: call.sequence, layer: call.layer, heads: call.heads, kvHeads: call.kvHeads, headDim: call.headDim,
+                                scale: Double(call.scale), position: call.queryOffset, q: q, k: k, v: v, kvHeadStride: call.kvHeadStride)
+            SeamCall.write(result.output, rows: 1, call: call, into: out)
+        } else {
+            let c = SeamCall(call, q: q, k: k, v: v)
+            result = functional.run(c.input)
+            c.write(result.output, call: call, into: out)
+        }
         if let pipelines {
             for a in result.activities {
                 if streams[a.phase] == nil { streams[a.phase] = pipelines.map { CostStream(pipeline: $0, detail: .summary) } }
