@@ -11,8 +11,14 @@ public struct ExperimentConfig: Sendable {
     public var calibrationSequences: [Int]
     /// Precomputed thresholds (`attnsim calibrate --out`), instead of calibrating in-process.
     public var thresholdsFile: String?
+    /// Calibrate on `calibrationSequences` of this trace instead of the replayed one (every sequence
+    /// of the replayed trace is then evaluated).
+    public var calibrationTrace: String?
     /// Evaluate only these sequences (nil: every sequence not used for calibration).
     public var evaluationSequences: [Int]?
+    /// Replay only the first N positions of each evaluated sequence (causal traces: exactly an
+    /// N-token prefix's recording; later rows, decode rows included, are dropped).
+    public var evaluationPositions: Int?
     public var allowNonFinite: Bool
     public var hardware: HardwareConfig
     public var attention: AttentionConfig
@@ -23,10 +29,12 @@ public struct ExperimentConfig: Sendable {
             ("traces", .sequence(traces.map { .string($0) })),
             ("phases", .sequence(phases.map { .string($0.rawValue) })),
             ("calibration", .mapping([("sequences", .sequence(calibrationSequences.map { .int($0) }))]
-                                     + (thresholdsFile.map { [("thresholds", ConfigNode.string($0))] } ?? []))),
+                                     + (thresholdsFile.map { [("thresholds", ConfigNode.string($0))] } ?? [])
+                                     + (calibrationTrace.map { [("trace", ConfigNode.string($0))] } ?? []))),
         ]
         var ev: [(String, ConfigNode)] = [("allow_nonfinite", .bool(allowNonFinite))]
         if let e = evaluationSequences { ev.append(("sequences", .sequence(e.map { .int($0) }))) }
+        if let n = evaluationPositions { ev.append(("positions", .int(n))) }
         top.append(("evaluation", .mapping(ev)))
         top.append(("hardware", hardware.configNode))
         top.append(("attention", attention.configNode))
@@ -41,7 +49,9 @@ public struct ExperimentConfig: Sendable {
         ConfigNode.mapping([("attention", attention.configNode),
                             ("calibration", .sequence(calibrationSequences.map { .int($0) })),
                             ("thresholds", .string(thresholdsFile ?? "")),
+                            ("calibration_trace", .string(calibrationTrace ?? "")),
                             ("evaluation", .sequence((evaluationSequences ?? [-1]).map { .int($0) })),
+                            ("positions", .int(evaluationPositions ?? 0)),
                             ("allow_nonfinite", .bool(allowNonFinite))]).configID
     }
 }
@@ -72,10 +82,17 @@ extension ExperimentConfig {
         thresholdsFile = try cal.optionalString("thresholds", nonEmpty: true).map { name in
             name.hasPrefix("/") ? name : (baseDirectory as NSString).appendingPathComponent(name)
         }
+        calibrationTrace = try cal.optionalString("trace", nonEmpty: true).map { name in
+            name.hasPrefix("/") ? name : (baseDirectory as NSString).appendingPathComponent(name)
+        }
+        if calibrationTrace != nil, thresholdsFile != nil {
+            throw cal.error("trace", "give calibration.trace (calibrate on that trace) or calibration.thresholds (a file written by attnsim calibrate), not both")
+        }
         let ev = try r.child("evaluation")
         evaluationSequences = try ev.optionalInts("sequences", range: 0...1_000_000, count: 1...1_000_000)
+        evaluationPositions = try ev.optionalInt("positions", range: 1...1_000_000_000)
         allowNonFinite = try ev.bool("allow_nonfinite", default: false)
-        if let e = evaluationSequences, let both = e.first(where: { calibration.contains($0) }) {
+        if calibrationTrace == nil, let e = evaluationSequences, let both = e.first(where: { calibration.contains($0) }) {
             throw ev.error("sequences", "sequence \(both) is also a calibration sequence; calibration and evaluation must be disjoint")
         }
         hardware = try HardwareConfig(from: try r.child("hardware"))

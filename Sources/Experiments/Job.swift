@@ -113,7 +113,7 @@ public struct SweepJob {
 
     public func run(_ all: [ExperimentPoint], cancel: CancellationFlag) throws {
         var inputs = ConfigLoader.chainFiles(path: options.configPath)
-        for p in all { inputs += p.config.traces + (p.config.thresholdsFile.map { [$0] } ?? []) }
+        for p in all { inputs += p.config.traces + (p.config.thresholdsFile.map { [$0] } ?? []) + (p.config.calibrationTrace.map { [$0] } ?? []) }
         if let dramTrace {
             try OutputGuard.check(output: dramTrace.path, flag: "--dram-trace", inputs: inputs + [options.out])
             func resolved(_ path: String) -> String { URL(fileURLWithPath: path).standardizedFileURL.resolvingSymlinksInPath().path }
