@@ -50,7 +50,7 @@ def main():
     tail = nll[-255:]
     prefixes = {str(n): {"perplexity": float(torch.exp(torch.tensor(nll[:n - 1], dtype=torch.float64).mean())),
                          "decode_tail_mean_nll": sum(nll[n - 256:n - 1]) / 255}
-                for n in (1024, 2048, 4096, 8192) if n <= tokens}
+                for n in (1024, 2048, 4096, 8128, 8192) if n <= tokens}
     out = {"decode_tail_mean_nll": sum(tail) / len(tail), "prefixes": prefixes, "file": PLAY, "start_line": START_LINE, "tokens": tokens, "ids": ids, "bucket": BUCKET,
            "bucket_mean_nll": buckets, "perplexity": float(torch.exp(torch.tensor(nll, dtype=torch.float64).mean())),
            "top1": top1, "last_top_ids": last.indices.tolist(), "last_top_values": last.values.tolist(),

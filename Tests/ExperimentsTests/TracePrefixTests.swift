@@ -58,7 +58,8 @@ import Testing
         let sub = dir.appendingPathComponent("cut")
         try FileManager.default.createDirectory(at: sub, withIntermediateDirectories: true)
         let cut = try Self.cut(Self.smollm2, sequences: [0, 1], positions: n, to: sub, name: "smollm2-shakespeare.safetensors")
-        let attention = kind == "tiled" ? "hardware: {dataflow: tiled}" : "attention: {pruning: {kind: \(kind), k: 8}}"
+        let attention = kind == "tiled" ? "hardware: {dataflow: tiled}"
+            : kind == "none" ? "attention: {pruning: {kind: none}}" : "attention: {pruning: {kind: \(kind), k: 8}}"
         let common = "calibration: {sequences: []}\n\(attention)\n"
         let replayed = try Self.rows("traces: [\(Self.smollm2)]\nevaluation: {sequences: [1], positions: \(n)}\n" + common, in: dir)
         let expected = try Self.rows("traces: [\(cut)]\nevaluation: {sequences: [1]}\n" + common, in: dir)
