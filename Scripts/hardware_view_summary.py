@@ -21,7 +21,8 @@ def main():
     with open(os.path.join(R, "hardware-view.csv"), newline="") as f:
         for r in csv.DictReader(f):
             name, k = method(r["attention.pruning"])
-            name = {"int8, no pruning": "dense (int8)"}.get(name, name) + (f" k={k}" if k else "")
+            # Short names for the plots' legends (Top-θ here always has both compensations).
+            name = {"int8, no pruning": "dense", "Top-θ + both compensations": "Top-θ"}.get(name, name) + (f" {k}" if k else "")
             flow = r["hardware.dataflow"]
             rows.append({"positions": r["evaluation.positions"], "method": f"{name}, {flow}", "dataflow": flow,
                          "dram_bytes": int(r["dram_read_bytes"]) + int(r["dram_write_bytes"]),
@@ -38,7 +39,7 @@ def main():
         ratio = lambda c: float(r[c]) / float(d[c])  # noqa: E731
         print(f"| {r['positions']} | {r['method']} | {float(r['cycles']):.4g} | {ratio('cycles'):.2f} | {float(r['dram_bytes']):.4g} | "
               f"{ratio('dram_bytes'):.2f} | {float(r['energy_pj']):.4g} | {ratio('energy_pj'):.2f} | {float(r['kept_fraction']):.3f} | "
-              f"{r['bound_by']} | {r['kv_dram_passes']} |")
+              f"{r['bound_by']} | {float(r['kv_dram_passes']):.1f} |")
 
 
 if __name__ == "__main__":
