@@ -45,9 +45,13 @@ def main():
     buckets = [sum(nll[i:i + BUCKET]) / len(nll[i:i + BUCKET]) for i in range(0, len(nll), BUCKET)]
     last = torch.topk(logits[-1], 10)
     # Mean NLL of the positions a decode run of `attnsim eval` scores (prompt_tokens = tokens - 256:
-    # the predictions of the last 255 tokens), for docs/results.md's float baseline.
+    # the predictions of the last 255 tokens), for docs/results.md's float baseline. A causal
+    # model's first L positions are an L-token passage's, so shorter passages' figures come too.
     tail = nll[-255:]
-    out = {"decode_tail_mean_nll": sum(tail) / len(tail), "file": PLAY, "start_line": START_LINE, "tokens": tokens, "ids": ids, "bucket": BUCKET,
+    prefixes = {str(n): {"perplexity": float(torch.exp(torch.tensor(nll[:n - 1], dtype=torch.float64).mean())),
+                         "decode_tail_mean_nll": sum(nll[n - 256:n - 1]) / 255}
+                for n in (1024, 2048, 4096, 8128, 8192) if n <= tokens}
+    out = {"decode_tail_mean_nll": sum(tail) / len(tail), "prefixes": prefixes, "file": PLAY, "start_line": START_LINE, "tokens": tokens, "ids": ids, "bucket": BUCKET,
            "bucket_mean_nll": buckets, "perplexity": float(torch.exp(torch.tensor(nll, dtype=torch.float64).mean())),
            "top1": top1, "last_top_ids": last.indices.tolist(), "last_top_values": last.values.tolist(),
            "torch": torch.__version__, "forward_seconds": round(seconds, 1)}

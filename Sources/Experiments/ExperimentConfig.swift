@@ -11,8 +11,14 @@ public struct ExperimentConfig: Sendable {
     public var calibrationSequences: [Int]
     /// Precomputed thresholds (`attnsim calibrate --out`), instead of calibrating in-process.
     public var thresholdsFile: String?
+    /// Calibrate on `calibrationSequences` of this trace instead of the replayed one (every sequence
+    /// of the replayed trace is then evaluated).
+    public var calibrationTrace: String?
     /// Evaluate only these sequences (nil: every sequence not used for calibration).
     public var evaluationSequences: [Int]?
+    /// Replay only the first N positions of each evaluated sequence (causal traces: exactly an
+    /// N-token prefix's recording; later rows, decode rows included, are dropped).
+    public var evaluationPositions: Int?
     public var allowNonFinite: Bool
     public var hardware: HardwareConfig
     public var attention: AttentionConfig
@@ -29,7 +35,9 @@ public struct ExperimentConfig: Sendable {
         ConfigNode.mapping([("attention", attention.configNode),
                             ("calibration", .sequence(calibrationSequences.map { .int($0) })),
                             ("thresholds", .string(thresholdsFile ?? "")),
+                            ("calibration_trace", .string(calibrationTrace ?? "")),
                             ("evaluation", .sequence((evaluationSequences ?? [-1]).map { .int($0) })),
+                            ("positions", .int(evaluationPositions ?? 0)),
                             ("allow_nonfinite", .bool(allowNonFinite))]).configID
     }
 }
@@ -58,15 +66,24 @@ extension ExperimentConfig: ConfigSection {
               doc: "trace sequences for Top-θ calibration; never evaluated"),
         .optionalPath("calibration.thresholds", \.thresholdsFile,
                       doc: "a thresholds file written by `attnsim calibrate --out`, used instead of calibrating in-process"),
+        .optionalPath("calibration.trace", \.calibrationTrace,
+                      doc: "calibrate Top-θ on `calibration.sequences` of this trace (same layers and heads) instead of the replayed one, whose sequences are then all evaluated; calibrated once per run for every replayed trace; not with `calibration.thresholds`. Rows longer than the calibration trace's use its longest calibrated length's threshold",
+                      check: { (c, s) throws(AttnError) in
+                          if c.calibrationTrace != nil, c.thresholdsFile != nil {
+                              throw try s.reader("calibration").error("trace", "give calibration.trace (calibrate on that trace) or calibration.thresholds (a file written by attnsim calibrate), not both")
+                          }
+                      }),
         // allow_nonfinite before sequences: the order the canonical config has always written them in.
         .bool("evaluation.allow_nonfinite", \.allowNonFinite, doc: "accept NaN/Inf in traces"),
         .optionalInts("evaluation.sequences", \.evaluationSequences, range: 0...1_000_000, count: 1...1_000_000,
-                      defaultText: "every sequence not used for calibration", doc: "sequences to evaluate (disjoint from calibration)",
+                      defaultText: "every sequence not used for calibration (all of them with `calibration.trace`)", doc: "sequences to evaluate (disjoint from calibration)",
                       check: { (c, s) throws(AttnError) in
-                          if let e = c.evaluationSequences, let both = e.first(where: { c.calibrationSequences.contains($0) }) {
+                          if c.calibrationTrace == nil, let e = c.evaluationSequences, let both = e.first(where: { c.calibrationSequences.contains($0) }) {
                               throw try s.reader("evaluation").error("sequences", "sequence \(both) is also a calibration sequence; calibration and evaluation must be disjoint")
                           }
                       }),
+        .optionalInt("evaluation.positions", \.evaluationPositions, range: 1...1_000_000_000, defaultText: "— (all)",
+                     doc: "replay only the first N positions of each evaluated sequence: for a causal trace exactly the recording of an N-token prefix (row i sees keys 0…i only); rows from N on, decode rows included, are dropped, so N ≤ the prompt leaves no decode rows. An error for a bidirectional trace or when N exceeds a sequence's positions"),
         .section("hardware", \.hardware, doc: "the accelerator's hardware: the `hardware:` table below"),
         .section("attention", \.attention, doc: "the accelerator's arithmetic: the `attention:` table below",
                  check: { (c, s) throws(AttnError) in

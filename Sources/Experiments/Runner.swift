@@ -26,6 +26,9 @@ public final class Runner: @unchecked Sendable {
     public let dramTrace: DRAMTraceRecorder?
     private var readers: [String: TraceReader] = [:]
     private var outcomes: [String: FunctionalOutcome] = [:]
+    /// Thresholds calibrated on a `calibration.trace`, per (that trace, attention, sequences): shared
+    /// by every replayed trace and sequence prefix.
+    private var calibrations: [String: TopThetaThresholds] = [:]
     private let lock = NSLock()
 
     /// Most arithmetics that share one float reference per head (each holds one layer's results
@@ -40,7 +43,7 @@ public final class Runner: @unchecked Sendable {
     /// Opens (and fully validates) every trace the points use, before any work starts.
     public func openTraces(_ points: [ExperimentPoint]) throws(AttnError) {
         for p in points {
-            for t in p.config.traces where readers[t] == nil {
+            for t in p.config.traces + (p.config.calibrationTrace.map { [$0] } ?? []) where readers[t] == nil {
                 readers[t] = try TraceReader(path: t, options: TraceReadOptions(allowNonFinite: p.config.allowNonFinite))
             }
         }
@@ -58,10 +61,19 @@ public final class Runner: @unchecked Sendable {
         let n = r.metadata.sequences
         let needsCalibration: Bool
         if case .topTheta = c.attention.pruning { needsCalibration = true } else { needsCalibration = false }
-        let cal = c.calibrationSequences.filter { $0 < n }
+        // With calibration.trace the calibration sequences are that trace's; this one is all evaluated.
+        let calReader = c.calibrationTrace.flatMap { readers[$0] } ?? r
+        let cal = c.calibrationSequences.filter { $0 < calReader.metadata.sequences }
         if needsCalibration && cal.isEmpty {
-            throw AttnError.input(file: r.path, item: nil, message: "Top-θ needs calibration sequences, but calibration.sequences \(c.calibrationSequences) names none of its \(n) sequences")
+            throw AttnError.input(file: calReader.path, item: nil, message: "Top-θ needs calibration sequences, but calibration.sequences \(c.calibrationSequences) names none of its \(calReader.metadata.sequences) sequences")
         }
+        if needsCalibration, calReader !== r {
+            let a = calReader.metadata, b = r.metadata
+            guard a.layers == b.layers, a.heads == b.heads else {
+                throw AttnError.input(file: calReader.path, item: nil, message: "calibration.trace has \(a.layers) layers × \(a.heads) heads, the replayed trace \(r.path) \(b.layers) × \(b.heads): thresholds are per (layer, head)")
+            }
+        }
+        let excluded = calReader === r ? cal : []
         let eval: [Int]
         if let e = c.evaluationSequences {
             if let bad = e.first(where: { $0 >= n }) {
@@ -69,12 +81,25 @@ public final class Runner: @unchecked Sendable {
             }
             eval = e
         } else {
-            eval = (0..<n).filter { !cal.contains($0) }
+            eval = (0..<n).filter { !excluded.contains($0) }
         }
         if eval.isEmpty {
             throw AttnError.input(file: r.path, item: nil, message: "no sequence left to evaluate: the trace has \(n) and calibration.sequences takes \(cal) (set calibration.sequences: [] when not using Top-θ)")
         }
+        if let p = c.evaluationPositions {
+            guard r.metadata.causal else {
+                throw AttnError.input(file: r.path, item: nil, message: "evaluation.positions = \(p) needs a causal trace: in a bidirectional one every row depends on every token, so a prefix is not a shorter sequence's recording")
+            }
+            if let s = eval.first(where: { r.lengths[$0] < p }) {
+                throw AttnError.input(file: r.path, item: nil, message: "evaluation.positions = \(p) exceeds sequence \(s)'s \(r.lengths[s]) positions")
+            }
+        }
         return (needsCalibration ? cal : [], eval)
+    }
+
+    /// Positions replayed of the evaluated sequences (`evaluation.positions`, else the longest).
+    func replayedLength(_ c: ExperimentConfig, _ r: TraceReader) -> Int {
+        min(c.evaluationPositions ?? Int.max, r.lengths.max() ?? 0)
     }
 
     /// Physically impossible buffers: each must hold at least one row of what it stores.
@@ -88,7 +113,7 @@ public final class Runner: @unchecked Sendable {
         // Full rows need one whole row of scores on chip; key tiles need one score.
         let scoreNeed: (String, Double, Int, String) = c.hardware.dataflow == .tiled
             ? ("hardware.memory.score_buffer_kib", mem.scoreBufferKiB, (w.scoreBits + 7) / 8, "one score")
-            : ("hardware.memory.score_buffer_kib", mem.scoreBufferKiB, (r.lengths.max() ?? 0) * ((w.scoreBits + 7) / 8), "one row of scores of the longest sequence")
+            : ("hardware.memory.score_buffer_kib", mem.scoreBufferKiB, replayedLength(c, r) * ((w.scoreBits + 7) / 8), "one row of scores of the longest sequence")
         needs.append(scoreNeed)
         for (key, kib, bytes, what) in needs where kib * 1024 < Double(bytes) {
             throw AttnError.input(file: r.path, item: nil,
@@ -96,11 +121,26 @@ public final class Runner: @unchecked Sendable {
         }
     }
 
-    func layerInput(_ r: TraceReader, sequence s: Int, layer l: Int) throws(AttnError) -> LayerInput {
+    /// One (sequence, layer) of a trace, cut to its first `positions` rows when given (the caller
+    /// checked that the trace is causal and the sequence that long).
+    func layerInput(_ r: TraceReader, sequence s: Int, layer l: Int, positions: Int? = nil) throws(AttnError) -> LayerInput {
         let m = r.metadata
-        let data = try r.layer(sequence: s, layer: l)
-        return LayerInput(sequence: s, layer: l, heads: m.heads, kvHeads: m.kvHeads, tokens: data.tokens, headDim: m.headDim,
-                          causal: m.causal, scale: Double(m.scale), promptTokens: m.promptTokens[s], q: data.q, k: data.k, v: data.v)
+        var data = try r.layer(sequence: s, layer: l)
+        var t = data.tokens
+        if let n = positions, n < t {
+            func prefix(_ x: [Float], _ heads: Int) -> [Float] {
+                var out: [Float] = []
+                out.reserveCapacity(heads * n * m.headDim)
+                for h in 0..<heads { out.append(contentsOf: x[(h * t * m.headDim)..<((h * t + n) * m.headDim)]) }
+                return out
+            }
+            data.q = prefix(data.q, m.heads)
+            data.k = prefix(data.k, m.kvHeads)
+            data.v = prefix(data.v, m.kvHeads)
+            t = n
+        }
+        return LayerInput(sequence: s, layer: l, heads: m.heads, kvHeads: m.kvHeads, tokens: t, headDim: m.headDim,
+                          causal: m.causal, scale: Double(m.scale), promptTokens: min(m.promptTokens[s], t), q: data.q, k: data.k, v: data.v)
     }
 
     /// Top-θ thresholds calibrated on the configured calibration sequences of a trace (or loaded
@@ -111,12 +151,29 @@ public final class Runner: @unchecked Sendable {
             return try ThresholdsFile.load(file, for: r)
         }
         let (cal, _) = try sequences(c, r)
-        let m = r.metadata
-        var calibrator = TopThetaCalibrator(config: c.attention, layers: m.layers, heads: m.heads, maxLength: r.lengths.max()!)
-        for s in cal {
-            for l in 0..<m.layers { calibrator.add(try layerInput(r, sequence: s, layer: l)) }
+        // calibration.trace: one calibration serves every replayed trace (and prefix) of the run.
+        let cr = c.calibrationTrace.flatMap { readers[$0] } ?? r
+        let cacheKey = c.calibrationTrace.map { t in
+            ConfigNode.mapping([("trace", .string(t)), ("attention", c.attention.configNode),
+                                ("sequences", .sequence(cal.map { .int($0) }))]).configID
         }
-        return calibrator.thresholds()
+        if let key = cacheKey {
+            lock.lock()
+            defer { lock.unlock() }
+            if let t = calibrations[key] { return t }
+        }
+        let m = cr.metadata
+        var calibrator = TopThetaCalibrator(config: c.attention, layers: m.layers, heads: m.heads, maxLength: cr.lengths.max()!)
+        for s in cal {
+            for l in 0..<m.layers { calibrator.add(try layerInput(cr, sequence: s, layer: l)) }
+        }
+        let thresholds = calibrator.thresholds()
+        if let key = cacheKey {
+            lock.lock()
+            calibrations[key] = thresholds
+            lock.unlock()
+        }
+        return thresholds
     }
 
     /// The functional outcome for (trace, arithmetic of `c`), computed once and cached.
@@ -146,7 +203,8 @@ public final class Runner: @unchecked Sendable {
         var outcomes: [FunctionalOutcome] = []
         for c in configs {
             let (cal, eval) = try sequences(c, r)
-            precondition(eval == outcomes.first?.evaluated ?? eval, "configurations run together must evaluate the same sequences")
+            precondition(eval == outcomes.first?.evaluated ?? eval && c.evaluationPositions == configs[0].evaluationPositions,
+                         "configurations run together must evaluate the same sequences and positions")
             var thresholds: TopThetaThresholds?
             if case .topTheta(let t) = c.attention.pruning { thresholds = try calibrate(c, trace: trace).bucketed(t) }
             fas.append(FunctionalAttention(config: c.attention, thresholds: thresholds))
@@ -157,7 +215,7 @@ public final class Runner: @unchecked Sendable {
         }
         for s in outcomes.first?.evaluated ?? [] {
             for l in 0..<r.metadata.layers {
-                let results = FunctionalAttention.run(fas, try layerInput(r, sequence: s, layer: l))
+                let results = FunctionalAttention.run(fas, try layerInput(r, sequence: s, layer: l, positions: configs[0].evaluationPositions))
                 for (m, result) in results.enumerated() {
                     onLayer?(m, result.activities)
                     for a in result.activities {
@@ -205,7 +263,7 @@ public final class Runner: @unchecked Sendable {
                                              clockGHz: p.config.hardware.clockGHz, areaMM2: area)
                 if case .topTheta(let t) = p.config.attention.pruning, let r = readers[trace] {
                     let w = p.config.attention.timingWorkload
-                    base.thresholdTableBytes = t.tableBytes(layers: r.metadata.layers, heads: r.metadata.heads, maxLength: r.lengths.max() ?? 0,
+                    base.thresholdTableBytes = t.tableBytes(layers: r.metadata.layers, heads: r.metadata.heads, maxLength: replayedLength(p.config, r),
                                                             entryBytes: ((t.placement == .scores ? w.scoreBits : w.probBits) + 7) / 8)
                 }
                 rows.append(ReportRow(base, layer: nil, kvHead: nil, cost: cs.total, fidelity: fid))
@@ -253,6 +311,7 @@ public final class Runner: @unchecked Sendable {
         for key in groupOrder {
             let u = members[key]![0], c = points[u.point].config, trace = c.traces[u.slot]
             let bundleKey = trace + "\u{0}" + (try sequences(c, readers[trace]!)).evaluation.map(String.init).joined(separator: ",")
+                + "\u{0}" + String(c.evaluationPositions ?? 0)
             if let b = bundleOf[bundleKey], bundles[b].count < Self.sharedReferenceGroup {
                 bundles[b].append(key)
             } else {

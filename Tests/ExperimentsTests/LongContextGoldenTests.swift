@@ -10,7 +10,7 @@ import Testing
 /// chunks as `eval` does, gives each 512-position bucket's mean NLL within 0.005 nats of PyTorch's
 /// (perplexity within 0.5%) and the same top-1 token at ≥ 99% of the positions. CI runs the first
 /// 1,024 tokens (two buckets, a few seconds); ATTNSIM_LONG_GOLDEN_TOKENS=8192 checks all of it
-/// (docs/model.md gives that run's figures).
+/// (docs/eval.md, "Long passages", gives that run's figures).
 @Suite struct LongContextGoldenTests {
     @Test func longPassageMatchesPyTorch() throws {
         let data = try Data(contentsOf: EvalFixtures.root.appendingPathComponent("Tests/Fixtures/decoder/smollm2_long.json"))

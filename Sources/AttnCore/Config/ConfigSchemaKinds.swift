@@ -29,6 +29,16 @@ extension ConfigKey where Root: ConfigSection {
                })
     }
 
+    /// An optional integer in `range` (nil when absent; left out of the canonical node then).
+    public static func optionalInt(_ path: String, _ keyPath: WritableKeyPath<Root, Int?>, range: ClosedRange<Int>,
+                                   defaultText: String, when use: ((Root) -> ConfigKeyUse)? = nil,
+                                   doc: String, check: ConfigCheck<Root>? = nil) -> ConfigKey {
+        scalar(path, keyPath, type: "integer, \(ConfigSchema.text(range))", default: nil, required: false, defaultText: defaultText,
+               omitWhenDefault: false, when: use, doc: doc, check: check,
+               node: { $0.map { .int($0) } }, text: { _ in defaultText },
+               read: { (r, key, d, _) throws(AttnError) in try r.optionalInt(key, range: range) ?? d ?? nil })
+    }
+
     /// A list of strings or paths of `count` items. `missing` makes the list required: its
     /// absence is an error at the section with that message.
     public static func strings(_ path: String, _ keyPath: WritableKeyPath<Root, [String]>, count: ClosedRange<Int>,
