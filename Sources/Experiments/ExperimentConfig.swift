@@ -29,6 +29,12 @@ public struct ExperimentConfig: Sendable {
 
     public var configID: String { node.configID }
 
+    /// The files this config reads besides the config chain: its traces, the thresholds file and the
+    /// calibration trace (the inputs an output may never be: `OutputGuard`).
+    public var inputFiles: [String] {
+        traces + (thresholdsFile.map { [$0] } ?? []) + (calibrationTrace.map { [$0] } ?? [])
+    }
+
     /// The part of the config that changes what is computed (functional results are shared by every
     /// point with the same arithmetic key and trace).
     public var arithmeticKey: String {

@@ -116,7 +116,7 @@ public struct SweepJob {
 
     public func run(_ all: [ExperimentPoint], cancel: CancellationFlag) throws {
         var inputs = ConfigLoader.chainFiles(path: options.configPath)
-        for p in all { inputs += p.config.traces + (p.config.thresholdsFile.map { [$0] } ?? []) + (p.config.calibrationTrace.map { [$0] } ?? []) }
+        for p in all { inputs += p.config.inputFiles }
         if dramTrace != nil, !all.allSatisfy({ $0.config.hardware.dram.model == .banked }) {
             throw AttnError.usage(flag: "--dram-trace", message: "needs the banked DRAM model: set hardware.dram.model: banked (e.g. --set hardware.dram.model=banked)")
         }

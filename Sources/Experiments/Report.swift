@@ -22,7 +22,7 @@ public struct ReportRow: Sendable {
     public static let columns: [(name: String, meaning: String)] = [
         ("config_id", "first 12 hex digits of the SHA-256 of the fully resolved config (defaults filled)"),
         ("point", "index of the sweep point (cartesian order, first sweep key slowest)"),
-        ("model_revision", "revision of attnsim's models that produced the row (`--resume` and `merge` refuse to mix revisions; docs/robustness.md)"),
+        (SweepOutput.revisionColumn, "revision of attnsim's models that produced the row (`--resume` and `merge` refuse to mix revisions; docs/robustness.md)"),
         ("trace", "trace file name"),
         ("phase", "prefill (all prompt rows as tiles) or decode (one query row per step against the KV cache)"),
         ("layer", "layer index, or 'all' for the phase total"),

@@ -307,8 +307,7 @@ func calibrateCommand() -> CommandSpec {
             try AtomicFile.checkWritable(out, flag: "--out")
             let points = try ExperimentLoader.load(path: args.positionals[0], overrides: args.all("--set"), allowSweep: false)
             let c = points[0].config
-            try OutputGuard.check(output: out, flag: "--out", inputs: ConfigLoader.chainFiles(path: args.positionals[0])
-                                  + c.traces + (c.thresholdsFile.map { [$0] } ?? []) + (c.calibrationTrace.map { [$0] } ?? []))
+            try OutputGuard.check(output: out, flag: "--out", inputs: ConfigLoader.chainFiles(path: args.positionals[0]) + c.inputFiles)
             guard case .topTheta(let t) = c.attention.pruning else {
                 throw AttnError.usage(flag: nil, message: "\(args.positionals[0]): attention.pruning.kind must be top_theta to calibrate thresholds")
             }

@@ -37,7 +37,7 @@ public final class EvalRunner: @unchecked Sendable {
 
     /// Eval report header: identification, the trace report's cost and fidelity columns, the metrics, swept keys.
     public static func header(sweptPaths: [String]) -> [String] {
-        ["config_id", "point", "model_revision", "task", "model", "mode", "phase"] + costColumns.map(\.name) + metricColumns.map(\.name) + sweptPaths
+        ["config_id", "point", SweepOutput.revisionColumn, "task", "model", "mode", "phase"] + costColumns.map(\.name) + metricColumns.map(\.name) + sweptPaths
     }
 
     static let costStart = ReportRow.columns.firstIndex { $0.name == "cycles" }!
