@@ -25,6 +25,8 @@ import TestSupport
         ("Configs/results/long-context-2k-prefill.yaml", 22, "9b247f1f9d43", "7a90a4b0a80f"),
         ("Configs/results/long-context-4k-decode.yaml", 22, "e903ed31b9a1", "cb337926ef9f"),
         ("Configs/results/long-context-4k-prefill.yaml", 22, "e33d786f7479", "7e22a0bd0649"),
+        ("Configs/results/long-context-8k-decode.yaml", 22, "8318ebba27c6", "e16bdddca39c"),
+        ("Configs/results/long-context-8k-prefill.yaml", 8, "01a01396206c", "eabec158f266"),
         ("Configs/results/quant-perplexity.yaml", 9, "95a2c4e36b4e", "3ba5132ef8f5"),
         ("Configs/results/quant-sentiment.yaml", 9, "682a6d1e4696", "9532eb33acf5"),
         ("Configs/results/top-theta-perplexity.yaml", 20, "be4e9b68c7fe", "db079b3c9aa1"),
