@@ -53,6 +53,11 @@ import Testing
             let only = try Self.rows(common + "phases: [decode]\nevaluation: \(eval)\n", in: dir)
             #expect(only == [decode], "\(eval)")
         }
+        // Both in one sweep: computed apart (decode rows only, then every row), the same decode row.
+        let swept = try Self.rows(common + "evaluation: {sequences: [1], decode_steps: 16}\nsweep: {phases: [[decode], [prefill, decode]]}\n", in: dir)
+        let unnumbered = { (rows: [[String: String]]) in rows.map { $0.filter { $0.key != "point" } } }
+        #expect(swept.map { $0["point"] } == ["0", "1", "1"])
+        #expect(unnumbered(swept) == unnumbered([decode] + plain))
     }
 
     /// (b) The prompt's rows 32..<40 made decode steps (positions 40, decode_steps 8) report exactly
