@@ -60,6 +60,22 @@ import Testing
         #expect(unnumbered(swept) == unnumbered([decode] + plain))
     }
 
+    /// Narrow accumulators: a decode-only replay reports its decode rows' Q·Kᵀ saturations under
+    /// decode, a replay of every row all of them under prefill (docs/model.md); nothing else differs.
+    @Test func saturationsCountWithTheFirstPhaseComputed() throws {
+        let dir = try TracePrefixTests.tempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let common = "traces: [\(Self.smollm2)]\ncalibration: {sequences: []}\nevaluation: {sequences: [1]}\n"
+            + "attention: {datapath: {q_bits: 8, k_bits: 8, v_bits: 8, acc_bits: 14}, pruning: {kind: none}}\n"
+        let plain = try Self.rows(common, in: dir)
+        let only = try #require(try Self.rows(common + "phases: [decode]\n", in: dir).first)
+        let decode = try #require(plain.last)
+        #expect(decode["saturation_events"] == "0")
+        let saturated = try #require(only["saturation_events"].flatMap(Int.init))
+        #expect(saturated > 0 && saturated < Int(plain[0]["saturation_events"] ?? "") ?? 0)
+        #expect(only.filter { $0.key != "saturation_events" } == decode.filter { $0.key != "saturation_events" })
+    }
+
     /// (b) The prompt's rows 32..<40 made decode steps (positions 40, decode_steps 8) report exactly
     /// what a trace recorded as a 32-token prompt plus 8 generated tokens (the same rows, labelled
     /// decode by the trace itself) reports for its decode phase.
