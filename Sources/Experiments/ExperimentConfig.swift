@@ -19,6 +19,9 @@ public struct ExperimentConfig: Sendable {
     /// Replay only the first N positions of each evaluated sequence (causal traces: exactly an
     /// N-token prefix's recording; later rows, decode rows included, are dropped).
     public var evaluationPositions: Int?
+    /// Replay the last D replayed rows of each evaluated sequence as decode steps (prompt = the
+    /// replayed length − D): in a causal trace row i is exactly a decode step at context i + 1.
+    public var evaluationDecodeSteps: Int?
     public var allowNonFinite: Bool
     public var hardware: HardwareConfig
     public var attention: AttentionConfig
@@ -28,6 +31,16 @@ public struct ExperimentConfig: Sendable {
     public var node: ConfigNode { ConfigSchema.node(of: self) }
 
     public var configID: String { node.configID }
+
+    /// Whether the functional model computes the decode rows only (phases without prefill): the
+    /// prompt rows cost nothing then, and no report row shows them.
+    public var decodeRowsOnly: Bool { !phases.contains(.prefill) }
+
+    /// Which rows of each evaluated sequence the functional model computes, and as which phase
+    /// (configurations computed together must agree on it).
+    var replayedRows: String {
+        "\(evaluationPositions ?? 0)/\(evaluationDecodeSteps ?? 0)/\(decodeRowsOnly)"
+    }
 
     /// The files this config reads besides the config chain: its traces, the thresholds file and the
     /// calibration trace (the inputs an output may never be: `OutputGuard`).
@@ -44,6 +57,8 @@ public struct ExperimentConfig: Sendable {
                             ("calibration_trace", .string(calibrationTrace ?? "")),
                             ("evaluation", .sequence((evaluationSequences ?? [-1]).map { .int($0) })),
                             ("positions", .int(evaluationPositions ?? 0)),
+                            ("decode_steps", .int(evaluationDecodeSteps ?? 0)),
+                            ("decode_rows_only", .bool(decodeRowsOnly)),
                             ("allow_nonfinite", .bool(allowNonFinite))]).configID
     }
 }
@@ -90,6 +105,17 @@ extension ExperimentConfig: ConfigSection {
                       }),
         .optionalInt("evaluation.positions", \.evaluationPositions, range: 1...1_000_000_000, defaultText: "— (all)",
                      doc: "replay only the first N positions of each evaluated sequence: for a causal trace exactly the recording of an N-token prefix (row i sees keys 0…i only); rows from N on, decode rows included, are dropped, so N ≤ the prompt leaves no decode rows. An error for a bidirectional trace or when N exceeds a sequence's positions"),
+        .optionalInt("evaluation.decode_steps", \.evaluationDecodeSteps, range: 1...1_000_000_000, defaultText: "— (the trace's own prompt)",
+                     doc: "replay the last D replayed rows of each evaluated sequence (of the first `evaluation.positions`, else of all of it) as D decode steps, the rows before them as the prompt: in a causal trace row i sees keys 0…i exactly as a decode step at context i + 1, so any prefix can be costed as a prompt plus D steps. Needs `decode` in `phases`, D ≤ `evaluation.positions` and a causal trace. With `phases: [decode]` only the decode rows are computed (also without this key): the same report rows as computing every row, except `saturation_events`, where a head's Q·Kᵀ accumulator saturations count with the first phase computed (prefill when every row is)",
+                     check: { (c, s) throws(AttnError) in
+                         guard let d = c.evaluationDecodeSteps else { return }
+                         if !c.phases.contains(.decode) {
+                             throw try s.reader("evaluation").error("decode_steps", "evaluation.decode_steps = \(d) makes decode rows, but phases \(c.phases.map(\.rawValue)) does not report decode; add decode to phases (or use evaluation.positions = N − D for a prefill of the prompt alone)")
+                         }
+                         if let n = c.evaluationPositions, d > n {
+                             throw try s.reader("evaluation").error("decode_steps", "evaluation.decode_steps = \(d) exceeds evaluation.positions = \(n): the decode steps are the last D of the N replayed rows")
+                         }
+                     }),
         .section("hardware", \.hardware, doc: "the accelerator's hardware: the `hardware:` table below"),
         .section("attention", \.attention, doc: "the accelerator's arithmetic: the `attention:` table below",
                  check: { (c, s) throws(AttnError) in

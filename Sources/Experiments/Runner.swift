@@ -94,6 +94,14 @@ public final class Runner: @unchecked Sendable {
                 throw AttnError.input(file: r.path, item: nil, message: "evaluation.positions = \(p) exceeds sequence \(s)'s \(r.lengths[s]) positions")
             }
         }
+        if let d = c.evaluationDecodeSteps {
+            guard r.metadata.causal else {
+                throw AttnError.input(file: r.path, item: nil, message: "evaluation.decode_steps = \(d) needs a causal trace: in a bidirectional one no row is a decode step (every row sees every token)")
+            }
+            if let s = eval.first(where: { min(c.evaluationPositions ?? Int.max, r.lengths[$0]) < d }) {
+                throw AttnError.input(file: r.path, item: nil, message: "evaluation.decode_steps = \(d) exceeds sequence \(s)'s \(r.lengths[s]) positions (the decode steps are its last D replayed rows)")
+            }
+        }
         return (needsCalibration ? cal : [], eval)
     }
 
@@ -121,26 +129,35 @@ public final class Runner: @unchecked Sendable {
         }
     }
 
-    /// One (sequence, layer) of a trace, cut to its first `positions` rows when given (the caller
-    /// checked that the trace is causal and the sequence that long).
-    func layerInput(_ r: TraceReader, sequence s: Int, layer l: Int, positions: Int? = nil) throws(AttnError) -> LayerInput {
+    /// One (sequence, layer) of a trace as config `c` replays it (nil: all of it, as recorded):
+    /// cut to its first `evaluation.positions` rows, its last `evaluation.decode_steps` rows made
+    /// the decode steps, and with `decodeRowsOnly` holding the decode rows' queries only (Q quantized
+    /// over every row, as a replay of all rows quantizes it). The caller checked that the trace is
+    /// causal and the sequence long enough.
+    func layerInput(_ r: TraceReader, sequence s: Int, layer l: Int, replay c: ExperimentConfig? = nil) throws(AttnError) -> LayerInput {
         let m = r.metadata
         var data = try r.layer(sequence: s, layer: l)
         var t = data.tokens
-        if let n = positions, n < t {
-            func prefix(_ x: [Float], _ heads: Int) -> [Float] {
-                var out: [Float] = []
-                out.reserveCapacity(heads * n * m.headDim)
-                for h in 0..<heads { out.append(contentsOf: x[(h * t * m.headDim)..<((h * t + n) * m.headDim)]) }
-                return out
-            }
-            data.q = prefix(data.q, m.heads)
-            data.k = prefix(data.k, m.kvHeads)
-            data.v = prefix(data.v, m.kvHeads)
+        func rows(_ x: [Float], _ heads: Int, _ r: Range<Int>, of t: Int) -> [Float] {
+            var out: [Float] = []
+            out.reserveCapacity(heads * r.count * m.headDim)
+            for h in 0..<heads { out.append(contentsOf: x[((h * t + r.lowerBound) * m.headDim)..<((h * t + r.upperBound) * m.headDim)]) }
+            return out
+        }
+        if let n = c?.evaluationPositions, n < t {
+            data.q = rows(data.q, m.heads, 0..<n, of: t)
+            data.k = rows(data.k, m.kvHeads, 0..<n, of: t)
+            data.v = rows(data.v, m.kvHeads, 0..<n, of: t)
             t = n
         }
+        let prompt = c?.evaluationDecodeSteps.map { t - $0 } ?? min(m.promptTokens[s], t)
+        if c?.decodeRowsOnly == true, prompt < t {
+            return LayerInput(sequence: s, layer: l, heads: m.heads, kvHeads: m.kvHeads, tokens: t, headDim: m.headDim, causal: m.causal,
+                              scale: Double(m.scale), promptTokens: prompt, queryRows: prompt..<t, q: rows(data.q, m.heads, prompt..<t, of: t),
+                              qAllRows: data.q, k: data.k, v: data.v)
+        }
         return LayerInput(sequence: s, layer: l, heads: m.heads, kvHeads: m.kvHeads, tokens: t, headDim: m.headDim,
-                          causal: m.causal, scale: Double(m.scale), promptTokens: min(m.promptTokens[s], t), q: data.q, k: data.k, v: data.v)
+                          causal: m.causal, scale: Double(m.scale), promptTokens: prompt, q: data.q, k: data.k, v: data.v)
     }
 
     /// Top-θ thresholds calibrated on the configured calibration sequences of a trace (or loaded
@@ -203,8 +220,8 @@ public final class Runner: @unchecked Sendable {
         var outcomes: [FunctionalOutcome] = []
         for c in configs {
             let (cal, eval) = try sequences(c, r)
-            precondition(eval == outcomes.first?.evaluated ?? eval && c.evaluationPositions == configs[0].evaluationPositions,
-                         "configurations run together must evaluate the same sequences and positions")
+            precondition(eval == outcomes.first?.evaluated ?? eval && c.replayedRows == configs[0].replayedRows,
+                         "configurations run together must evaluate the same sequences and rows")
             var thresholds: TopThetaThresholds?
             if case .topTheta(let t) = c.attention.pruning { thresholds = try calibrate(c, trace: trace).bucketed(t) }
             fas.append(FunctionalAttention(config: c.attention, thresholds: thresholds))
@@ -215,7 +232,7 @@ public final class Runner: @unchecked Sendable {
         }
         for s in outcomes.first?.evaluated ?? [] {
             for l in 0..<r.metadata.layers {
-                let results = FunctionalAttention.run(fas, try layerInput(r, sequence: s, layer: l, positions: configs[0].evaluationPositions))
+                let results = FunctionalAttention.run(fas, try layerInput(r, sequence: s, layer: l, replay: configs[0]))
                 for (m, result) in results.enumerated() {
                     onLayer?(m, result.activities)
                     for a in result.activities {
@@ -311,7 +328,7 @@ public final class Runner: @unchecked Sendable {
         for key in groupOrder {
             let u = members[key]![0], c = points[u.point].config, trace = c.traces[u.slot]
             let bundleKey = trace + "\u{0}" + (try sequences(c, readers[trace]!)).evaluation.map(String.init).joined(separator: ",")
-                + "\u{0}" + String(c.evaluationPositions ?? 0)
+                + "\u{0}" + c.replayedRows
             if let b = bundleOf[bundleKey], bundles[b].count < Self.sharedReferenceGroup {
                 bundles[b].append(key)
             } else {

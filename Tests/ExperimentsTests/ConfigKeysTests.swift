@@ -21,6 +21,7 @@ import TestSupport
         ("Configs/ji-minilm.yaml", 14, "7b9e76d61c32", "21ca6bf1ef73"),
         ("Configs/results/ji-sentiment.yaml", 21, "dd3e739af436", "1b71f4eb8e86"),
         ("Configs/results/hardware-view.yaml", 25, "81a19c2fec49", "f9c8ca444b19"),
+        ("Configs/results/hardware-view-decode.yaml", 30, "c463ae55b0c9", "c763ae66a462"),
         ("Configs/results/long-context-2k-decode.yaml", 22, "5512a495c8f2", "8f7eade2056d"),
         ("Configs/results/long-context-2k-prefill.yaml", 22, "9b247f1f9d43", "7a90a4b0a80f"),
         ("Configs/results/long-context-4k-decode.yaml", 22, "e903ed31b9a1", "cb337926ef9f"),

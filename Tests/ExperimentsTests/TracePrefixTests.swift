@@ -9,12 +9,12 @@ import Testing
     static var smollm2: String { EvalFixtures.root.appendingPathComponent("Traces/smollm2-shakespeare.safetensors").path }
 
     /// Writes `sequences` of `source`, each cut to its first `positions` rows (prompt_tokens cut
-    /// too), as `dir/name`.
-    static func cut(_ source: String, sequences: [Int], positions: Int?, to dir: URL, name: String) throws -> String {
+    /// too, or set to `prompt`), as `dir/name`.
+    static func cut(_ source: String, sequences: [Int], positions: Int?, prompt: Int? = nil, to dir: URL, name: String) throws -> String {
         let r = try TraceReader(path: source)
         var m = r.metadata
         let lengths = sequences.map { min(positions ?? r.lengths[$0], r.lengths[$0]) }
-        m.promptTokens = zip(sequences, lengths).map { min(r.metadata.promptTokens[$0], $1) }
+        m.promptTokens = zip(sequences, lengths).map { min(prompt ?? r.metadata.promptTokens[$0], $1) }
         var w = TraceWriter(metadata: m)
         for (new, (s, n)) in zip(sequences, lengths).enumerated() {
             w.addTokens(sequence: new, Array(try r.tokens(sequence: s).prefix(n)))

@@ -148,6 +148,17 @@ public struct QuantizedTensor: Sendable {
         self.saturated = sat
     }
 
+    /// Tokens `r` of every head, with the same scales and groups (`saturated` stays the whole
+    /// tensor's count).
+    public func rows(_ r: Range<Int>) -> QuantizedTensor {
+        precondition(r.lowerBound >= 0 && r.upperBound <= tokens)
+        func slice<T>(_ x: [T]) -> [T] {
+            x.isEmpty ? [] : (0..<heads).flatMap { h in x[((h * tokens + r.lowerBound) * dim)..<((h * tokens + r.upperBound) * dim)] }
+        }
+        return QuantizedTensor(heads: heads, tokens: r.count, dim: dim, bits: bits, codes: slice(codes), values: slice(values),
+                               scales: scales, saturated: saturated, groups: groups, groupOfDim: groupOfDim)
+    }
+
     /// `FixedPoint.code` of `count` values with one scale, into `out`; returns the saturations.
     static func codes(_ x: UnsafePointer<Float>, count n: Int, scale: Double, bits: Int, rounding: AttentionConfig.Rounding,
                       into out: UnsafeMutablePointer<Int32>) -> Int {

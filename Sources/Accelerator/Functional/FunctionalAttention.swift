@@ -20,15 +20,21 @@ public struct LayerInput: Sendable {
     public var queryRows: Range<Int>
     /// [heads, queryRows.count, d]
     public var q: [Float]
+    /// Q of every row 0..<T [heads, T, d], when `q` holds a sub-range of a replayed layer: the
+    /// input quantizer takes Q's ranges (and PEG groups) from all rows, so the sub-range's codes are
+    /// the ones a replay computing every row uses (nil: from `q`).
+    public var qAllRows: [Float]?
     /// [kvHeads, T, d]
     public var k: [Float]
     public var v: [Float]
 
     public init(sequence: Int, layer: Int, heads: Int, kvHeads: Int, tokens: Int, headDim: Int, causal: Bool,
-                scale: Double, promptTokens: Int, queryRows: Range<Int>? = nil, q: [Float], k: [Float], v: [Float]) {
+                scale: Double, promptTokens: Int, queryRows: Range<Int>? = nil, q: [Float], qAllRows: [Float]? = nil, k: [Float], v: [Float]) {
         let rows = queryRows ?? 0..<tokens
         precondition(rows.lowerBound >= 0 && rows.upperBound <= tokens)
         precondition(q.count == heads * rows.count * headDim && k.count == kvHeads * tokens * headDim && v.count == k.count)
+        precondition(qAllRows.map { $0.count == heads * tokens * headDim } ?? true)
+        self.qAllRows = qAllRows
         precondition(heads % kvHeads == 0)
         self.queryRows = rows
         self.sequence = sequence
@@ -197,11 +203,15 @@ public struct FunctionalAttention: Sendable {
     /// Q, K and (unless `values` is false: V left unquantized) V through the input quantizers.
     func quantize(_ x: LayerInput, values: Bool = true) -> Operands {
         let c = config
+        let qSource = x.qAllRows ?? x.q
         let qkGroups = c.granularity == .peg
-            ? QuantizedTensor.pegGroups([x.q, x.k], dim: x.headDim, groups: min(c.pegGroups, x.headDim)) : nil
+            ? QuantizedTensor.pegGroups([qSource, x.k], dim: x.headDim, groups: min(c.pegGroups, x.headDim)) : nil
+        var q = QuantizedTensor(qSource, heads: x.heads, tokens: x.qAllRows == nil ? x.queryRows.count : x.tokens, dim: x.headDim,
+                                bits: c.qBits, granularity: c.granularity, pegGroups: c.pegGroups, calibration: c.rangeCalibration,
+                                rounding: c.rounding, sharedGroups: qkGroups)
+        if x.qAllRows != nil { q = q.rows(x.queryRows) }
         return Operands(
-            q: QuantizedTensor(x.q, heads: x.heads, tokens: x.queryRows.count, dim: x.headDim, bits: c.qBits, granularity: c.granularity,
-                               pegGroups: c.pegGroups, calibration: c.rangeCalibration, rounding: c.rounding, sharedGroups: qkGroups),
+            q: q,
             k: QuantizedTensor(x.k, heads: x.kvHeads, tokens: x.tokens, dim: x.headDim, bits: c.kBits, granularity: c.granularity,
                                pegGroups: c.pegGroups, calibration: c.rangeCalibration, rounding: c.rounding, sharedGroups: qkGroups),
             v: QuantizedTensor(x.v, heads: x.kvHeads, tokens: x.tokens, dim: x.headDim, bits: values ? c.vBits : 0, granularity: c.granularity,

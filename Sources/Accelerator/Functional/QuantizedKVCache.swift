@@ -288,8 +288,9 @@ extension FunctionalAttention.Operands {
 }
 
 extension QuantizedTensor {
-    /// A tensor from codes and per-head scales already computed (one scale group).
-    init(heads: Int, tokens: Int, dim: Int, bits: Int, codes: [Int32], values: [Float], scales: [Double], saturated: Int) {
+    /// A tensor from codes and scales already computed (by default one scale group).
+    init(heads: Int, tokens: Int, dim: Int, bits: Int, codes: [Int32], values: [Float], scales: [Double], saturated: Int,
+         groups: Int = 1, groupOfDim: [Int]? = nil) {
         self.heads = heads
         self.tokens = tokens
         self.dim = dim
@@ -297,8 +298,8 @@ extension QuantizedTensor {
         self.codes = codes
         self.values = values
         self.scales = scales
-        groups = 1
-        groupOfDim = .init(repeating: 0, count: dim)
+        self.groups = groups
+        self.groupOfDim = groupOfDim ?? .init(repeating: 0, count: dim)
         self.saturated = saturated
     }
 }
