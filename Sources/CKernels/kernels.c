@@ -9,6 +9,7 @@
 #if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
 #define ATTNSIM_X86 1
 #include <immintrin.h>
+#include <math.h>
 #define ATTNSIM_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
 #else
 #define ATTNSIM_X86 0
@@ -119,6 +120,40 @@ ATTNSIM_AVX512 void attnsim_ref_pv_f64(const double *p, const float *v, long d, 
         }
         for (int r = 0; r < regs; r++) _mm512_mask_storeu_pd(o + c0 + 8 * r, mask[r], acc[r]);
     }
+}
+
+ATTNSIM_AVX512 long attnsim_topk_candidates_f64(const double *s, long n, long k, long *out) {
+    // The bound: the least of the k block maxima (no NaN, so max and the comparisons are exact;
+    // which zero a ±0 maximum is cannot change a comparison).
+    double bound = INFINITY;
+    const __m512d ninf = _mm512_set1_pd(-INFINITY);
+    for (long b = 0; b < k; b++) {
+        long lo = b * n / k, hi = (b + 1) * n / k;
+        __m512d m = ninf;
+        for (long j = lo; j < hi; j += 8) {
+            __mmask8 msk = hi - j >= 8 ? (__mmask8)0xff : (__mmask8)((1u << (hi - j)) - 1);
+            m = _mm512_max_pd(m, _mm512_mask_loadu_pd(ninf, msk, s + j));
+        }
+        double bm = _mm512_reduce_max_pd(m);
+        if (bm < bound) bound = bm;
+    }
+    // The candidates s[j] >= bound, in index order: 8 keys per compare, compressed in a register
+    // and stored under a mask (nothing written past the count).
+    const __m512d bv = _mm512_set1_pd(bound);
+    __m512i idx = _mm512_setr_epi64(0, 1, 2, 3, 4, 5, 6, 7);
+    const __m512i eight = _mm512_set1_epi64(8);
+    long count = 0;
+    for (long j = 0; j < n; j += 8) {
+        __mmask8 msk = n - j >= 8 ? (__mmask8)0xff : (__mmask8)((1u << (n - j)) - 1);
+        __mmask8 ge = _mm512_mask_cmp_pd_mask(msk, _mm512_maskz_loadu_pd(msk, s + j), bv, _CMP_GE_OQ);
+        if (ge) {
+            int c = __builtin_popcount(ge);
+            _mm512_mask_storeu_epi64(out + count, (__mmask8)((1u << c) - 1), _mm512_maskz_compress_epi64(ge, idx));
+            count += c;
+        }
+        idx = _mm512_add_epi64(idx, eight);
+    }
+    return count;
 }
 
 ATTNSIM_AVX512 void attnsim_pv_codes_f64(const int32_t *rows, const double *w, long count, const int32_t *v, long d,
@@ -245,6 +280,10 @@ void attnsim_ref_scores_f64(const float *q, const float *kt, long d, long n, dou
 }
 void attnsim_ref_pv_f64(const double *p, const float *v, long d, long n, double *o) {
     (void)p; (void)v; (void)d; (void)n; (void)o;
+}
+long attnsim_topk_candidates_f64(const double *s, long n, long k, long *out) {
+    (void)s; (void)n; (void)k; (void)out;
+    return 0;
 }
 void attnsim_pv_codes_f64(const int32_t *rows, const double *w, long count, const int32_t *v, long d,
                           const double *vscale, double *o) {

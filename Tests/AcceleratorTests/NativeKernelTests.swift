@@ -151,21 +151,60 @@ struct NativeKernelTests {
     }
 
     /// Top-k by a k-element heap selects the same set as the first k of the full sort it replaced
-    /// (ties broken by lower index; −0 and +0 tie; infinities), for k from 1 to n − 1.
+    /// (ties broken by lower index; −0 and +0 tie; infinities), for k from 1 to n − 1, with the
+    /// candidates from the portable Swift code and (on an AVX-512 machine) from the C kernel.
     @Test func topKHeapSelectsTheSortedPrefix() {
         var rng = SeededRNG(seed: 77)
         for trial in 0..<200 {
-            let n = 2 + Int(rng.next() % 40)
+            let n = 2 + Int(rng.next() % (trial % 10 == 0 ? 300 : 40))
             var s = (0..<n).map { _ in Double(Int(rng.next() % 7) - 3) }
             if trial % 3 == 0 { s[0] = -0.0; s[n - 1] = 0.0 }
             if trial % 5 == 0 { s[n / 2] = .infinity; s[0] = -.infinity }
             let sorted = (0..<n).sorted { s[$0] != s[$1] ? s[$0] > s[$1] : $0 < $1 }
             for k in 1..<n {
-                var heap = [Int](repeating: -1, count: n)
-                s.withUnsafeBufferPointer { sp in
-                    heap.withUnsafeMutableBufferPointer { FunctionalAttention.topK(sp.baseAddress!, n: n, k: k, heap: $0.baseAddress!) }
+                for native in FunctionalAttention.cpuHasVNNI ? [false, true] : [false] {
+                    var heap = [Int](repeating: -1, count: n)
+                    var candidates = [Int](repeating: -1, count: n)
+                    s.withUnsafeBufferPointer { sp in
+                        heap.withUnsafeMutableBufferPointer { hp in
+                            candidates.withUnsafeMutableBufferPointer { cp in
+                                FunctionalAttention.topK(sp.baseAddress!, n: n, k: k, heap: hp.baseAddress!, candidates: cp.baseAddress!,
+                                                         native: native)
+                            }
+                        }
+                    }
+                    #expect(Set(heap[0..<k]) == Set(sorted[0..<k]), "trial \(trial) k \(k) native \(native): \(s)")
                 }
-                #expect(Set(heap[0..<k]) == Set(sorted[0..<k]), "trial \(trial) k \(k): \(s)")
+            }
+        }
+    }
+
+    /// The top-k candidates kernel (CKernels) against its portable Swift twin
+    /// (`FunctionalAttention.topKCandidates`): the same count and indices, nothing written past the
+    /// count, on random scores with many ties, ±0, infinities, rising rows (most keys candidates),
+    /// and n, k off the 8-key blocks.
+    @Test(.enabled(if: FunctionalAttention.cpuHasVNNI)) func topKCandidatesKernelEqualsSwift() {
+        var rng = SeededRNG(seed: 4242)
+        for trial in 0..<300 {
+            let n = 2 + Int(rng.next() % (trial % 4 == 0 ? 2200 : 70))
+            var s: [Double]
+            switch trial % 3 {
+            case 0: s = (0..<n).map { _ in Double(Int(rng.next() % 5) - 2) }
+            case 1: s = (0..<n).map { j in Double(j) * 0.01 + Double(rng.next() % 1000) * 1e-4 }
+            default: s = (0..<n).map { _ in Double(bitPattern: rng.next() >> 2) * (rng.next() % 2 == 0 ? 1 : -1) }
+            }
+            if trial % 7 == 0 { s[0] = -0.0; s[n - 1] = 0.0; s[n / 2] = .infinity; s[n / 3] = -.infinity }
+            for k in Set([1, 2, 7, 8, 9, 16, n / 2, n - 1]) where k >= 1 && k < n {
+                var swift = [Int](repeating: -7, count: n + 8), native = swift
+                let cs = s.withUnsafeBufferPointer { sp in
+                    swift.withUnsafeMutableBufferPointer { FunctionalAttention.topKCandidates(sp.baseAddress!, n: n, k: k, into: $0.baseAddress!) }
+                }
+                let cn = s.withUnsafeBufferPointer { sp in
+                    native.withUnsafeMutableBufferPointer { attnsim_topk_candidates_f64(sp.baseAddress!, n, k, $0.baseAddress!) }
+                }
+                #expect(cs >= k && cn == cs, "trial \(trial) n \(n) k \(k): counts \(cs), \(cn)")
+                #expect(native == swift, "trial \(trial) n \(n) k \(k)")
+                #expect(native[cn...].allSatisfy { $0 == -7 }, "trial \(trial): written past the count")
             }
         }
     }

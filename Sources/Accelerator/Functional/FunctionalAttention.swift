@@ -435,9 +435,15 @@ public struct FunctionalAttention: Sendable {
         return total
     }
 
-    /// The indices of the k best of s[0..<n] (no NaN; k < n) under "a before b when s[a] > s[b], or
-    /// s[a] == s[b] and a < b" into heap[0..<k], in heap order.
-    static func topK(_ s: UnsafePointer<Double>, n: Int, k: Int, heap: UnsafeMutablePointer<Int>) {
+    /// The indices of the k best of s[0..<n] (no NaN; 0 < k < n) under "a before b when s[a] > s[b],
+    /// or s[a] == s[b] and a < b" into heap[0..<k], in heap order; `candidates` holds n Ints of
+    /// scratch; `native`: `topKCandidates` by its AVX-512 twin (the same Ints).
+    ///
+    /// First the candidates (`topKCandidates`), then a min-heap of k over them.
+    static func topK(_ s: UnsafePointer<Double>, n: Int, k: Int, heap: UnsafeMutablePointer<Int>,
+                     candidates: UnsafeMutablePointer<Int>, native: Bool) {
+        precondition(k > 0 && k < n)
+        let count = native ? attnsim_topk_candidates_f64(s, n, k, candidates) : topKCandidates(s, n: n, k: k, into: candidates)
         @inline(__always) func before(_ a: Int, _ b: Int) -> Bool { s[a] > s[b] || (s[a] == s[b] && a < b) }
         // Min-heap: heap[0] is the worst of the kept (every parent comes after its children).
         @inline(__always) func siftDown(_ start: Int) {
@@ -452,12 +458,40 @@ public struct FunctionalAttention: Sendable {
                 i = worst
             }
         }
-        for j in 0..<k { heap[j] = j }
+        for r in 0..<k { heap[r] = candidates[r] }
         for i in stride(from: k / 2 - 1, through: 0, by: -1) { siftDown(i) }
-        for j in k..<n where before(j, heap[0]) {
-            heap[0] = j
-            siftDown(0)
+        // Candidate j enters when before(j, heap[0]). Candidates come in increasing index order, so
+        // every index in the heap is below j and the tie clause (equal scores, j < heap[0]) never
+        // holds: j enters exactly when s[j] > s[heap[0]], the heap's worst score, kept in `worst`.
+        var worst = s[heap[0]]
+        for c in k..<count {
+            let j = candidates[c]
+            if s[j] > worst {
+                heap[0] = j
+                siftDown(0)
+                worst = s[heap[0]]
+            }
         }
+    }
+
+    /// The keys that can be among the k best of s[0..<n] (no NaN; 0 < k < n), in increasing index
+    /// order, into candidates[0..<count]; returns count. Split the keys into k blocks
+    /// (b·n/k ..< (b+1)·n/k): the k block maxima are k distinct keys, so the k-th best score is at
+    /// least their minimum L. Keys scoring below L cannot be among the k best, and at least k keys
+    /// score L or more: the k best of those (under `topK`'s order) are the k best of all.
+    static func topKCandidates(_ s: UnsafePointer<Double>, n: Int, k: Int, into candidates: UnsafeMutablePointer<Int>) -> Int {
+        var bound = Double.infinity
+        for b in 0..<k {
+            var m = -Double.infinity
+            for j in (b * n / k)..<((b + 1) * n / k) where s[j] > m { m = s[j] }
+            if m < bound { bound = m }
+        }
+        var count = 0
+        for j in 0..<n where s[j] >= bound {
+            candidates[count] = j
+            count += 1
+        }
+        return count
     }
 
     /// e^(s − max) through the softmax unit's arithmetic.

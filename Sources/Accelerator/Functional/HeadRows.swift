@@ -17,9 +17,12 @@ extension FunctionalAttention {
                 let n = x.visible(i)
                 rows.datapathScores(row: i, count: n)
                 let exact = rows.exactRow(i)
-                let (m, sumAll) = rows.exponentials(count: n)
+                let m = rows.maxScore(count: n)
+                // Σ e over every key only where it is read (`allExponentials`); else NaN, unread.
+                let sumAll = rows.allExponentials ? rows.exponentials(count: n, max: m) : .nan
                 let threshold = rows.prune(count: n, max: m, sum: sumAll)
                 var fid = rows.keepAtLeastOne(count: n)
+                if !rows.allExponentials { rows.keptExponentials(count: n, max: m) }
                 let denom = rows.denominator(count: n, kept: fid.kept, max: m, sum: sumAll, threshold: threshold)
                 let pSum = rows.probabilitiesAndPV(row: i, count: n, denominator: denom, exact: exact.probabilities,
                                                    fidelity: &fid, bits: bits, words: words)
@@ -70,6 +73,8 @@ struct HeadRows {
     let s, e: UnsafeMutablePointer<Double>
     let keep: UnsafeMutablePointer<Bool>
     let order: UnsafeMutablePointer<Int>
+    /// Scratch of the top-k selection.
+    let candidates: UnsafeMutablePointer<Int>
     let o: UnsafeMutablePointer<Double>
     /// The current row's exact probabilities and output, when not `shared`.
     let ref, oRef: UnsafeMutablePointer<Double>
@@ -85,6 +90,12 @@ struct HeadRows {
     var vSumRows = 0
     /// Q·Kᵀ accumulator saturations of the head's rows.
     var saturations = 0
+    /// Whether the pruning reads e[j] of unkept keys or Σ e over every key (`exponentials`):
+    /// probability pruning, Top-θ on probabilities or with the exact denominator, no pruning (whose
+    /// denominator is that Σ). Otherwise (top-k, Top-θ on scores with another denominator) only
+    /// the kept keys' e[j] are read, and only they are computed (`keptExponentials`): the same
+    /// Doubles where they are read.
+    let allExponentials: Bool
 
     init(_ fa: FunctionalAttention, _ x: LayerInput, _ ops: FunctionalAttention.Operands, _ views: LayerViews,
          head h: Int, shared: HeadReference?) {
@@ -95,6 +106,7 @@ struct HeadRows {
         let rows = max(t, 1), dims = max(d, 1)
         s = .allocate(capacity: rows); e = .allocate(capacity: rows)
         keep = .allocate(capacity: rows); order = .allocate(capacity: rows)
+        if case .topK = fa.config.pruning { candidates = .allocate(capacity: rows) } else { candidates = .allocate(capacity: 1) }
         o = .allocate(capacity: dims)
         ref = .allocate(capacity: shared == nil ? rows : 1); oRef = .allocate(capacity: dims)
         quantizedV = ops.v.bits != 0
@@ -103,6 +115,11 @@ struct HeadRows {
         nativePV = fa.nativeKernels && quantizedV
         keptRows = .allocate(capacity: nativePV ? rows : 1); keptP = .allocate(capacity: nativePV ? rows : 1)
         if case .topTheta(let tt) = fa.config.pruning { vMeanOn = tt.vMean } else { vMeanOn = false }
+        switch fa.config.pruning {
+        case .none, .probability: allExponentials = true
+        case .topK: allExponentials = false
+        case .topTheta(let tt): allExponentials = tt.placement == .probabilities || tt.denominator == .exact
+        }
         vSum = .allocate(capacity: dims)
         vSum.initialize(repeating: 0, count: dims)
     }
@@ -110,7 +127,7 @@ struct HeadRows {
     func deallocate() {
         blocked.deallocate()
         for p in [s, e, o, ref, oRef, vScale, keptP, vSum] { p.deallocate() }
-        keep.deallocate(); order.deallocate(); keptRows.deallocate()
+        keep.deallocate(); order.deallocate(); candidates.deallocate(); keptRows.deallocate()
     }
 
     /// The datapath's fixed-point scores of row i against keys 0..<n into `s`.
@@ -128,13 +145,24 @@ struct HeadRows {
         return (UnsafePointer(ref), UnsafePointer(oRef))
     }
 
-    /// e[j] = e^(s[j] − max) through the softmax unit; the row's max score and Σ e.
-    func exponentials(count n: Int) -> (max: Double, sum: Double) {
+    /// The row's max score.
+    func maxScore(count n: Int) -> Double {
         var m = -Double.infinity
         for j in 0..<n { m = max(m, s[j]) }
+        return m
+    }
+
+    /// e[j] = e^(s[j] − max) through the softmax unit for every key; Σ e.
+    func exponentials(count n: Int, max m: Double) -> Double {
         var sum = 0.0
         for j in 0..<n { e[j] = fa.exponent(s[j] - m); sum += e[j] }
-        return (m, sum)
+        return sum
+    }
+
+    /// `exponentials` of the kept keys only (after `keepAtLeastOne`): the e[j] later kernels read
+    /// when not `allExponentials`.
+    func keptExponentials(count n: Int, max m: Double) {
+        for j in 0..<n where keep[j] { e[j] = fa.exponent(s[j] - m) }
     }
 
     /// The pruning decision into `keep[0..<n]`; the Top-θ threshold (−∞ for the other kinds).
@@ -164,15 +192,18 @@ struct HeadRows {
             for j in 0..<n { keep[j] = true }
             return
         }
-        for j in 0..<n { keep[j] = false }
-        if (0..<n).contains(where: { s[$0].isNaN }) {
+        keep.update(repeating: false, count: n)
+        guard k > 0 else { return }
+        var nans = 0
+        for j in 0..<n { nans &+= s[j].isNaN ? 1 : 0 }
+        if nans > 0 {
             // NaN makes the heap's order inconsistent: keep the full sort's (implementation-defined) choice.
             for j in 0..<n { order[j] = j }
             var ob = UnsafeMutableBufferPointer(start: order, count: n)
             ob.sort { s[$0] != s[$1] ? s[$0] > s[$1] : $0 < $1 }
         } else {
             // The first k of that sort, as a set, by a min-heap of k: O(n log k), not O(n log n).
-            FunctionalAttention.topK(s, n: n, k: k, heap: order)
+            FunctionalAttention.topK(s, n: n, k: k, heap: order, candidates: candidates, native: fa.nativeKernels)
         }
         for r in 0..<k { keep[order[r]] = true }
     }
@@ -181,12 +212,10 @@ struct HeadRows {
     /// fidelity so far: kept count and keep-the-max event.
     func keepAtLeastOne(count n: Int) -> Fidelity {
         var fid = Fidelity()
-        var argmax = 0
-        for j in 0..<n {
-            if keep[j] { fid.kept += 1 }
-            if s[j] > s[argmax] { argmax = j }
-        }
+        for j in 0..<n where keep[j] { fid.kept += 1 }
         if fid.kept == 0 {
+            var argmax = 0
+            for j in 0..<n where s[j] > s[argmax] { argmax = j }
             keep[argmax] = true
             fid.kept = 1
             fid.keepMaxEvents = 1
@@ -238,11 +267,16 @@ struct HeadRows {
         for c in 0..<d { o[c] = 0 }
         var pSum = 0.0, pvRows = 0
         let bitRow = (h * x.queryRows.count + i - x.queryRows.lowerBound) * words
+        // The exact-probability counters: integer counts, any order (no branches, SIMD lanes).
+        var below1e3 = 0, below1e2 = 0
         for j in 0..<n {
+            below1e3 &+= ref[j] < 1e-3 ? 1 : 0
+            below1e2 &+= ref[j] < 1e-2 ? 1 : 0
+        }
+        fid.below1e3 += below1e3
+        fid.below1e2 += below1e2
+        for j in 0..<n where keep[j] {
             let pr = ref[j]
-            if pr < 1e-3 { fid.below1e3 += 1 }
-            if pr < 1e-2 { fid.below1e2 += 1 }
-            guard keep[j] else { continue }
             let p = probability(e[j], denominator: denominator, count: n)
             // A probability that quantizes (or clips) to zero is pruned too: the hardware neither
             // multiplies it nor fetches its V row.

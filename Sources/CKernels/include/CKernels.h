@@ -57,6 +57,12 @@ void attnsim_transpose8_f32(const float *k, long tokens, long d, float *kt);
 /// attnsim_has_avx512_vnni() (uses AVX-512 F only).
 void attnsim_ref_pv_f64(const double *p, const float *v, long d, long n, double *o);
 
+/// The top-k selection's candidates (`FunctionalAttention.topKCandidates`, its portable twin):
+/// with bound = the least over b < k of max s[b·n/k ..< (b+1)·n/k] (0 < k < n, no NaN in s), the
+/// indices j < n with s[j] >= bound in increasing order into out; returns their count (at least k).
+/// Writes nothing past it. Requires attnsim_has_avx512_vnni() (uses AVX-512 F).
+long attnsim_topk_candidates_f64(const double *s, long n, long k, long *out);
+
 /// The accelerated datapath's P·V on quantized V: for m = 0, 1, …, count − 1 in order and every
 /// c < d, o[c] += w[m] · ((double)v[rows[m]·d + c] · vscale[c]) — the kept rows' quantized
 /// probabilities times the dequantized V codes (code × the scale of its dimension), one rounding
