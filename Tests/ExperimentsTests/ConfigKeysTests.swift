@@ -20,6 +20,7 @@ import TestSupport
         ("Configs/eval-sentiment.yaml", 1, "d912724cc8c7", "652d8d134365"),
         ("Configs/ji-minilm.yaml", 14, "7b9e76d61c32", "21ca6bf1ef73"),
         ("Configs/results/ji-sentiment.yaml", 21, "dd3e739af436", "1b71f4eb8e86"),
+        ("Configs/results/decode-key-tiles.yaml", 6, "62ac56e2fe64", "5a217d9a2268"),
         ("Configs/results/hardware-view.yaml", 25, "81a19c2fec49", "f9c8ca444b19"),
         ("Configs/results/hardware-view-decode.yaml", 30, "c463ae55b0c9", "c763ae66a462"),
         ("Configs/results/long-context-2k-decode.yaml", 22, "5512a495c8f2", "8f7eade2056d"),
