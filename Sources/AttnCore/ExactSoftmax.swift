@@ -42,6 +42,13 @@ public enum ExactSoftmax {
     static func row<A: ExactArithmetic>(_: A.Type, q: UnsafePointer<Float>, keys: Keys, v: UnsafePointer<Float>?, d: Int, n: Int,
                                         scale: A.Scalar, p: UnsafeMutablePointer<A.Scalar>, out: UnsafeMutablePointer<A.Scalar>?) {
         A.scores(q, keys, d: d, n: n, scale: scale, into: p)
+        softmax(A.self, p, n: n)
+        if let v, let out { A.values(p, v, d: d, n: n, native: keys.transposed != nil, into: out) }
+    }
+
+    /// Scores p[0..<n] → probabilities, in place (max-subtracted, `A.exp`, `A.normalize`).
+    @inline(__always)
+    static func softmax<A: ExactArithmetic>(_: A.Type, _ p: UnsafeMutablePointer<A.Scalar>, n: Int) {
         var m = -A.Scalar.infinity
         for j in 0..<n where p[j] > m { m = p[j] }
         var sum: A.Scalar = 0
@@ -51,7 +58,6 @@ public enum ExactSoftmax {
             sum += e
         }
         A.normalize(p, n: n, sum: sum)
-        if let v, let out { A.values(p, v, d: d, n: n, native: keys.transposed != nil, into: out) }
     }
 
     /// k[tokens][d] into `kt` in the transposed layout of `Keys.transposed` (blocks of 8 keys,
@@ -78,6 +84,42 @@ public enum ExactSoftmax {
     public static func referenceRow(q: UnsafePointer<Float>, keys: Keys, v: UnsafePointer<Float>?, d: Int, n: Int, scale: Double,
                                     probabilities: UnsafeMutablePointer<Double>, out: UnsafeMutablePointer<Double>?) {
         row(ReferenceDouble.self, q: q, keys: keys, v: v, d: d, n: n, scale: scale, p: probabilities, out: out)
+    }
+
+    /// Most rows `referenceRows` computes per pass over the keys.
+    public static let referenceRowsPerPass = Int(ATTNSIM_REF_MAX_ROWS)
+
+    /// `referenceRow` of several rows against the same keys and V: row r's query `q[r]`, keys
+    /// 0..<`n[r]`, probabilities into `probabilities[r][0..<n[r]]` and, with `v`, output into
+    /// `out[r][0..<d]` — the same Doubles as `referenceRow` row by row (`NativeKernelTests`). With
+    /// `keys.transposed` the multi-row AVX-512 kernels take up to `referenceRowsPerPass` rows per pass
+    /// (each key block and V row loaded once for all of them, each row's sums in its own order);
+    /// without it, `referenceRow` row by row (the portable twin).
+    public static func referenceRows(q: [UnsafePointer<Float>], keys: Keys, v: UnsafePointer<Float>?, d: Int, n: [Int],
+                                     scale: Double, probabilities: [UnsafeMutablePointer<Double>],
+                                     out: [UnsafeMutablePointer<Double>]?) {
+        precondition(q.count == n.count && q.count == probabilities.count && (out?.count ?? q.count) == q.count)
+        guard let kt = keys.transposed else {
+            for r in q.indices {
+                referenceRow(q: q[r], keys: keys, v: v, d: d, n: n[r], scale: scale, probabilities: probabilities[r], out: out?[r])
+            }
+            return
+        }
+        var r0 = 0
+        while r0 < q.count {
+            let rows = min(referenceRowsPerPass, q.count - r0)
+            let qs: [UnsafePointer<Float>?] = Array(q[r0..<r0 + rows])
+            let ns = Array(n[r0..<r0 + rows])
+            let ps: [UnsafeMutablePointer<Double>?] = Array(probabilities[r0..<r0 + rows])
+            attnsim_ref_scores_f64_rows(qs, Int32(rows), kt, d, ns, scale, ps)
+            for r in 0..<rows { softmax(ReferenceDouble.self, probabilities[r0 + r], n: ns[r]) }
+            if let v, let out {
+                let pc: [UnsafePointer<Double>?] = probabilities[r0..<r0 + rows].map { UnsafePointer($0) }
+                let os: [UnsafeMutablePointer<Double>?] = Array(out[r0..<r0 + rows])
+                attnsim_ref_pv_f64_rows(pc, Int32(rows), v, d, ns, os)
+            }
+            r0 += rows
+        }
     }
 }
 

@@ -122,6 +122,115 @@ ATTNSIM_AVX512 void attnsim_ref_pv_f64(const double *p, const float *v, long d, 
     }
 }
 
+// `attnsim_ref_scores_f64` for R query rows (R a compile-time constant after inlining): each block
+// of 8 keys is converted once and multiplied by every row's broadcast; each accumulator lane is one
+// (row, key) sum over c in order, the single-row kernel's chain exactly. Keys up to the longest
+// row are computed; row r stores only its first n[r].
+static inline __attribute__((always_inline)) ATTNSIM_AVX512 void ref_scores_rows_block(
+    const float *const *q, const float *kt, long d, const long *n, long nmax, double scale, double *const *out, const int R) {
+    long blocks = (nmax + 7) / 8, b = 0;
+    const __m512d sc = _mm512_set1_pd(scale);
+    for (; b + 4 <= blocks; b += 4) {
+        __m512d acc[ATTNSIM_REF_MAX_ROWS][4];
+        for (int r = 0; r < R; r++) for (int i = 0; i < 4; i++) acc[r][i] = _mm512_setzero_pd();
+        const float *p = kt + b * d * 8;
+        for (long c = 0; c < d; c++) {
+            __m512d k0 = _mm512_cvtps_pd(_mm256_loadu_ps(p + c * 8)), k1 = _mm512_cvtps_pd(_mm256_loadu_ps(p + (d + c) * 8));
+            __m512d k2 = _mm512_cvtps_pd(_mm256_loadu_ps(p + (2 * d + c) * 8)), k3 = _mm512_cvtps_pd(_mm256_loadu_ps(p + (3 * d + c) * 8));
+            for (int r = 0; r < R; r++) {
+                __m512d qc = _mm512_set1_pd((double)q[r][c]);
+                acc[r][0] = _mm512_add_pd(acc[r][0], _mm512_mul_pd(qc, k0));
+                acc[r][1] = _mm512_add_pd(acc[r][1], _mm512_mul_pd(qc, k1));
+                acc[r][2] = _mm512_add_pd(acc[r][2], _mm512_mul_pd(qc, k2));
+                acc[r][3] = _mm512_add_pd(acc[r][3], _mm512_mul_pd(qc, k3));
+            }
+        }
+        for (int i = 0; i < 4; i++) {
+            long j = (b + i) * 8;
+            for (int r = 0; r < R; r++) {
+                if (n[r] <= j) continue;
+                __mmask8 m = n[r] - j >= 8 ? (__mmask8)0xff : (__mmask8)((1u << (n[r] - j)) - 1);
+                _mm512_mask_storeu_pd(out[r] + j, m, _mm512_mul_pd(acc[r][i], sc));
+            }
+        }
+    }
+    for (; b < blocks; b++) {
+        __m512d acc[ATTNSIM_REF_MAX_ROWS];
+        for (int r = 0; r < R; r++) acc[r] = _mm512_setzero_pd();
+        const float *p = kt + b * d * 8;
+        for (long c = 0; c < d; c++) {
+            __m512d k0 = _mm512_cvtps_pd(_mm256_loadu_ps(p + c * 8));
+            for (int r = 0; r < R; r++) acc[r] = _mm512_add_pd(acc[r], _mm512_mul_pd(_mm512_set1_pd((double)q[r][c]), k0));
+        }
+        long j = b * 8;
+        for (int r = 0; r < R; r++) {
+            if (n[r] <= j) continue;
+            __mmask8 m = n[r] - j >= 8 ? (__mmask8)0xff : (__mmask8)((1u << (n[r] - j)) - 1);
+            _mm512_mask_storeu_pd(out[r] + j, m, _mm512_mul_pd(acc[r], sc));
+        }
+    }
+}
+
+ATTNSIM_AVX512 void attnsim_ref_scores_f64_rows(const float *const *q, int rows, const float *kt, long d, const long *n,
+                                                double scale, double *const *out) {
+    if (rows < 1) return;
+    if (rows > ATTNSIM_REF_MAX_ROWS) rows = ATTNSIM_REF_MAX_ROWS;  // callers check
+    long nmax = 0;
+    for (int r = 0; r < rows; r++) if (n[r] > nmax) nmax = n[r];
+    switch (rows) {
+    case 1: ref_scores_rows_block(q, kt, d, n, nmax, scale, out, 1); break;
+    case 2: ref_scores_rows_block(q, kt, d, n, nmax, scale, out, 2); break;
+    case 3: ref_scores_rows_block(q, kt, d, n, nmax, scale, out, 3); break;
+    default: ref_scores_rows_block(q, kt, d, n, nmax, scale, out, 4); break;
+    }
+}
+
+// `attnsim_ref_pv_f64` for R rows of probabilities (R a compile-time constant after inlining): each
+// V row's W registers (8·W dimensions) are loaded once per pass and added into every row whose
+// p[r][j] > 0 (j < n[r]); each row's accumulators see its keys in order j = 0, 1, … exactly as in
+// the single-row kernel.
+static inline __attribute__((always_inline)) ATTNSIM_AVX512 void ref_pv_rows_block(
+    const double *const *p, const float *v, long d, const long *n, long nmax, double *const *o, const int R, const int W) {
+    for (long c0 = 0; c0 < d; c0 += 8 * W) {
+        __m512d acc[ATTNSIM_REF_MAX_ROWS][8];
+        __mmask8 mask[8];
+        int regs = 0;
+        for (int w = 0; w < W; w++) {
+            long c = c0 + 8 * w;
+            mask[w] = c >= d ? 0 : (d - c >= 8 ? (__mmask8)0xff : (__mmask8)((1u << (d - c)) - 1));
+            if (mask[w]) regs = w + 1;
+            for (int r = 0; r < R; r++) acc[r][w] = _mm512_setzero_pd();
+        }
+        for (long j = 0; j < nmax; j++) {
+            const float *vr = v + j * d + c0;
+            __m512d vd[8];
+            for (int w = 0; w < regs; w++) vd[w] = _mm512_cvtps_pd(_mm256_maskz_loadu_ps(mask[w], vr + 8 * w));
+            for (int r = 0; r < R; r++) {
+                if (j >= n[r] || !(p[r][j] > 0)) continue;
+                __m512d pj = _mm512_set1_pd(p[r][j]);
+                for (int w = 0; w < regs; w++) acc[r][w] = _mm512_add_pd(acc[r][w], _mm512_mul_pd(pj, vd[w]));
+            }
+        }
+        for (int r = 0; r < R; r++)
+            for (int w = 0; w < regs; w++) _mm512_mask_storeu_pd(o[r] + c0 + 8 * w, mask[w], acc[r][w]);
+    }
+}
+
+ATTNSIM_AVX512 void attnsim_ref_pv_f64_rows(const double *const *p, int rows, const float *v, long d, const long *n,
+                                            double *const *o) {
+    if (rows < 1) return;
+    if (rows > ATTNSIM_REF_MAX_ROWS) rows = ATTNSIM_REF_MAX_ROWS;  // callers check
+    long nmax = 0;
+    for (int r = 0; r < rows; r++) if (n[r] > nmax) nmax = n[r];
+    // Accumulators: rows × W registers (≤ 16), plus W for the V row.
+    switch (rows) {
+    case 1: ref_pv_rows_block(p, v, d, n, nmax, o, 1, 8); break;
+    case 2: ref_pv_rows_block(p, v, d, n, nmax, o, 2, 8); break;
+    case 3: ref_pv_rows_block(p, v, d, n, nmax, o, 3, 4); break;
+    default: ref_pv_rows_block(p, v, d, n, nmax, o, 4, 4); break;
+    }
+}
+
 ATTNSIM_AVX512 long attnsim_topk_candidates_f64(const double *s, long n, long k, long *out) {
     // The bound: the least of the k block maxima (no NaN, so max and the comparisons are exact;
     // which zero a ±0 maximum is cannot change a comparison).
@@ -280,6 +389,13 @@ void attnsim_ref_scores_f64(const float *q, const float *kt, long d, long n, dou
 }
 void attnsim_ref_pv_f64(const double *p, const float *v, long d, long n, double *o) {
     (void)p; (void)v; (void)d; (void)n; (void)o;
+}
+void attnsim_ref_scores_f64_rows(const float *const *q, int rows, const float *kt, long d, const long *n,
+                                 double scale, double *const *out) {
+    (void)q; (void)rows; (void)kt; (void)d; (void)n; (void)scale; (void)out;
+}
+void attnsim_ref_pv_f64_rows(const double *const *p, int rows, const float *v, long d, const long *n, double *const *o) {
+    (void)p; (void)rows; (void)v; (void)d; (void)n; (void)o;
 }
 long attnsim_topk_candidates_f64(const double *s, long n, long k, long *out) {
     (void)s; (void)n; (void)k; (void)out;

@@ -1,3 +1,4 @@
+import AttnCore
 import CKernels
 import Testing
 @testable import Accelerator
@@ -89,6 +90,81 @@ struct NativeKernelTests {
             }
             attnsim_pv_codes_f64(rows, w, rows.count, v, d, scale, &got)
             #expect(got.map(\.bitPattern) == expected.map(\.bitPattern), "d \(d) trial \(trial) rows \(rows.count)")
+        }
+    }
+
+    /// The multi-row reference kernels (1 … ATTNSIM_REF_MAX_ROWS rows per pass) against the one-row
+    /// kernels and the portable Swift loops (`ExactSoftmax.referenceRow` without transposed keys),
+    /// Double for Double: head dimensions off 8 and 64 (odd too), key counts off the 8- and 32-key
+    /// blocks, rows of different lengths (causal runs and arbitrary ones), probabilities with zeros
+    /// (skipped keys), and nothing written past each row's n scores.
+    @Test(.enabled(if: FunctionalAttention.cpuHasVNNI), arguments: [1, 7, 8, 63, 64, 65, 100])
+    func referenceRowsKernelsEqualOneRowKernels(d: Int) {
+        var rng = SeededRNG(seed: 900 + UInt64(d))
+        func value() -> Float { Float(Int(rng.next() % 2_000_001) - 1_000_000) / 250_000 }
+        let lengths: [[Int]] = [[1], [5, 6], [31, 32, 33], [61, 62, 63, 64], [130, 7, 64, 1], [200, 200, 3], [9, 40]]
+        for ns in lengths {
+            let t = ns.max()!, rows = ns.count, sentinel = Double.nan.bitPattern | 0x1234
+            let k = (0..<(t * d)).map { _ in value() }, v = (0..<(t * d)).map { _ in value() }
+            let q = (0..<rows).map { _ in (0..<d).map { _ in value() } }
+            var kt = [Float](repeating: 0, count: (t + 7) / 8 * 8 * d)
+            attnsim_transpose8_f32(k, t, d, &kt)
+            let scale = 0.125
+            // Scores: the multi-row kernel into buffers one longer than n (the sentinel must stay).
+            let sBufs = ns.map { n in UnsafeMutablePointer<Double>.allocate(capacity: n + 1) }
+            defer { sBufs.forEach { $0.deallocate() } }
+            for (r, n) in ns.enumerated() { sBufs[r].initialize(repeating: Double(bitPattern: sentinel), count: n + 1) }
+            let qPtrs = q.map { row in UnsafeMutablePointer<Float>.allocate(capacity: max(d, 1)) }
+            defer { qPtrs.forEach { $0.deallocate() } }
+            for r in 0..<rows { qPtrs[r].initialize(from: q[r], count: d) }
+            let qs: [UnsafePointer<Float>?] = qPtrs.map { UnsafePointer($0) }, sOut: [UnsafeMutablePointer<Double>?] = sBufs
+            attnsim_ref_scores_f64_rows(qs, Int32(rows), kt, d, ns, scale, sOut)
+            // Probabilities with zeros: the scores' magnitudes, every third key 0.
+            var ps: [[Double]] = []
+            for (r, n) in ns.enumerated() {
+                var one = [Double](repeating: 0, count: n)
+                attnsim_ref_scores_f64(q[r], kt, d, n, scale, &one)
+                let got = (0..<n).map { sBufs[r][$0].bitPattern }
+                #expect(got == one.map(\.bitPattern), "d \(d) lengths \(ns) row \(r): scores differ from the one-row kernel")
+                #expect(sBufs[r][n].bitPattern == sentinel, "d \(d) lengths \(ns) row \(r): written past n")
+                let swift = (0..<n).map { j in (0..<d).reduce(0.0) { $0 + Double(q[r][$1]) * Double(k[j * d + $1]) } * scale }
+                #expect(one.map(\.bitPattern) == swift.map(\.bitPattern), "d \(d) n \(n): one-row kernel vs Swift")
+                ps.append((0..<n).map { j in j % 3 == 1 ? 0 : abs(one[j]) / 7 })
+            }
+            // P·V: the multi-row kernel against the one-row kernel and the Swift loop.
+            let pPtrs = ps.map { p in UnsafeMutablePointer<Double>.allocate(capacity: max(p.count, 1)) }
+            let oPtrs = ns.map { _ in UnsafeMutablePointer<Double>.allocate(capacity: max(d, 1)) }
+            defer { pPtrs.forEach { $0.deallocate() }; oPtrs.forEach { $0.deallocate() } }
+            for r in 0..<rows { pPtrs[r].initialize(from: ps[r], count: ps[r].count) }
+            let pc: [UnsafePointer<Double>?] = pPtrs.map { UnsafePointer($0) }, oOut: [UnsafeMutablePointer<Double>?] = oPtrs
+            attnsim_ref_pv_f64_rows(pc, Int32(rows), v, d, ns, oOut)
+            for (r, n) in ns.enumerated() {
+                var one = [Double](repeating: 0, count: d)
+                attnsim_ref_pv_f64(ps[r], v, d, n, &one)
+                var swift = [Double](repeating: 0, count: d)
+                for j in 0..<n where ps[r][j] > 0 { for c in 0..<d { swift[c] += ps[r][j] * Double(v[j * d + c]) } }
+                #expect((0..<d).map { oPtrs[r][$0].bitPattern } == one.map(\.bitPattern), "d \(d) lengths \(ns) row \(r): P·V differs")
+                #expect(one.map(\.bitPattern) == swift.map(\.bitPattern), "d \(d) n \(n): one-row P·V vs Swift")
+            }
+            // The whole reference: `referenceRows` on the native kernels vs the portable row by row.
+            let probs = ns.map { n in UnsafeMutablePointer<Double>.allocate(capacity: n) }
+            let outs = ns.map { _ in UnsafeMutablePointer<Double>.allocate(capacity: max(d, 1)) }
+            defer { probs.forEach { $0.deallocate() }; outs.forEach { $0.deallocate() } }
+            k.withUnsafeBufferPointer { kb in
+                kt.withUnsafeBufferPointer { ktb in
+                    v.withUnsafeBufferPointer { vb in
+                        ExactSoftmax.referenceRows(q: qs.map { $0! }, keys: .init(kb.baseAddress!, transposed: ktb.baseAddress!),
+                                                   v: vb.baseAddress!, d: d, n: ns, scale: scale, probabilities: probs, out: outs)
+                        for (r, n) in ns.enumerated() {
+                            var p = [Double](repeating: 0, count: n), o = [Double](repeating: 0, count: d)
+                            ExactSoftmax.referenceRow(q: qs[r]!, keys: .init(kb.baseAddress!), v: vb.baseAddress!, d: d, n: n, scale: scale,
+                                                      probabilities: &p, out: &o)
+                            #expect((0..<n).map { probs[r][$0].bitPattern } == p.map(\.bitPattern), "d \(d) lengths \(ns) row \(r): probabilities")
+                            #expect((0..<d).map { outs[r][$0].bitPattern } == o.map(\.bitPattern), "d \(d) lengths \(ns) row \(r): outputs")
+                        }
+                    }
+                }
+            }
         }
     }
 

@@ -603,6 +603,16 @@ public struct FunctionalAttention: Sendable {
         ExactSoftmax.referenceRow(q: q + x.qOffset(head: h, row: i), keys: .init(k + kv, transposed: kT), v: v + kv, d: x.headDim,
                                   n: x.visible(i), scale: x.scale, probabilities: ref, out: oRef)
     }
+
+    /// `referenceRow` of consecutive absolute rows of head h (`ExactSoftmax.referenceRows`: several
+    /// rows per pass over K and V, the same Doubles): row `rows.lowerBound + r` into ref[r], oRef[r].
+    static func referenceRows(_ x: LayerInput, q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
+                              kT: UnsafePointer<Float>?, head h: Int, rows: Range<Int>,
+                              ref: [UnsafeMutablePointer<Double>], oRef: [UnsafeMutablePointer<Double>]) {
+        let kv = h / (x.heads / x.kvHeads) * x.tokens * x.headDim
+        ExactSoftmax.referenceRows(q: rows.map { q + x.qOffset(head: h, row: $0) }, keys: .init(k + kv, transposed: kT), v: v + kv,
+                                   d: x.headDim, n: rows.map { x.visible($0) }, scale: x.scale, probabilities: ref, out: oRef)
+    }
 }
 
 /// `FunctionalAttention.scores` of one head's query rows, called in increasing row order: where the
@@ -642,7 +652,8 @@ struct BlockedScores {
 
 /// The exact float reference of one head of a layer, every query row: its softmax probabilities
 /// (row r's visible keys from `offsets[r]`) and reference outputs (d per row). Computed once and
-/// read by every configuration of `FunctionalAttention.run(_:_:)`; n·(n+1)/2 Doubles for a causal
+/// read by every configuration of `FunctionalAttention.run(_:_:)`, a few rows per pass over K and V
+/// (`referenceRows`); n·(n+1)/2 Doubles for a causal
 /// head of n rows (268 MB at 8,192 tokens), freed when the head is done.
 final class HeadReference: @unchecked Sendable {
     let probs: UnsafeMutablePointer<Double>, oRef: UnsafeMutablePointer<Double>
@@ -659,10 +670,14 @@ final class HeadReference: @unchecked Sendable {
             x.k.withUnsafeBufferPointer { k in
                 x.v.withUnsafeBufferPointer { v in
                     (kT?.kT ?? []).withUnsafeBufferPointer { kt in
-                        for (r, i) in x.queryRows.enumerated() {
-                            FunctionalAttention.referenceRow(x, q: q.baseAddress!, k: k.baseAddress!, v: v.baseAddress!,
-                                                             kT: kT.map { kt.baseAddress! + kvh * $0.stride }, head: h, row: i,
-                                                             ref: probs + offsets[r], oRef: oRef + r * x.headDim)
+                        // A few rows per pass over K and V (`referenceRows`).
+                        let q0 = x.queryRows.lowerBound, step = ExactSoftmax.referenceRowsPerPass
+                        for i0 in stride(from: q0, to: x.queryRows.upperBound, by: step) {
+                            let rows = i0..<min(i0 + step, x.queryRows.upperBound)
+                            FunctionalAttention.referenceRows(x, q: q.baseAddress!, k: k.baseAddress!, v: v.baseAddress!,
+                                                              kT: kT.map { kt.baseAddress! + kvh * $0.stride }, head: h, rows: rows,
+                                                              ref: rows.map { probs + offsets[$0 - q0] },
+                                                              oRef: rows.map { oRef + ($0 - q0) * x.headDim })
                         }
                     }
                 }

@@ -108,7 +108,8 @@ struct HeadRows {
         keep = .allocate(capacity: rows); order = .allocate(capacity: rows)
         if case .topK = fa.config.pruning { candidates = .allocate(capacity: rows) } else { candidates = .allocate(capacity: 1) }
         o = .allocate(capacity: dims)
-        ref = .allocate(capacity: shared == nil ? rows : 1); oRef = .allocate(capacity: dims)
+        let block = ExactSoftmax.referenceRowsPerPass
+        ref = .allocate(capacity: shared == nil ? block * rows : 1); oRef = .allocate(capacity: block * dims)
         quantizedV = ops.v.bits != 0
         vScale = .allocate(capacity: dims)
         if quantizedV { for c in 0..<d { vScale[c] = ops.v.scales[kvh * ops.v.groups + ops.v.groupOfDim[c]] } }
@@ -136,13 +137,20 @@ struct HeadRows {
     }
 
     /// The exact reference of row i: float scores, softmax, P·V on float V (`ExactSoftmax`), shared
-    /// or computed into `ref`, `oRef`.
+    /// or computed into `ref`, `oRef`. Called in increasing row order: computed for
+    /// `ExactSoftmax.referenceRowsPerPass` rows at once (`referenceRows`, the same Doubles), row
+    /// i0 + b into ref + b·t, oRef + b·d.
     func exactRow(_ i: Int) -> (probabilities: UnsafePointer<Double>, output: UnsafePointer<Double>) {
         let r = i - x.queryRows.lowerBound
         if let shared { return (UnsafePointer(shared.probs + shared.offsets[r]), UnsafePointer(shared.oRef + r * d)) }
-        let kT = ops.kT.isEmpty ? nil : views.kT! + kvh * ops.kTStride
-        FunctionalAttention.referenceRow(x, q: views.q!, k: views.k!, v: views.v!, kT: kT, head: h, row: i, ref: ref, oRef: oRef)
-        return (UnsafePointer(ref), UnsafePointer(oRef))
+        let block = ExactSoftmax.referenceRowsPerPass, b = r % block
+        if b == 0 {
+            let kT = ops.kT.isEmpty ? nil : views.kT! + kvh * ops.kTStride
+            let rows = i..<min(i + block, x.queryRows.upperBound)
+            FunctionalAttention.referenceRows(x, q: views.q!, k: views.k!, v: views.v!, kT: kT, head: h, rows: rows,
+                                              ref: rows.map { ref + ($0 - i) * t }, oRef: rows.map { oRef + ($0 - i) * d })
+        }
+        return (UnsafePointer(ref + b * t), UnsafePointer(oRef + b * d))
     }
 
     /// The row's max score.

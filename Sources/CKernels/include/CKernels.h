@@ -57,6 +57,22 @@ void attnsim_transpose8_f32(const float *k, long tokens, long d, float *kt);
 /// attnsim_has_avx512_vnni() (uses AVX-512 F only).
 void attnsim_ref_pv_f64(const double *p, const float *v, long d, long n, double *o);
 
+/// Most query rows `attnsim_ref_scores_f64_rows` and `attnsim_ref_pv_f64_rows` take at once.
+#define ATTNSIM_REF_MAX_ROWS 4
+
+/// `attnsim_ref_scores_f64` for `rows` (1 … ATTNSIM_REF_MAX_ROWS) query rows q[r] against the same
+/// transposed keys: out[r][j] for j < n[r] (the rows may see different numbers of keys), the same
+/// Doubles as the one-row kernel (each (row, key) sum is its own chain over c in order; each key
+/// block is converted once for all rows). Writes nothing past out[r][n[r] − 1]. Requires
+/// attnsim_has_avx512_vnni() (uses AVX-512 F and VL).
+void attnsim_ref_scores_f64_rows(const float *const *q, int rows, const float *kt, long d, const long *n,
+                                 double scale, double *const *out);
+
+/// `attnsim_ref_pv_f64` for `rows` (1 … ATTNSIM_REF_MAX_ROWS) probability rows p[r] over the first
+/// n[r] rows of the same V: o[r][c], the same Doubles as the one-row kernel (each row's sums in
+/// order j = 0, 1, …; each V row is loaded once for all rows). Requires attnsim_has_avx512_vnni().
+void attnsim_ref_pv_f64_rows(const double *const *p, int rows, const float *v, long d, const long *n, double *const *o);
+
 /// The top-k selection's candidates (`FunctionalAttention.topKCandidates`, its portable twin):
 /// with bound = the least over b < k of max s[b·n/k ..< (b+1)·n/k] (0 < k < n, no NaN in s), the
 /// indices j < n with s[j] >= bound in increasing order into out; returns their count (at least k).
