@@ -138,22 +138,16 @@ public final class Runner: @unchecked Sendable {
         let m = r.metadata
         var data = try r.layer(sequence: s, layer: l)
         var t = data.tokens
-        func rows(_ x: [Float], _ heads: Int, _ r: Range<Int>, of t: Int) -> [Float] {
-            var out: [Float] = []
-            out.reserveCapacity(heads * r.count * m.headDim)
-            for h in 0..<heads { out.append(contentsOf: x[((h * t + r.lowerBound) * m.headDim)..<((h * t + r.upperBound) * m.headDim)]) }
-            return out
-        }
         if let n = c?.evaluationPositions, n < t {
-            data.q = rows(data.q, m.heads, 0..<n, of: t)
-            data.k = rows(data.k, m.kvHeads, 0..<n, of: t)
-            data.v = rows(data.v, m.kvHeads, 0..<n, of: t)
+            data.q = data.q.headRows(0..<n, heads: m.heads, tokens: t, dim: m.headDim)
+            data.k = data.k.headRows(0..<n, heads: m.kvHeads, tokens: t, dim: m.headDim)
+            data.v = data.v.headRows(0..<n, heads: m.kvHeads, tokens: t, dim: m.headDim)
             t = n
         }
         let prompt = c?.evaluationDecodeSteps.map { t - $0 } ?? min(m.promptTokens[s], t)
         if c?.decodeRowsOnly == true, prompt < t {
             return LayerInput(sequence: s, layer: l, heads: m.heads, kvHeads: m.kvHeads, tokens: t, headDim: m.headDim, causal: m.causal,
-                              scale: Double(m.scale), promptTokens: prompt, queryRows: prompt..<t, q: rows(data.q, m.heads, prompt..<t, of: t),
+                              scale: Double(m.scale), promptTokens: prompt, queryRows: prompt..<t, q: data.q.headRows(prompt..<t, heads: m.heads, tokens: t, dim: m.headDim),
                               qAllRows: data.q, k: data.k, v: data.v)
         }
         return LayerInput(sequence: s, layer: l, heads: m.heads, kvHeads: m.kvHeads, tokens: t, headDim: m.headDim,

@@ -1,4 +1,5 @@
 import Foundation
+import AttnCore
 
 /// Symmetric fixed-point quantization: x ≈ scale · q with q an integer in [−(2^(b−1) − 1), 2^(b−1) − 1],
 /// scale = range / (2^(b−1) − 1), range = max |x| (or a percentile of |x|) over the values sharing
@@ -152,9 +153,7 @@ public struct QuantizedTensor: Sendable {
     /// tensor's count).
     public func rows(_ r: Range<Int>) -> QuantizedTensor {
         precondition(r.lowerBound >= 0 && r.upperBound <= tokens)
-        func slice<T>(_ x: [T]) -> [T] {
-            x.isEmpty ? [] : (0..<heads).flatMap { h in x[((h * tokens + r.lowerBound) * dim)..<((h * tokens + r.upperBound) * dim)] }
-        }
+        func slice<T>(_ x: [T]) -> [T] { x.isEmpty ? [] : x.headRows(r, heads: heads, tokens: tokens, dim: dim) }
         return QuantizedTensor(heads: heads, tokens: r.count, dim: dim, bits: bits, codes: slice(codes), values: slice(values),
                                scales: scales, saturated: saturated, groups: groups, groupOfDim: groupOfDim)
     }
