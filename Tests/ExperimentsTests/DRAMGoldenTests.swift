@@ -71,7 +71,7 @@ import Testing
         }
         // Every pair DRAMsim3 separates by more than 5 % is in the same order (HBM2's sequential and
         // gather cases are within 0.05 % of each other there: a tie).
-        let keys = golden.keys.sorted()
+        let keys = golden.keys.filter { !$0.contains("/tiled-") }.sorted()
         var pairs = 0
         for a in keys {
             for b in keys where golden[a]!.cycles > 1.05 * golden[b]!.cycles {
