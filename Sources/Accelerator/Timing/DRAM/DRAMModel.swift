@@ -55,26 +55,28 @@ public struct DRAMStats: Sendable, Equatable {
 ///
 /// Each request is located by the address mapping and classified against its bank's open row (hit,
 /// miss, conflict). Closed page: a bank is precharged after an access unless the next request goes to
-/// the same bank and row. The controller sees `window` requests per channel (`queue_depth` + 8) and
-/// they arrive in stream order (an in-order front end, as DRAMsim3's driver feeds them): a request
-/// enters when the request `window` places before it in its channel has left the queue, and never
-/// before the request before it entered. Per channel, per rank and per bank the schedule keeps the
-/// time each resource is busy until:
+/// the same bank and row. Requests arrive in stream order (an in-order front end, as DRAMsim3's driver
+/// feeds them) into DRAMsim3's PER_BANK controller queues: a transaction queue of `queue_depth` per
+/// channel and a command queue of 8 per bank (`window` = their sum). A request enters when its
+/// channel's transaction queue has room (the request `queue_depth` places before it there has moved
+/// on), never before the request before it entered, and moves on to its bank's command queue when
+/// that has room (the bank's request 8 places before it has issued). Per channel, per rank and per
+/// bank the schedule keeps the time each resource is busy until, each request's work starting no
+/// earlier than it moved on:
 /// - data bus / column timing, per channel: each request occupies the bus for its gap — requests
 ///   form runs of consecutive requests to one (rank, bank group); a run of L costs
 ///   f(L) = max(L · max(burst, tCCD_S), (L − W) · tCCD_L), W = the window (the last W requests of a
 ///   run interleave with the next run's first W), charged as f(L) − f(L − 1); + tRTRS at a rank
 ///   switch, + the read↔write turnaround (write→read tCWL + burst + tWTR_S, read→write tCL + burst
 ///   + 2 − tCWL), + tRP + tRCD for a row conflict right after a request to the same bank (nothing else
-///   queued for the bus to overlap the precharge and activate with) — starting no earlier than the
-///   request entered;
+///   queued for the bus to overlap the precharge and activate with);
 /// - activate rate, per rank: each activate takes tRRD_L/tRRD_S after the previous one and a
-///   quarter of tFAW, starting no earlier than its request entered;
+///   quarter of tFAW;
 /// - row cycling, per bank: a row episode (an activate and the k hits that follow) starts when the
-///   bank's previous episode ended and its first request entered, and holds the bank
+///   bank's previous episode ended and its first request moved on, and holds the bank
 ///   max(tRAS, tRCD + (k−1)·tCCD_L + tRTP) + tRP when a conflict (or closed page) ends it, and
-///   tRCD + (k−1)·tCCD_L + burst so far while it stays open. A request leaves the queue when both
-///   its bus slot and its bank (tRCD + (i−1)·tCCD_L into its episode) are done.
+///   tRCD + (k−1)·tCCD_L + burst so far while it stays open. A request issues (freeing its command
+///   queue slot) when both its bus slot and its bank (tRCD + (i−1)·tCCD_L into its episode) are done.
 /// The schedule's end is the latest of these, divided by 1 − tRFC/tREFI (refresh as an average
 /// derating); a batch costs the end's advance over the batch. Nothing resets at a batch edge, so the
 /// total time of a stream does not depend on how it is cut into batches (tested), and one batch is
@@ -87,7 +89,9 @@ public struct DRAMModel: Sendable {
     public let closedPage: Bool
     /// Requests the controller sees at once per channel (queue depth + per-bank command queue).
     public let window: Double
-    private let ringSize: Int
+    /// The controller's queues: a transaction queue per channel and a command queue per bank
+    /// (DRAMsim3's PER_BANK structure; `window` = their sum).
+    private let transQueue: Int, cmdQueue: Int
     private let s: Timing
     // Banks.
     private var openRow: [Int32]
@@ -99,8 +103,9 @@ public struct DRAMModel: Sendable {
     private var chRun: [Int]
     private var chLastBank: [Int32]
     private var chBus: [Double], chStarted: [Bool], chLastRank: [Int32], chLastBG: [Int32], chLastWrite: [Bool]
-    /// Per channel: the leave times of its last `window` requests (a ring), oldest at `ringHead`.
-    private var ring: [Double], ringHead: [Int], ringCount: [Int]
+    /// Per channel: when its last `transQueue` requests moved on to their bank's command queue;
+    /// per bank: when its last `cmdQueue` requests issued (rings, oldest at the head).
+    private var chRing: Ring, bankRing: Ring
     // Ranks: when the next activate may go by tRRD and by tFAW.
     private var rankRRD: [Double], rankFAW: [Double], rankLastBG: [Int32]
     private var rankInBatch: [Bool], ranksInBatch = 0
@@ -118,7 +123,8 @@ public struct DRAMModel: Sendable {
 
     public init(spec: DRAMSpec, mapping: AddressMapping, closedPage: Bool = false, window: Int = 40) {
         self.window = Double(max(1, window))
-        ringSize = max(1, window)
+        cmdQueue = min(8, max(1, window - 1))
+        transQueue = max(1, window - cmdQueue)
         self.spec = spec
         self.mapping = mapping
         self.closedPage = closedPage
@@ -142,9 +148,8 @@ public struct DRAMModel: Sendable {
         chLastRank = .init(repeating: -1, count: spec.channels)
         chLastBG = .init(repeating: -1, count: spec.channels)
         chLastWrite = .init(repeating: false, count: spec.channels)
-        ring = .init(repeating: 0, count: spec.channels * ringSize)
-        ringHead = .init(repeating: 0, count: spec.channels)
-        ringCount = .init(repeating: 0, count: spec.channels)
+        chRing = Ring(lanes: spec.channels, size: transQueue)
+        bankRing = Ring(lanes: banks, size: cmdQueue)
         rankRRD = .init(repeating: 0, count: ranks)
         rankFAW = .init(repeating: 0, count: ranks)
         rankLastBG = .init(repeating: -1, count: ranks)
@@ -194,9 +199,11 @@ public struct DRAMModel: Sendable {
         }
         lastBank = b; lastRow = Int(row)
         if !rankInBatch[rank] { rankInBatch[rank] = true; ranksInBatch += 1 }
-        // In-order front end: enter when the channel's queue has room, not before the previous request.
-        let r0 = ch * ringSize
-        if ringCount[ch] == ringSize { enter = max(enter, ring[r0 + ringHead[ch]]) }
+        // In-order front end: enter when the channel's transaction queue has room, not before the
+        // previous request; move on when the bank's command queue has room.
+        enter = max(enter, chRing.oldest(ch))
+        let enter = max(self.enter, bankRing.oldest(b))
+        chRing.push(ch, enter)
         var gap = 0.0
         if openRow[b] == row {
             batch.hits += 1
@@ -242,14 +249,7 @@ public struct DRAMModel: Sendable {
         let open = episodeStart[b] + s.rcd + k * s.ccdL
         extend(open + s.burst, 2)
         // The request leaves the queue when its bus slot and its bank are done.
-        let leave = max(chBus[ch], open)
-        if ringCount[ch] == ringSize {
-            ring[r0 + ringHead[ch]] = leave
-            ringHead[ch] = (ringHead[ch] + 1) % ringSize
-        } else {
-            ring[r0 + (ringHead[ch] + ringCount[ch]) % ringSize] = leave
-            ringCount[ch] += 1
-        }
+        bankRing.push(b, max(chBus[ch], open))
         chStarted[ch] = true
         chLastRank[ch] = Int32(l.rank); chLastBG[ch] = Int32(l.bankGroup); chLastWrite[ch] = write
         chLastBank[ch] = Int32(b)
@@ -285,6 +285,28 @@ public struct DRAMModel: Sendable {
         out.activatePJ = Double(out.activates) * spec.activatePJ
         out.burstPJ = Double(out.reads) * spec.readBurstPJ + Double(out.writes) * spec.writeBurstPJ
         return out
+    }
+
+    /// Per lane, the last `size` times pushed: `oldest` is the time a full queue frees a slot.
+    struct Ring: Sendable {
+        let size: Int
+        var times: [Double], head: [Int], count: [Int]
+        init(lanes: Int, size: Int) {
+            self.size = size
+            times = .init(repeating: 0, count: lanes * size)
+            head = .init(repeating: 0, count: lanes)
+            count = .init(repeating: 0, count: lanes)
+        }
+        @inline(__always) func oldest(_ lane: Int) -> Double { count[lane] == size ? times[lane * size + head[lane]] : 0 }
+        @inline(__always) mutating func push(_ lane: Int, _ t: Double) {
+            if count[lane] == size {
+                times[lane * size + head[lane]] = t
+                head[lane] = (head[lane] + 1) % size
+            } else {
+                times[lane * size + (head[lane] + count[lane]) % size] = t
+                count[lane] += 1
+            }
+        }
     }
 
     /// Cycles from the first request to its data: tRCD + tCL + burst (paid once per stream).
