@@ -6,7 +6,9 @@
 # Our Scripts/dramsim3_driver.cc feeds it the traces `attnsim` writes, as fast as it accepts them.
 # Cases × presets: (a) a dense sequential stream, (b) the sparse V gathers of a Top-θ decode run on
 # the committed SmolLM2 trace (Tests/Fixtures/dram/top-theta-decode.yaml), (c) the bank-conflict worst
-# case, and (a') a dense stream of as many requests as (b); presets ddr4-3200 (configs/DDR4_8Gb_x8_3200.ini) and hbm2 (configs/HBM2_8Gb_x128.ini).
+# case, (a') a dense stream of as many requests as (b), and (d) a tiled decode's K and V stream
+# (`attnsim dram --pattern tiled-dense|tiled-sparse --key-tile 32|128|512`: the same requests in
+# each key-tile order, docs/model.md); presets ddr4-3200 (configs/DDR4_8Gb_x8_3200.ini) and hbm2 (configs/HBM2_8Gb_x128.ini).
 set -eu
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 COMMIT=29817593b3389f1337235d63cac515024ab8fd6e
@@ -46,7 +48,12 @@ for preset in ddr4-3200 hbm2; do
     # (a') a dense stream of exactly the gather's request count: same bytes, sequential addresses.
     "$BIN" dram --preset $preset --pattern sequential --requests "$(wc -l < "$WORK/gather-$preset.trc")" \
         --write-trace "$WORK/dense-$preset.trc" >/dev/null
-    for c in sequential gather dense conflict; do
+    for kt in 32 128 512; do
+        for v in dense sparse; do
+            "$BIN" dram --preset $preset --pattern tiled-$v --key-tile $kt --write-trace "$WORK/tiled-$v-$kt-$preset.trc" >/dev/null
+        done
+    done
+    for c in sequential gather dense conflict tiled-dense-32 tiled-dense-128 tiled-dense-512 tiled-sparse-32 tiled-sparse-128 tiled-sparse-512; do
         mkdir -p "$WORK/$c-$preset"
         line=$("$CACHE/driver" "$ini" "$WORK/$c-$preset.trc" "$WORK/$c-$preset" | tail -1)
         python3 - "$WORK/$c-$preset/dramsim3.json" "$preset" "$c" "$line" "$ini" >> "$WORK/golden.csv" <<'PY'

@@ -8,5 +8,5 @@ public enum AttnSimVersion {
     /// carry it in their `model_revision` column; `--resume` and `attnsim merge` refuse to combine
     /// rows of different revisions, so a long run continued after an upgrade cannot mix two models.
     /// `ModelRevisionTests` pins the reports of a few committed configs to it.
-    public static let modelRevision = 1
+    public static let modelRevision = 2
 }

@@ -15,8 +15,9 @@ func dramCommand() -> CommandSpec {
             .value("--page-policy", "P", "open or closed", default: "open"),
             .value("--mapping", "BITS", "address mapping, e.g. rochrababgco or bank-interleaved (default: the preset's)"),
             .value("--trace", "FILE", "requests in DRAMsim3's trace format (0xADDR READ|WRITE cycle)"),
-            .value("--pattern", "P", "instead of --trace: sequential (dense stream) or conflict (one bank, a new row each request)"),
-            .value("--requests", "N", "requests of --pattern", default: "16384"),
+            .value("--pattern", "P", "instead of --trace: sequential (dense stream), conflict (one bank, a new row each request), tiled-dense or tiled-sparse (a tiled decode's K and V stream, DRAMRequests.tiledDecode)"),
+            .value("--requests", "N", "requests of --pattern sequential or conflict", default: "16384"),
+            .value("--key-tile", "N", "keys per tile of --pattern tiled-dense or tiled-sparse", default: "32"),
             .value("--write-trace", "FILE", "write the stream in DRAMsim3's trace format (every request at cycle 0)"),
         ],
         discussion: """
@@ -46,7 +47,10 @@ func dramCommand() -> CommandSpec {
                 switch p {
                 case "sequential": requests = .sequential(config.spec, count: n)
                 case "conflict": requests = .bankConflict(config.spec, mapping: config.mapping, count: n)
-                default: throw AttnError.usage(flag: "--pattern", message: "expected sequential or conflict, got '\(p)'")
+                case "tiled-dense", "tiled-sparse":
+                    let kt = try args.int("--key-tile", default: 32, range: 1...1_000_000)
+                    requests = .tiledDecode(config, keyTile: kt, sparse: p == "tiled-sparse")
+                default: throw AttnError.usage(flag: "--pattern", message: "expected sequential, conflict, tiled-dense or tiled-sparse, got '\(p)'")
                 }
             default:
                 throw AttnError.usage(flag: "--trace", message: "give exactly one of --trace FILE and --pattern P")

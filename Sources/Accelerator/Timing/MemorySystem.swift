@@ -48,6 +48,8 @@ public struct DRAMTileStream {
     /// K rows the current query tile misses.
     var kMiss = 0..<0
     var banked: DRAMAddressStream?
+    /// Banked model: the schedule's running total in accelerator cycles, and the part reported so far.
+    var dramClock = 0.0, dramCyclesReported = 0
 
     public init(hardware hw: HardwareConfig, workload wl: TimingWorkload, activity act: HeadActivity, maxKeys: Int,
                 recorder: DRAMTraceRecorder?) {
@@ -109,7 +111,12 @@ public struct DRAMTileStream {
                                vRows: vRows.missRows, vRowBytes: vRowBytes, outBytes: c.outBytes, indexBytes: idx, spillBytes: spill)
                 : banked!.tile(position: position, qBytes: c.qBytes, kRows: c.kRows, kRowBytes: kRowBytes,
                                vRows: v.denseRows, vRowBytes: vRowBytes, outBytes: c.outBytes, indexBytes: idx, spillBytes: spill)
-            c.cycles = Int((st.cycles * hardware.dram.spec.tCKns * hardware.clockGHz).rounded(.up))
+            // Steps cost the advance of one schedule (`DRAMModel`): round its running total, not
+            // each step, so that the phase's DRAM cycles do not depend on how many steps it has.
+            dramClock += st.cycles * hardware.dram.spec.tCKns * hardware.clockGHz
+            let total = Int(dramClock.rounded(.up))
+            c.cycles = max(0, total - dramCyclesReported)
+            dramCyclesReported += c.cycles
             c.vCycles = st.requests == 0 ? 0 : c.cycles * vRequests / st.requests
             c.energyPJ = st.energyPJ
             c.stats = st

@@ -127,8 +127,8 @@ public struct DRAMAddressStream {
 
 /// Collects the requests of a run as a DRAM address trace in DRAMsim3's trace format
 /// (`0x<hex address> READ|WRITE <cycle>`, one per line), for `attnsim run --dram-trace FILE`. The
-/// cycle is the DRAM cycle at which the request's tile starts in the model's own timeline (tiles
-/// back to back). Thread-safe.
+/// cycle is the DRAM cycle at which the request's tile starts in the model's own timeline (the sum
+/// of the earlier tiles' costs). Thread-safe.
 public final class DRAMTraceRecorder: @unchecked Sendable {
     public enum Stream: String, CaseIterable, Sendable { case q, k, v, out, index, spill }
 

@@ -9,7 +9,7 @@ import AttnCore
 ///   and background from IDD currents. Starts from `preset`, every field overridable.
 public struct DRAMConfig: Sendable, Equatable {
     public enum Model: String, Sendable, CaseIterable { case simple, banked }
-    /// `fast`: per-tile batched closed form (`DRAMModel`); `detailed`: in-order command scheduler
+    /// `fast`: one continuous closed-form schedule, read per tile (`DRAMModel`); `detailed`: command scheduler
     /// (`DRAMCommandScheduler`), for checking.
     public enum Mode: String, Sendable, CaseIterable { case fast, detailed }
     public enum PagePolicy: String, Sendable, CaseIterable { case open, closed }
@@ -65,7 +65,7 @@ extension DRAMConfig: ConfigSection {
     public static let keys: [ConfigKey<DRAMConfig>] = [
         .choice("model", \.model,
                 doc: "`simple`: `memory.dram_bytes_per_cycle` and `energy.dram_pj_per_byte` (adds nothing to `config_id`); `banked`: channels, ranks, banks, rows and timing (docs/model.md, \"DRAM model\"); the keys below apply to `banked` only"),
-        .choice("mode", \.mode, doc: "`fast`: closed form per tile; `detailed`: event-driven list scheduler (for checking)"),
+        .choice("mode", \.mode, doc: "`fast`: one closed-form schedule over the phase, each tile costing its advance; `detailed`: event-driven list scheduler (for checking)"),
         .choice("preset", \.preset,
                 doc: "DRAMsim3's `DDR4_8Gb_x8_3200.ini`, `HBM2_8Gb_x128.ini`, or Ramulator 2's LPDDR5-6400: the defaults of the keys below",
                 check: { (c, _) throws(AttnError) in c.spec = c.preset.spec }),

@@ -49,47 +49,71 @@ public struct DRAMStats: Sendable, Equatable {
     }
 }
 
-/// The fast DRAM model: per-bank open-row state carried across batches, and per batch (one tile's
-/// requests) a closed-form time from counts — no event loop.
+/// The fast DRAM model: one continuous schedule of a request stream, advanced request by request
+/// in closed form (no event queue, no command-level search), read out per batch (one pipeline
+/// step's requests) as the advance of the schedule's end.
 ///
 /// Each request is located by the address mapping and classified against its bank's open row (hit,
 /// miss, conflict). Closed page: a bank is precharged after an access unless the next request goes to
-/// the same bank and row. A batch takes, per channel, the largest of three limits:
-/// - data bus / column timing: requests form runs of consecutive requests to one (rank, bank group);
-///   a run of L costs f(L) = max(L · max(burst, tCCD_S), (L − W) · tCCD_L), W = the controller's
-///   window (`queue_depth` + 8): the last W requests of a run interleave with the next run's first W;
-///   + tRTRS at a rank switch, + the read↔write turnaround (write→read tCWL + burst + tWTR_S,
-///   read→write tCL + burst + 2 − tCWL), + tRP + tRCD for a row conflict right after a request to the
-///   same bank (nothing else queued for the bus to overlap the precharge and activate with);
-/// - activate rate, per rank: max(Σ tRRD_L/tRRD_S between consecutive activates, activates/4 · tFAW);
-/// - row cycling, per bank: Σ over its row episodes (an activate and the k hits that follow) of
-///   max(tRAS, tRCD + (k−1)·tCCD_L + tRTP) + tRP when closed by a conflict or closed page, and
-///   tRCD + (k−1)·tCCD_L + burst while it stays open (charged incrementally across batches);
-/// and the batch time is the slowest channel's, divided by 1 − tRFC/tREFI (refresh as an average
-/// derating). The first access latency (tRCD + tCL + burst) is not part of a batch: the pipeline pays
-/// `memory.dram_latency_cycles` once per stream. Energy: activates × `DRAMSpec.activatePJ` + bursts ×
-/// `readBurstPJ`/`writeBurstPJ`.
+/// the same bank and row. Requests arrive in stream order (an in-order front end, as DRAMsim3's driver
+/// feeds them) into DRAMsim3's PER_BANK controller queues: a transaction queue of `queue_depth` per
+/// channel and a command queue of 8 per bank (`window` = their sum). A request enters when its
+/// channel's transaction queue has room (the request `queue_depth` places before it there has moved
+/// on), never before the request before it entered, and moves on to its bank's command queue when
+/// that has room (the bank's request 8 places before it has issued). Per channel, per rank and per
+/// bank the schedule keeps the time each resource is busy until, each request's work starting no
+/// earlier than it moved on:
+/// - data bus / column timing, per channel: each request occupies the bus for its gap — requests
+///   form runs of consecutive requests to one (rank, bank group); a run of L costs
+///   f(L) = max(L · max(burst, tCCD_S), (L − W) · tCCD_L), W = the window (the last W requests of a
+///   run interleave with the next run's first W), charged as f(L) − f(L − 1); + tRTRS at a rank
+///   switch, + the read↔write turnaround (write→read tCWL + burst + tWTR_S, read→write tCL + burst
+///   + 2 − tCWL), + tRP + tRCD for a row conflict right after a request to the same bank (nothing else
+///   queued for the bus to overlap the precharge and activate with);
+/// - activate rate, per rank: each activate takes tRRD_L/tRRD_S after the previous one and a
+///   quarter of tFAW;
+/// - row cycling, per bank: a row episode (an activate and the k hits that follow) starts when the
+///   bank's previous episode ended and its first request moved on, and holds the bank
+///   max(tRAS, tRCD + (k−1)·tCCD_L + tRTP) + tRP when a conflict (or closed page) ends it, and
+///   tRCD + (k−1)·tCCD_L + burst so far while it stays open. A request issues (freeing its command
+///   queue slot) when both its bus slot and its bank (tRCD + (i−1)·tCCD_L into its episode) are done.
+/// The schedule's end is the latest of these, divided by 1 − tRFC/tREFI (refresh as an average
+/// derating); a batch costs the end's advance over the batch. Nothing resets at a batch edge, so the
+/// total time of a stream does not depend on how it is cut into batches (tested), and one batch is
+/// the whole-stream figure compared with DRAMsim3. The first access latency (tRCD + tCL + burst) is
+/// not part of a batch: the pipeline pays `memory.dram_latency_cycles` once per stream. Energy:
+/// activates × `DRAMSpec.activatePJ` + bursts × `readBurstPJ`/`writeBurstPJ`.
 public struct DRAMModel: Sendable {
     public let spec: DRAMSpec
     public let mapping: AddressMapping
     public let closedPage: Bool
-    /// Requests the controller sees at once (queue depth + per-bank command queue).
+    /// Requests the controller sees at once per channel (queue depth + per-bank command queue).
     public let window: Double
+    /// The controller's queues: a transaction queue per channel and a command queue per bank
+    /// (DRAMsim3's PER_BANK structure; `window` = their sum).
+    private let transQueue: Int, cmdQueue: Int
     private let s: Timing
-    // Persistent bank state.
+    // Banks.
     private var openRow: [Int32]
     private var episodeBursts: [Int32]
-    private var episodeCharged: [Double]
     private var episodeWrite: [Bool]
-    // Per-batch accumulators.
-    private var bankBusy: [Double]
-    private var touched: [Int32]
-    private var bankMax: [Double], rankTouched: [Bool]
-    private var isTouched: [Bool]
+    /// When the bank's last closed episode ended, and when its open one started.
+    private var bankFree: [Double], episodeStart: [Double]
+    // Channels.
     private var chRun: [Int]
     private var chLastBank: [Int32]
-    private var chBus: [Double], chCount: [Int32], chLastRank: [Int32], chLastBG: [Int32], chLastWrite: [Bool]
-    private var rankActGaps: [Double], rankActs: [Int32], rankLastBG: [Int32]
+    private var chBus: [Double], chStarted: [Bool], chLastRank: [Int32], chLastBG: [Int32], chLastWrite: [Bool]
+    /// Per channel: when its last `transQueue` requests moved on to their bank's command queue;
+    /// per bank: when its last `cmdQueue` requests issued (rings, oldest at the head).
+    private var chRing: Ring, bankRing: Ring
+    // Ranks: when the next activate may go by tRRD and by tFAW.
+    private var rankRRD: [Double], rankFAW: [Double], rankLastBG: [Int32]
+    private var rankInBatch: [Bool], ranksInBatch = 0
+    /// The latest time any resource is busy until (before refresh derating), its part by limit, and
+    /// the front end's last entry time.
+    private var end = 0.0, enter = 0.0
+    private var endLimit = 0
+    private var batchStartEnd = 0.0
     private var batch = DRAMStats()
     private var lastBank = -1, lastRow = -1
 
@@ -99,6 +123,8 @@ public struct DRAMModel: Sendable {
 
     public init(spec: DRAMSpec, mapping: AddressMapping, closedPage: Bool = false, window: Int = 40) {
         self.window = Double(max(1, window))
+        cmdQueue = min(8, max(1, window - 1))
+        transQueue = max(1, window - cmdQueue)
         self.spec = spec
         self.mapping = mapping
         self.closedPage = closedPage
@@ -112,24 +138,22 @@ public struct DRAMModel: Sendable {
         let ranks = spec.channels * spec.ranks
         openRow = .init(repeating: -1, count: banks)
         episodeBursts = .init(repeating: 0, count: banks)
-        episodeCharged = .init(repeating: 0, count: banks)
         episodeWrite = .init(repeating: false, count: banks)
-        bankBusy = .init(repeating: 0, count: banks)
-        isTouched = .init(repeating: false, count: banks)
-        touched = []
-        touched.reserveCapacity(banks)
-        bankMax = .init(repeating: 0, count: spec.channels)
-        rankTouched = .init(repeating: false, count: ranks)
+        bankFree = .init(repeating: 0, count: banks)
+        episodeStart = .init(repeating: 0, count: banks)
         chBus = .init(repeating: 0, count: spec.channels)
-        chCount = .init(repeating: 0, count: spec.channels)
+        chStarted = .init(repeating: false, count: spec.channels)
         chRun = .init(repeating: 0, count: spec.channels)
         chLastBank = .init(repeating: -1, count: spec.channels)
         chLastRank = .init(repeating: -1, count: spec.channels)
         chLastBG = .init(repeating: -1, count: spec.channels)
         chLastWrite = .init(repeating: false, count: spec.channels)
-        rankActGaps = .init(repeating: 0, count: ranks)
-        rankActs = .init(repeating: 0, count: ranks)
+        chRing = Ring(lanes: spec.channels, size: transQueue)
+        bankRing = Ring(lanes: banks, size: cmdQueue)
+        rankRRD = .init(repeating: 0, count: ranks)
+        rankFAW = .init(repeating: 0, count: ranks)
         rankLastBG = .init(repeating: -1, count: ranks)
+        rankInBatch = .init(repeating: false, count: ranks)
     }
 
     public init(_ config: DRAMConfig) {
@@ -149,15 +173,15 @@ public struct DRAMModel: Sendable {
         return max(s.ras, s.rcd + Double(k - 1) * s.ccdL + lastToPre) + s.rp
     }
 
-    @inline(__always) private mutating func touch(_ b: Int) {
-        if !isTouched[b] { isTouched[b] = true; touched.append(Int32(b)) }
+    /// Limits, for `DRAMStats`' attribution: 0 bus, 1 activates, 2 bank.
+    @inline(__always) private mutating func extend(_ t: Double, _ limit: Int) {
+        if t > end { end = t; endLimit = limit }
     }
 
-    /// Precharges bank `b` (conflict or closed page), charging its finished episode.
+    /// Precharges bank `b` (conflict or closed page): its episode ends.
     @inline(__always) private mutating func close(_ b: Int) {
-        touch(b)
-        bankBusy[b] += closedEpisode(episodeBursts[b], write: episodeWrite[b]) - episodeCharged[b]
-        episodeCharged[b] = 0
+        bankFree[b] = episodeStart[b] + closedEpisode(episodeBursts[b], write: episodeWrite[b])
+        extend(bankFree[b], 2)
         episodeBursts[b] = 0
         openRow[b] = -1
         batch.precharges += 1
@@ -169,11 +193,18 @@ public struct DRAMModel: Sendable {
         let rank = l.channel * spec.ranks + l.rank
         let b = (rank * spec.bankGroups + l.bankGroup) * spec.banksPerGroup + l.bank
         let row = Int32(truncatingIfNeeded: l.row)
+        let ch = l.channel
         if closedPage && lastBank >= 0 && (lastBank != b || lastRow != Int(row)) && openRow[lastBank] >= 0 {
             close(lastBank)
         }
         lastBank = b; lastRow = Int(row)
-        touch(b)
+        if !rankInBatch[rank] { rankInBatch[rank] = true; ranksInBatch += 1 }
+        // In-order front end: enter when the channel's transaction queue has room, not before the
+        // previous request; move on when the bank's command queue has room.
+        enter = max(enter, chRing.oldest(ch))
+        let enter = max(self.enter, bankRing.oldest(b))
+        chRing.push(ch, enter)
+        var gap = 0.0
         if openRow[b] == row {
             batch.hits += 1
             episodeBursts[b] += 1
@@ -183,122 +214,99 @@ public struct DRAMModel: Sendable {
                 close(b)
                 // A row switch right after a request to the same bank: the controller's queue holds
                 // nothing else for this channel's bus, which waits for the precharge and activate.
-                if chLastBank[l.channel] == Int32(b) { chBus[l.channel] += s.rp + s.rcd }
+                if chLastBank[ch] == Int32(b) { gap += s.rp + s.rcd }
             } else {
                 batch.misses += 1
             }
             batch.activates += 1
             openRow[b] = row
             episodeBursts[b] = 1
-            episodeCharged[b] = 0
-            rankActGaps[rank] += rankLastBG[rank] == Int32(l.bankGroup) ? s.rrdL : s.rrdS
-            rankActs[rank] += 1
+            episodeStart[b] = max(bankFree[b], enter)
+            rankRRD[rank] = max(rankRRD[rank], enter) + (rankLastBG[rank] == Int32(l.bankGroup) ? s.rrdL : s.rrdS)
+            rankFAW[rank] = max(rankFAW[rank], enter) + s.faw / 4
+            extend(max(rankRRD[rank], rankFAW[rank]), 1)
             rankLastBG[rank] = Int32(l.bankGroup)
         }
         episodeWrite[b] = write
-        // Data bus and column-command spacing: a run of L requests to one bank group costs
-        // f(L) = max(L · max(burst, tCCD_S), (L − W) · tCCD_L), charged as f(L) − f(L − 1).
-        let ch = l.channel
-        var gap = s.ccdS
+        // Data bus and column-command spacing.
+        var step = s.ccdS
         let sameRank = chLastRank[ch] == Int32(l.rank)
         if sameRank && chLastBG[ch] == Int32(l.bankGroup) {
             chRun[ch] += 1
-            gap = runCost(chRun[ch]) - runCost(chRun[ch] - 1)
+            step = runCost(chRun[ch]) - runCost(chRun[ch] - 1)
         } else {
             chRun[ch] = 1
         }
-        if chCount[ch] > 0 {
-            if !sameRank { gap += s.rtrs }
-            if chLastWrite[ch] != write { gap += write ? s.rToW : s.wToR }
+        if chStarted[ch] {
+            if !sameRank { step += s.rtrs }
+            if chLastWrite[ch] != write { step += write ? s.rToW : s.wToR }
         }
-        chBus[ch] += gap
-        chCount[ch] += 1
+        gap += step
+        chBus[ch] = max(chBus[ch], enter) + gap
+        extend(chBus[ch], 0)
+        // The bank's share: the episode's i-th burst, and the open episode's time so far.
+        let k = Double(episodeBursts[b] - 1)
+        let open = episodeStart[b] + s.rcd + k * s.ccdL
+        extend(open + s.burst, 2)
+        // The request leaves the queue when its bus slot and its bank are done.
+        bankRing.push(b, max(chBus[ch], open))
+        chStarted[ch] = true
         chLastRank[ch] = Int32(l.rank); chLastBG[ch] = Int32(l.bankGroup); chLastWrite[ch] = write
         chLastBank[ch] = Int32(b)
         if write { batch.writes += 1 } else { batch.reads += 1 }
     }
 
-    /// `count` consecutive requests from `address` (reads): after the first request of each DRAM
-    /// row, the rest of that row's requests are hits charged in bulk — O(DRAM rows), not O(requests).
-    /// Equal to `count` calls of `add` (tested).
+    /// `count` consecutive requests from `address` (reads): equal to `count` calls of `add`.
     public mutating func addRange(address: Int, count: Int) {
         let req = spec.requestBytes
-        var a = address, left = count
-        while left > 0 {
-            add(address: a, write: false)
-            left -= 1
-            // Requests left in this DRAM row segment: the column field counts up to its mask, provided
-            // the bits below `co` are only the offset (col is the lowest field).
-            let l = mapping.locate(a)
-            guard mapping.coShift == mapping.offsetBits, left > 0 else { a += req; continue }
-            let k = min(left, mapping.coMask - l.column)
-            if k > 0 {
-                let b = ((l.channel * spec.ranks + l.rank) * spec.bankGroups + l.bankGroup) * spec.banksPerGroup + l.bank
-                batch.hits += k
-                batch.reads += k
-                episodeBursts[b] += Int32(k)
-                episodeWrite[b] = false
-                let ch = l.channel
-                chBus[ch] += runCost(chRun[ch] + k) - runCost(chRun[ch])
-                chRun[ch] += k
-                chCount[ch] += Int32(k)
-                left -= k
-                a += k * req
-            }
-            a += req
-        }
+        for i in 0..<max(0, count) { add(address: address + i * req, write: false) }
     }
 
-    /// Ends the batch: its time (slowest channel), limits and energy; resets the batch counters.
+    /// Ends the batch: the schedule's advance over it (refresh derating included), which limit
+    /// set the schedule's end, and its energy; resets the batch counters.
     public mutating func finishBatch() -> DRAMStats {
         if closedPage, lastBank >= 0, openRow[lastBank] >= 0 { close(lastBank) }
         lastBank = -1
-        for t in touched {
-            let b = Int(t)
-            if openRow[b] >= 0 {
-                let partial = s.rcd + Double(episodeBursts[b] - 1) * s.ccdL + s.burst
-                bankBusy[b] += max(0, partial - episodeCharged[b])
-                episodeCharged[b] = max(partial, episodeCharged[b])
-            }
-        }
-        var worst = 0.0, worstBus = 0.0, worstAct = 0.0, worstBank = 0.0
-        let banksPerChannel = spec.ranks * spec.banks
-        var ranksTouched = 0
-        for t in touched {
-            let b = Int(t)
-            let ch = b / banksPerChannel, rank = b / spec.banks
-            bankMax[ch] = max(bankMax[ch], bankBusy[b])
-            if !rankTouched[rank] { rankTouched[rank] = true; ranksTouched += 1 }
-            bankBusy[b] = 0
-            isTouched[b] = false
-        }
-        for t in touched { rankTouched[Int(t) / spec.banks] = false }
-        touched.removeAll(keepingCapacity: true)
-        for ch in 0..<spec.channels where chCount[ch] > 0 || bankMax[ch] > 0 {
-            var act = 0.0
-            for r in 0..<spec.ranks {
-                let i = ch * spec.ranks + r
-                act = max(act, rankActGaps[i], Double(rankActs[i]) / 4 * s.faw)
-                rankActGaps[i] = 0; rankActs[i] = 0
-            }
-            let bus = chBus[ch], bank = bankMax[ch]
-            bankMax[ch] = 0
-            let t = max(bus, act, bank)
-            if t > worst { worst = t; worstBus = bus; worstAct = act; worstBank = bank }
-            chBus[ch] = 0; chCount[ch] = 0
-        }
         var out = batch
         batch = DRAMStats()
-        out.cycles = worst / spec.refreshAvailability
-        out.activeRankCycles = out.cycles * Double(ranksTouched)
-        if worst > 0 {
-            if worstAct >= worstBus && worstAct >= worstBank { out.activateLimitedCycles = out.cycles }
-            else if worstBank > worstBus { out.bankLimitedCycles = out.cycles }
-            else { out.busLimitedCycles = out.cycles }
+        let now = end / spec.refreshAvailability
+        out.cycles = max(0, now - batchStartEnd)
+        batchStartEnd = max(batchStartEnd, now)
+        out.activeRankCycles = out.cycles * Double(ranksInBatch)
+        for r in rankInBatch.indices { rankInBatch[r] = false }
+        ranksInBatch = 0
+        if out.cycles > 0 {
+            switch endLimit {
+            case 1: out.activateLimitedCycles = out.cycles
+            case 2: out.bankLimitedCycles = out.cycles
+            default: out.busLimitedCycles = out.cycles
+            }
         }
         out.activatePJ = Double(out.activates) * spec.activatePJ
         out.burstPJ = Double(out.reads) * spec.readBurstPJ + Double(out.writes) * spec.writeBurstPJ
         return out
+    }
+
+    /// Per lane, the last `size` times pushed: `oldest` is the time a full queue frees a slot.
+    struct Ring: Sendable {
+        let size: Int
+        var times: [Double], head: [Int], count: [Int]
+        init(lanes: Int, size: Int) {
+            self.size = size
+            times = .init(repeating: 0, count: lanes * size)
+            head = .init(repeating: 0, count: lanes)
+            count = .init(repeating: 0, count: lanes)
+        }
+        @inline(__always) func oldest(_ lane: Int) -> Double { count[lane] == size ? times[lane * size + head[lane]] : 0 }
+        @inline(__always) mutating func push(_ lane: Int, _ t: Double) {
+            if count[lane] == size {
+                times[lane * size + head[lane]] = t
+                head[lane] = (head[lane] + 1) % size
+            } else {
+                times[lane * size + (head[lane] + count[lane]) % size] = t
+                count[lane] += 1
+            }
+        }
     }
 
     /// Cycles from the first request to its data: tRCD + tCL + burst (paid once per stream).

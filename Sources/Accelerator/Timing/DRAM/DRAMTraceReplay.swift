@@ -59,6 +59,39 @@ public struct DRAMRequests: Sendable, Equatable {
     }
 }
 
+extension DRAMRequests {
+    /// A tiled decode stream, as `DRAMAddressStream` issues it for the `tiled` dataflow when neither
+    /// K nor V stays on chip (docs/results.md, decode-key-tiles, scaled down): `slots` (layer, KV
+    /// head) slots one after another, each `steps` decode steps over `keys` keys of 64-byte K and V
+    /// rows (head_dim 64, int8, `kv_tokens` 8192, 3 query heads), every step's keys in tiles of
+    /// `keyTile`: per tile the K rows, then the V rows — all of them (`sparse` false) or the ~25 %
+    /// a fixed hash keeps — with the step's Q in at the first tile and its output out at the last.
+    /// The request multiset does not depend on `keyTile`; the order does.
+    public static func tiledDecode(_ config: DRAMConfig, keyTile: Int, sparse: Bool, slots: Int = 4, steps: Int = 4,
+                                   keys: Int = 2048) -> DRAMRequests {
+        var config = config
+        config.kvTokens = 8192
+        let recorder = DRAMTraceRecorder()
+        let kt = max(1, keyTile)
+        for slot in 0..<slots {
+            var stream = DRAMAddressStream(config: config, layer: slot / 3, kvHead: slot % 3, keys: keys, headDim: 64, groupHeads: 3,
+                                           qBytes: 1, kBytes: 1, vBytes: 1, outBytes: 1, recorder: recorder)
+            for step in 0..<steps {
+                var k0 = 0
+                while k0 < keys {
+                    let k1 = min(keys, k0 + kt)
+                    let kept = (k0..<k1).filter { !sparse || (($0 &* 2_654_435_761 &+ step &* 40_503) >> 7) % 4 == 0 }
+                    _ = stream.tile(position: keys - steps + step, qBytes: k0 == 0 ? 3 * 64 : 0, kRows: k0..<k1, kRowBytes: 64,
+                                    vRows: kept, vRowBytes: 64, outBytes: k1 == keys ? 3 * 64 : 0, indexBytes: 0)
+                    k0 = k1
+                }
+            }
+        }
+        // The recorder's text is well formed by construction.
+        return (try? DRAMRequests.parse(recorder.contents, file: "tiledDecode")) ?? DRAMRequests()
+    }
+}
+
 /// Replays a request stream through the fast and the detailed model, as one batch each: the figures
 /// compared with DRAMsim3 (`Scripts/dramsim3_golden.sh`, `Tests/Fixtures/dram/`).
 public enum DRAMTraceReplay {
