@@ -244,6 +244,19 @@ ATTNSIM_AVX512 void attnsim_ref_pv_f64_rows(const double *const *p, int rows, co
     }
 }
 
+ATTNSIM_AVX512 void attnsim_count_below_f64(const double *x, long n, double ta, double tb, long *a, long *b) {
+    const __m512d va = _mm512_set1_pd(ta), vb = _mm512_set1_pd(tb);
+    long ca = 0, cb = 0;
+    for (long j = 0; j < n; j += 8) {
+        __mmask8 msk = n - j >= 8 ? (__mmask8)0xff : (__mmask8)((1u << (n - j)) - 1);
+        __m512d v = _mm512_maskz_loadu_pd(msk, x + j);
+        ca += __builtin_popcount(_mm512_mask_cmp_pd_mask(msk, v, va, _CMP_LT_OQ));
+        cb += __builtin_popcount(_mm512_mask_cmp_pd_mask(msk, v, vb, _CMP_LT_OQ));
+    }
+    *a = ca;
+    *b = cb;
+}
+
 ATTNSIM_AVX512 long attnsim_topk_candidates_f64(const double *s, long n, long k, long *out) {
     // The bound: the least of the k block maxima (no NaN, so max and the comparisons are exact;
     // which zero a ±0 maximum is cannot change a comparison).
@@ -409,6 +422,11 @@ void attnsim_ref_scores_f64_rows(const float *const *q, int rows, const float *k
 }
 void attnsim_ref_pv_f64_rows(const double *const *p, int rows, const float *v, long d, const long *n, double *const *o) {
     (void)p; (void)rows; (void)v; (void)d; (void)n; (void)o;
+}
+void attnsim_count_below_f64(const double *x, long n, double ta, double tb, long *a, long *b) {
+    (void)x; (void)n; (void)ta; (void)tb;
+    *a = 0;
+    *b = 0;
 }
 long attnsim_topk_candidates_f64(const double *s, long n, long k, long *out) {
     (void)s; (void)n; (void)k; (void)out;

@@ -92,6 +92,10 @@ long attnsim_ref_softmax_f64_rows(double *const *p, int rows, const long *n);
 /// for j < 256 and ln 2 = ln2[0] + ln2[1] (double-double).
 void attnsim_ref_exp_constants(double *tableHi, double *tableLo, double *ln2);
 
+/// *a = the number of j < n with x[j] < ta, *b = with x[j] < tb (NaN counts in neither): the
+/// functional model's exact-probability counters. Requires attnsim_has_avx512_vnni() (AVX-512 F).
+void attnsim_count_below_f64(const double *x, long n, double ta, double tb, long *a, long *b);
+
 /// The top-k selection's candidates (`FunctionalAttention.topKCandidates`, its portable twin):
 /// with bound = the least over b < k of max s[b·n/k ..< (b+1)·n/k] (0 < k < n, no NaN in s), the
 /// indices j < n with s[j] >= bound in increasing order into out; returns their count (at least k).
