@@ -257,20 +257,56 @@ ATTNSIM_AVX512 void attnsim_count_below_f64(const double *x, long n, double ta, 
     *b = cb;
 }
 
+ATTNSIM_AVX512 long attnsim_count_nan_f64(const double *x, long n) {
+    long count = 0;
+    for (long j = 0; j < n; j += 8) {
+        __mmask8 msk = n - j >= 8 ? (__mmask8)0xff : (__mmask8)((1u << (n - j)) - 1);
+        __m512d v = _mm512_maskz_loadu_pd(msk, x + j);
+        count += __builtin_popcount(_mm512_mask_cmp_pd_mask(msk, v, v, _CMP_UNORD_Q));
+    }
+    return count;
+}
+
 ATTNSIM_AVX512 long attnsim_topk_candidates_f64(const double *s, long n, long k, long *out) {
-    // The bound: the least of the k block maxima (no NaN, so max and the comparisons are exact;
-    // which zero a ±0 maximum is cannot change a comparison).
+    // The bound: the k-th largest of the m block maxima (no NaN, so max and the comparisons are
+    // exact; which zero a ±0 maximum is cannot change a comparison). For small k the k largest are
+    // kept sorted in `best`; otherwise m = k and the bound is the least maximum.
+    const long m = k <= ATTNSIM_TOPK_SMALL_K ? (4 * k < n ? 4 * k : n) : k;
+    double best[ATTNSIM_TOPK_SMALL_K], maxima[4 * ATTNSIM_TOPK_SMALL_K];
     double bound = INFINITY;
+    if (k <= ATTNSIM_TOPK_SMALL_K) for (long i = 0; i < k; i++) best[i] = -INFINITY;
     const __m512d ninf = _mm512_set1_pd(-INFINITY);
-    for (long b = 0; b < k; b++) {
-        long lo = b * n / k, hi = (b + 1) * n / k;
-        __m512d m = ninf;
+    // Block b is [b·n/m, (b+1)·n/m): the bounds stepped by quotient and remainder, no division.
+    const long step = n / m, extra = n % m;
+    long hi = 0, rem = 0;
+    for (long b = 0; b < m; b++) {
+        long lo = hi;
+        hi += step;
+        rem += extra;
+        if (rem >= m) { hi++; rem -= m; }
+        __m512d mv = ninf;
         for (long j = lo; j < hi; j += 8) {
             __mmask8 msk = hi - j >= 8 ? (__mmask8)0xff : (__mmask8)((1u << (hi - j)) - 1);
-            m = _mm512_max_pd(m, _mm512_mask_loadu_pd(ninf, msk, s + j));
+            mv = _mm512_max_pd(mv, _mm512_mask_loadu_pd(ninf, msk, s + j));
         }
-        double bm = _mm512_reduce_max_pd(m);
-        if (bm < bound) bound = bm;
+        double bm = _mm512_reduce_max_pd(mv);
+        if (k > ATTNSIM_TOPK_SMALL_K) {
+            if (bm < bound) bound = bm;
+        } else {
+            maxima[b] = bm;
+        }
+    }
+    if (k <= ATTNSIM_TOPK_SMALL_K) {
+        // The k largest maxima by insertion, last block first (scores tend to rise along a row, so
+        // the later maxima fill `best` early and most earlier ones are rejected at once).
+        for (long b = m - 1; b >= 0; b--) {
+            double bm = maxima[b];
+            if (!(bm > best[k - 1])) continue;
+            long i = k - 1;
+            while (i > 0 && best[i - 1] < bm) { best[i] = best[i - 1]; i--; }
+            best[i] = bm;
+        }
+        bound = best[k - 1];
     }
     // The candidates s[j] >= bound, in index order: 8 keys per compare, compressed in a register
     // and stored under a mask (nothing written past the count).
@@ -422,6 +458,10 @@ void attnsim_ref_scores_f64_rows(const float *const *q, int rows, const float *k
 }
 void attnsim_ref_pv_f64_rows(const double *const *p, int rows, const float *v, long d, const long *n, double *const *o) {
     (void)p; (void)rows; (void)v; (void)d; (void)n; (void)o;
+}
+long attnsim_count_nan_f64(const double *x, long n) {
+    (void)x; (void)n;
+    return 0;
 }
 void attnsim_count_below_f64(const double *x, long n, double ta, double tb, long *a, long *b) {
     (void)x; (void)n; (void)ta; (void)tb;

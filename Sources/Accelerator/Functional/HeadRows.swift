@@ -222,7 +222,11 @@ struct HeadRows {
         keep.update(repeating: false, count: n)
         guard k > 0 else { return }
         var nans = 0
-        for j in 0..<n { nans &+= s[j].isNaN ? 1 : 0 }
+        if fa.nativeKernels {
+            nans = attnsim_count_nan_f64(s, n)
+        } else {
+            for j in 0..<n { nans &+= s[j].isNaN ? 1 : 0 }
+        }
         if nans > 0 {
             // NaN makes the heap's order inconsistent: keep the full sort's (implementation-defined) choice.
             for j in 0..<n { order[j] = j }

@@ -96,9 +96,16 @@ void attnsim_ref_exp_constants(double *tableHi, double *tableLo, double *ln2);
 /// functional model's exact-probability counters. Requires attnsim_has_avx512_vnni() (AVX-512 F).
 void attnsim_count_below_f64(const double *x, long n, double ta, double tb, long *a, long *b);
 
+/// The number of NaNs in x[0..<n]. Requires attnsim_has_avx512_vnni() (AVX-512 F).
+long attnsim_count_nan_f64(const double *x, long n);
+
+/// k up to which the top-k candidates split a row into 4k blocks (k blocks above).
+#define ATTNSIM_TOPK_SMALL_K 64
+
 /// The top-k selection's candidates (`FunctionalAttention.topKCandidates`, its portable twin):
-/// with bound = the least over b < k of max s[b·n/k ..< (b+1)·n/k] (0 < k < n, no NaN in s), the
-/// indices j < n with s[j] >= bound in increasing order into out; returns their count (at least k).
+/// with m = min(4k, n) blocks when k ≤ ATTNSIM_TOPK_SMALL_K, else m = k, and bound = the k-th
+/// largest of the block maxima max s[b·n/m ..< (b+1)·n/m] (0 < k < n, no NaN in s), the indices
+/// j < n with s[j] >= bound in increasing order into out; returns their count (at least k).
 /// Writes nothing past it. Requires attnsim_has_avx512_vnni() (uses AVX-512 F).
 long attnsim_topk_candidates_f64(const double *s, long n, long k, long *out);
 
