@@ -176,34 +176,37 @@ static inline __attribute__((always_inline)) __mmask8 tailMask(long remaining) {
 }
 
 // dst[j] = exp(src[j] − m) for j < n (SUB = 0: exp(src[j])); src may be dst. Lanes the vector
-// method cannot settle are collected (index and argument) and passed to libm's `exp` after each
-// chunk. Returns their count.
+// method cannot settle get their argument stored instead and a bit in a per-chunk mask; after each
+// chunk those are passed to libm's `exp`. Returns their count.
 #define EXP_CHUNK 1024
 static inline __attribute__((always_inline)) ATTNSIM_AVX512 long expRun(const double *src, double m, long n, double *dst, const int SUB) {
     ExpTable tab = loadTable();
     const __m512d mv = _mm512_set1_pd(m);
     long fallbacks = 0;
-    long slowIdx[EXP_CHUNK];
-    double slowArg[EXP_CHUNK];
+    uint8_t slowMask[EXP_CHUNK / 8];
     for (long c0 = 0; c0 < n; c0 += EXP_CHUNK) {
-        long c1 = n - c0 > EXP_CHUNK ? c0 + EXP_CHUNK : n, count = 0;
-        __m512i idx = _mm512_add_epi64(_mm512_set1_epi64(c0), _mm512_setr_epi64(0, 1, 2, 3, 4, 5, 6, 7));
+        long c1 = n - c0 > EXP_CHUNK ? c0 + EXP_CHUNK : n;
+        uint8_t any = 0;
         for (long j = c0; j < c1; j += 8) {
             __mmask8 msk = tailMask(c1 - j), ok;
             __m512d x = _mm512_maskz_loadu_pd(msk, src + j);
             if (SUB) x = _mm512_sub_pd(x, mv);
             __m512d y = expFast(x, &tab, &ok);
-            _mm512_mask_storeu_pd(dst + j, msk, y);
             __mmask8 slow = msk & (__mmask8)~ok;
-            int s = __builtin_popcount(slow);
-            __mmask8 first = (__mmask8)((1u << s) - 1);
-            _mm512_mask_storeu_epi64(slowIdx + count, first, _mm512_maskz_compress_epi64(slow, idx));
-            _mm512_mask_storeu_pd(slowArg + count, first, _mm512_maskz_compress_pd(slow, x));
-            count += s;
-            idx = _mm512_add_epi64(idx, _mm512_set1_epi64(8));
+            _mm512_mask_storeu_pd(dst + j, msk, _mm512_mask_blend_pd(slow, y, x));
+            slowMask[(j - c0) >> 3] = slow;
+            any |= slow;
         }
-        for (long i = 0; i < count; i++) dst[slowIdx[i]] = exp(slowArg[i]);
-        fallbacks += count;
+        if (!any) continue;
+        for (long j = c0; j < c1; j += 8) {
+            unsigned slow = slowMask[(j - c0) >> 3];
+            while (slow) {
+                int l = __builtin_ctz(slow);
+                dst[j + l] = exp(dst[j + l]);
+                slow &= slow - 1;
+                fallbacks++;
+            }
+        }
     }
     return fallbacks;
 }
