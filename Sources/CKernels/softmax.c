@@ -5,16 +5,17 @@
 // to "less than 0.5 + 1.11/N + (abs poly error · 2^53) ulp" with N = 128 and a polynomial error of
 // 1.555·2^-66, plus 0.25/N ulp without fma: under 0.511 ulp of the true e^x for normal results
 // (sysdeps/ieee754/dbl-64/e_exp.c and e_exp_data.c: "ulp error: 0.509 (0.511 without fma)").
-// This file computes e^x to within about 2^-67 relative, as y_hi + y_lo (y_hi the double nearest
-// that, y_lo the rest), with its own method: x = k·ln2/256 + r, |r| ≤ ln2/512, a table of 2^(j/256)
-// in double-double computed here at start-up from square roots of 2, a degree-6 Taylor polynomial
-// and error-free products and sums. Let U be the spacing of doubles at y_hi. When y_hi is not a
-// power of two and |y_lo| ≤ 0.488·U, the true value Y lies within 0.488·U + 2^-14·U < 0.489·U of
-// y_hi, so every other double is more than 0.511·U from Y: libm's result, within 0.511 ulp of Y,
-// can only be y_hi. Every other lane (|y_lo| too large, about 2.4% of them; y_hi = 1; x outside
-// [−512, 0]; NaN, infinities) calls libm's `exp` itself. With another C library (no glibc ≥ 2.28)
-// every lane calls `exp`. `NativeKernelTests` compares the results with `exp` on tens of millions of
-// inputs; docs/performance.md has the argument in full.
+// This file computes e^x to within 1.01·2^-63 absolute (yh ∈ [0.98, 2) before an exact scaling by
+// a power of two), as yh + yl (yh the double nearest that, yl the rest), with its own method:
+// x = k·ln2/32 + r, |r| ≤ ln2/64, a table of 2^(j/32) in double-double computed here at start-up
+// from square roots of 2, a degree-8 Taylor polynomial and error-free products and sums. Let U be
+// the spacing of doubles at yh (≥ 2^-53, so the error is under 0.0011·U). When yh is not a power
+// of two and |yl| ≤ 0.487·U, the true value Y lies within 0.4881·U of yh, so every other double is
+// more than 0.5119·U from Y: libm's result, within 0.511 ulp of Y, can only be yh. Every other
+// lane (|yl| too large, about 2.6% of them; yh = 1; x outside [−512, 0]; NaN, infinities) calls
+// libm's `exp` itself. With another C library (no glibc ≥ 2.28) every lane calls `exp`.
+// `ReferenceExpTests` compares the results with `exp` on 16.8 million inputs, Scripts/ref_exp_check.c
+// on 10⁹; docs/performance.md has the argument and error budget in full.
 #include "CKernels.h"
 
 #pragma clang fp contract(off)

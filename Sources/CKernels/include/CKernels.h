@@ -74,9 +74,9 @@ void attnsim_ref_scores_f64_rows(const float *const *q, int rows, const float *k
 void attnsim_ref_pv_f64_rows(const double *const *p, int rows, const float *v, long d, const long *n, double *const *o);
 
 /// e^x for x[0..<n] into out: exactly the C library's `exp(x[j])` for every input. With glibc
-/// 2.28 or later a vector method computes e^x to about 2^-67 relative, and where its double is
+/// 2.28 or later a vector method computes e^x to about 2^-63 relative, and where its double is
 /// provably the one glibc's `exp` returns (glibc's documented error bound, under 0.511 ulp: see
-/// softmax.c and docs/performance.md) it is used; every other input (about 2.4% in [−512, 0], every
+/// softmax.c and docs/performance.md) it is used; every other input (about 2.6% in [−512, 0], every
 /// input outside that range, NaN, infinities) calls `exp`. Returns the number of inputs that called
 /// `exp`. Requires attnsim_has_avx512_vnni() (uses AVX-512 F).
 long attnsim_ref_exp_f64(const double *x, long n, double *out);
