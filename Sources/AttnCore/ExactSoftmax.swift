@@ -93,8 +93,9 @@ public enum ExactSoftmax {
     /// 0..<`n[r]`, probabilities into `probabilities[r][0..<n[r]]` and, with `v`, output into
     /// `out[r][0..<d]` — the same Doubles as `referenceRow` row by row (`NativeKernelTests`). With
     /// `keys.transposed` the multi-row AVX-512 kernels take up to `referenceRowsPerPass` rows per pass
-    /// (each key block and V row loaded once for all of them, each row's sums in its own order);
-    /// without it, `referenceRow` row by row (the portable twin).
+    /// (each key block and V row loaded once for all of them, each row's sums in its own order) and
+    /// the softmax is `attnsim_ref_softmax_f64_rows` (vector e^x equal to libm's `exp`); without it,
+    /// `referenceRow` row by row (the portable twin).
     public static func referenceRows(q: [UnsafePointer<Float>], keys: Keys, v: UnsafePointer<Float>?, d: Int, n: [Int],
                                      scale: Double, probabilities: [UnsafeMutablePointer<Double>],
                                      out: [UnsafeMutablePointer<Double>]?) {
@@ -112,7 +113,9 @@ public enum ExactSoftmax {
             let ns = Array(n[r0..<r0 + rows])
             let ps: [UnsafeMutablePointer<Double>?] = Array(probabilities[r0..<r0 + rows])
             attnsim_ref_scores_f64_rows(qs, Int32(rows), kt, d, ns, scale, ps)
-            for r in 0..<rows { softmax(ReferenceDouble.self, probabilities[r0 + r], n: ns[r]) }
+            // `softmax` (ReferenceDouble) of each row, the same Doubles: a vector e^x that returns
+            // libm's `exp` bit for bit (`attnsim_ref_exp_f64`), the sums in order.
+            _ = attnsim_ref_softmax_f64_rows(ps, Int32(rows), ns)
             if let v, let out {
                 let pc: [UnsafePointer<Double>?] = probabilities[r0..<r0 + rows].map { UnsafePointer($0) }
                 let os: [UnsafeMutablePointer<Double>?] = Array(out[r0..<r0 + rows])

@@ -10,6 +10,7 @@
 #define ATTNSIM_X86 1
 #include <immintrin.h>
 #include <math.h>
+#include <stdlib.h>
 #define ATTNSIM_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
 #else
 #define ATTNSIM_X86 0
@@ -125,9 +126,14 @@ ATTNSIM_AVX512 void attnsim_ref_pv_f64(const double *p, const float *v, long d, 
 // `attnsim_ref_scores_f64` for R query rows (R a compile-time constant after inlining): each block
 // of 8 keys is converted once and multiplied by every row's broadcast; each accumulator lane is one
 // (row, key) sum over c in order, the single-row kernel's chain exactly. Keys up to the longest
-// row are computed; row r stores only its first n[r].
+// row are computed; row r stores only its first n[r]. qd holds the rows' q as doubles (qd[r·d + c]).
+//
+// Fused multiply-add here is the scalar loop's multiply-then-add, bit for bit: a product of two
+// floats has at most 24 + 24 significant bits and an exponent within [−298, 256], so it is exact
+// in double, and fma(q, k, a) = round(a + q·k) = round(a + round(q·k)). (Infinities and NaN
+// propagate alike; the `fp contract(off)` pragma only stops the compiler from fusing on its own.)
 static inline __attribute__((always_inline)) ATTNSIM_AVX512 void ref_scores_rows_block(
-    const float *const *q, const float *kt, long d, const long *n, long nmax, double scale, double *const *out, const int R) {
+    const double *qd, const float *kt, long d, const long *n, long nmax, double scale, double *const *out, const int R) {
     long blocks = (nmax + 7) / 8, b = 0;
     const __m512d sc = _mm512_set1_pd(scale);
     for (; b + 4 <= blocks; b += 4) {
@@ -138,11 +144,11 @@ static inline __attribute__((always_inline)) ATTNSIM_AVX512 void ref_scores_rows
             __m512d k0 = _mm512_cvtps_pd(_mm256_loadu_ps(p + c * 8)), k1 = _mm512_cvtps_pd(_mm256_loadu_ps(p + (d + c) * 8));
             __m512d k2 = _mm512_cvtps_pd(_mm256_loadu_ps(p + (2 * d + c) * 8)), k3 = _mm512_cvtps_pd(_mm256_loadu_ps(p + (3 * d + c) * 8));
             for (int r = 0; r < R; r++) {
-                __m512d qc = _mm512_set1_pd((double)q[r][c]);
-                acc[r][0] = _mm512_add_pd(acc[r][0], _mm512_mul_pd(qc, k0));
-                acc[r][1] = _mm512_add_pd(acc[r][1], _mm512_mul_pd(qc, k1));
-                acc[r][2] = _mm512_add_pd(acc[r][2], _mm512_mul_pd(qc, k2));
-                acc[r][3] = _mm512_add_pd(acc[r][3], _mm512_mul_pd(qc, k3));
+                __m512d qc = _mm512_set1_pd(qd[r * d + c]);
+                acc[r][0] = _mm512_fmadd_pd(qc, k0, acc[r][0]);
+                acc[r][1] = _mm512_fmadd_pd(qc, k1, acc[r][1]);
+                acc[r][2] = _mm512_fmadd_pd(qc, k2, acc[r][2]);
+                acc[r][3] = _mm512_fmadd_pd(qc, k3, acc[r][3]);
             }
         }
         for (int i = 0; i < 4; i++) {
@@ -160,7 +166,7 @@ static inline __attribute__((always_inline)) ATTNSIM_AVX512 void ref_scores_rows
         const float *p = kt + b * d * 8;
         for (long c = 0; c < d; c++) {
             __m512d k0 = _mm512_cvtps_pd(_mm256_loadu_ps(p + c * 8));
-            for (int r = 0; r < R; r++) acc[r] = _mm512_add_pd(acc[r], _mm512_mul_pd(_mm512_set1_pd((double)q[r][c]), k0));
+            for (int r = 0; r < R; r++) acc[r] = _mm512_fmadd_pd(_mm512_set1_pd(qd[r * d + c]), k0, acc[r]);
         }
         long j = b * 8;
         for (int r = 0; r < R; r++) {
@@ -177,42 +183,49 @@ ATTNSIM_AVX512 void attnsim_ref_scores_f64_rows(const float *const *q, int rows,
     if (rows > ATTNSIM_REF_MAX_ROWS) rows = ATTNSIM_REF_MAX_ROWS;  // callers check
     long nmax = 0;
     for (int r = 0; r < rows; r++) if (n[r] > nmax) nmax = n[r];
+    // The rows' q as doubles (exact), broadcast from memory in the loop.
+    double stack[ATTNSIM_REF_MAX_ROWS * 256];
+    double *qd = d <= 256 ? stack : (double *)malloc(sizeof(double) * (size_t)(rows * d));
+    if (!qd) abort();
+    for (int r = 0; r < rows; r++) for (long c = 0; c < d; c++) qd[r * d + c] = (double)q[r][c];
     switch (rows) {
-    case 1: ref_scores_rows_block(q, kt, d, n, nmax, scale, out, 1); break;
-    case 2: ref_scores_rows_block(q, kt, d, n, nmax, scale, out, 2); break;
-    case 3: ref_scores_rows_block(q, kt, d, n, nmax, scale, out, 3); break;
-    default: ref_scores_rows_block(q, kt, d, n, nmax, scale, out, 4); break;
+    case 1: ref_scores_rows_block(qd, kt, d, n, nmax, scale, out, 1); break;
+    case 2: ref_scores_rows_block(qd, kt, d, n, nmax, scale, out, 2); break;
+    case 3: ref_scores_rows_block(qd, kt, d, n, nmax, scale, out, 3); break;
+    default: ref_scores_rows_block(qd, kt, d, n, nmax, scale, out, 4); break;
     }
+    if (qd != stack) free(qd);
 }
 
-// `attnsim_ref_pv_f64` for R rows of probabilities (R a compile-time constant after inlining): each
-// V row's W registers (8·W dimensions) are loaded once per pass and added into every row whose
+// `attnsim_ref_pv_f64` for R rows of probabilities (R, W compile-time constants after inlining):
+// each V row's W registers (8·W dimensions) are loaded once per pass and added into every row whose
 // p[r][j] > 0 (j < n[r]); each row's accumulators see its keys in order j = 0, 1, … exactly as in
-// the single-row kernel.
+// the single-row kernel. Every loop over w runs to the constant W (dimensions past d load as zeros
+// into lanes that are never stored), so the R·W accumulators stay in registers.
 static inline __attribute__((always_inline)) ATTNSIM_AVX512 void ref_pv_rows_block(
     const double *const *p, const float *v, long d, const long *n, long nmax, double *const *o, const int R, const int W) {
+    const double *pr[ATTNSIM_REF_MAX_ROWS];
+    for (int r = 0; r < R; r++) pr[r] = p[r];
     for (long c0 = 0; c0 < d; c0 += 8 * W) {
         __m512d acc[ATTNSIM_REF_MAX_ROWS][8];
         __mmask8 mask[8];
-        int regs = 0;
         for (int w = 0; w < W; w++) {
             long c = c0 + 8 * w;
             mask[w] = c >= d ? 0 : (d - c >= 8 ? (__mmask8)0xff : (__mmask8)((1u << (d - c)) - 1));
-            if (mask[w]) regs = w + 1;
             for (int r = 0; r < R; r++) acc[r][w] = _mm512_setzero_pd();
         }
         for (long j = 0; j < nmax; j++) {
             const float *vr = v + j * d + c0;
             __m512d vd[8];
-            for (int w = 0; w < regs; w++) vd[w] = _mm512_cvtps_pd(_mm256_maskz_loadu_ps(mask[w], vr + 8 * w));
+            for (int w = 0; w < W; w++) vd[w] = _mm512_cvtps_pd(_mm256_maskz_loadu_ps(mask[w], vr + 8 * w));
             for (int r = 0; r < R; r++) {
-                if (j >= n[r] || !(p[r][j] > 0)) continue;
-                __m512d pj = _mm512_set1_pd(p[r][j]);
-                for (int w = 0; w < regs; w++) acc[r][w] = _mm512_add_pd(acc[r][w], _mm512_mul_pd(pj, vd[w]));
+                if (j >= n[r] || !(pr[r][j] > 0)) continue;
+                __m512d pj = _mm512_set1_pd(pr[r][j]);
+                for (int w = 0; w < W; w++) acc[r][w] = _mm512_add_pd(acc[r][w], _mm512_mul_pd(pj, vd[w]));
             }
         }
         for (int r = 0; r < R; r++)
-            for (int w = 0; w < regs; w++) _mm512_mask_storeu_pd(o[r] + c0 + 8 * w, mask[w], acc[r][w]);
+            for (int w = 0; w < W; w++) _mm512_mask_storeu_pd(o[r] + c0 + 8 * w, mask[w], acc[r][w]);
     }
 }
 
@@ -231,20 +244,69 @@ ATTNSIM_AVX512 void attnsim_ref_pv_f64_rows(const double *const *p, int rows, co
     }
 }
 
+ATTNSIM_AVX512 void attnsim_count_below_f64(const double *x, long n, double ta, double tb, long *a, long *b) {
+    const __m512d va = _mm512_set1_pd(ta), vb = _mm512_set1_pd(tb);
+    long ca = 0, cb = 0;
+    for (long j = 0; j < n; j += 8) {
+        __mmask8 msk = n - j >= 8 ? (__mmask8)0xff : (__mmask8)((1u << (n - j)) - 1);
+        __m512d v = _mm512_maskz_loadu_pd(msk, x + j);
+        ca += __builtin_popcount(_mm512_mask_cmp_pd_mask(msk, v, va, _CMP_LT_OQ));
+        cb += __builtin_popcount(_mm512_mask_cmp_pd_mask(msk, v, vb, _CMP_LT_OQ));
+    }
+    *a = ca;
+    *b = cb;
+}
+
+ATTNSIM_AVX512 long attnsim_count_nan_f64(const double *x, long n) {
+    long count = 0;
+    for (long j = 0; j < n; j += 8) {
+        __mmask8 msk = n - j >= 8 ? (__mmask8)0xff : (__mmask8)((1u << (n - j)) - 1);
+        __m512d v = _mm512_maskz_loadu_pd(msk, x + j);
+        count += __builtin_popcount(_mm512_mask_cmp_pd_mask(msk, v, v, _CMP_UNORD_Q));
+    }
+    return count;
+}
+
 ATTNSIM_AVX512 long attnsim_topk_candidates_f64(const double *s, long n, long k, long *out) {
-    // The bound: the least of the k block maxima (no NaN, so max and the comparisons are exact;
-    // which zero a ±0 maximum is cannot change a comparison).
+    // The bound: the k-th largest of the m block maxima (no NaN, so max and the comparisons are
+    // exact; which zero a ±0 maximum is cannot change a comparison). For small k the k largest are
+    // kept sorted in `best`; otherwise m = k and the bound is the least maximum.
+    const long m = k <= ATTNSIM_TOPK_SMALL_K ? (4 * k < n ? 4 * k : n) : k;
+    double best[ATTNSIM_TOPK_SMALL_K], maxima[4 * ATTNSIM_TOPK_SMALL_K];
     double bound = INFINITY;
+    if (k <= ATTNSIM_TOPK_SMALL_K) for (long i = 0; i < k; i++) best[i] = -INFINITY;
     const __m512d ninf = _mm512_set1_pd(-INFINITY);
-    for (long b = 0; b < k; b++) {
-        long lo = b * n / k, hi = (b + 1) * n / k;
-        __m512d m = ninf;
+    // Block b is [b·n/m, (b+1)·n/m): the bounds stepped by quotient and remainder, no division.
+    const long step = n / m, extra = n % m;
+    long hi = 0, rem = 0;
+    for (long b = 0; b < m; b++) {
+        long lo = hi;
+        hi += step;
+        rem += extra;
+        if (rem >= m) { hi++; rem -= m; }
+        __m512d mv = ninf;
         for (long j = lo; j < hi; j += 8) {
             __mmask8 msk = hi - j >= 8 ? (__mmask8)0xff : (__mmask8)((1u << (hi - j)) - 1);
-            m = _mm512_max_pd(m, _mm512_mask_loadu_pd(ninf, msk, s + j));
+            mv = _mm512_max_pd(mv, _mm512_mask_loadu_pd(ninf, msk, s + j));
         }
-        double bm = _mm512_reduce_max_pd(m);
-        if (bm < bound) bound = bm;
+        double bm = _mm512_reduce_max_pd(mv);
+        if (k > ATTNSIM_TOPK_SMALL_K) {
+            if (bm < bound) bound = bm;
+        } else {
+            maxima[b] = bm;
+        }
+    }
+    if (k <= ATTNSIM_TOPK_SMALL_K) {
+        // The k largest maxima by insertion, last block first (scores tend to rise along a row, so
+        // the later maxima fill `best` early and most earlier ones are rejected at once).
+        for (long b = m - 1; b >= 0; b--) {
+            double bm = maxima[b];
+            if (!(bm > best[k - 1])) continue;
+            long i = k - 1;
+            while (i > 0 && best[i - 1] < bm) { best[i] = best[i - 1]; i--; }
+            best[i] = bm;
+        }
+        bound = best[k - 1];
     }
     // The candidates s[j] >= bound, in index order: 8 keys per compare, compressed in a register
     // and stored under a mask (nothing written past the count).
@@ -396,6 +458,15 @@ void attnsim_ref_scores_f64_rows(const float *const *q, int rows, const float *k
 }
 void attnsim_ref_pv_f64_rows(const double *const *p, int rows, const float *v, long d, const long *n, double *const *o) {
     (void)p; (void)rows; (void)v; (void)d; (void)n; (void)o;
+}
+long attnsim_count_nan_f64(const double *x, long n) {
+    (void)x; (void)n;
+    return 0;
+}
+void attnsim_count_below_f64(const double *x, long n, double ta, double tb, long *a, long *b) {
+    (void)x; (void)n; (void)ta; (void)tb;
+    *a = 0;
+    *b = 0;
 }
 long attnsim_topk_candidates_f64(const double *s, long n, long k, long *out) {
     (void)s; (void)n; (void)k; (void)out;

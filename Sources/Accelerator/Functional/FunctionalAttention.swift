@@ -475,16 +475,27 @@ public struct FunctionalAttention: Sendable {
     }
 
     /// The keys that can be among the k best of s[0..<n] (no NaN; 0 < k < n), in increasing index
-    /// order, into candidates[0..<count]; returns count. Split the keys into k blocks
-    /// (b·n/k ..< (b+1)·n/k): the k block maxima are k distinct keys, so the k-th best score is at
-    /// least their minimum L. Keys scoring below L cannot be among the k best, and at least k keys
-    /// score L or more: the k best of those (under `topK`'s order) are the k best of all.
+    /// order, into candidates[0..<count]; returns count. Split the keys into m ≥ k blocks
+    /// (b·n/m ..< (b+1)·n/m, none empty): the m block maxima are m distinct keys, so the k-th best
+    /// score is at least L, the k-th largest of the block maxima. Keys scoring below L cannot be
+    /// among the k best (k keys score L or more), and at least k keys score L or more: the k best
+    /// of those (under `topK`'s order) are the k best of all. m = `topKBlocks`: 4k blocks for small
+    /// k (a tighter L, fewer candidates), k for larger k (where keeping the k best maxima would cost
+    /// more than it saves).
     static func topKCandidates(_ s: UnsafePointer<Double>, n: Int, k: Int, into candidates: UnsafeMutablePointer<Int>) -> Int {
-        var bound = Double.infinity
-        for b in 0..<k {
-            var m = -Double.infinity
-            for j in (b * n / k)..<((b + 1) * n / k) where s[j] > m { m = s[j] }
-            if m < bound { bound = m }
+        let m = topKBlocks(n: n, k: k)
+        // The k largest block maxima, in decreasing order (a value equal to the k-th changes nothing).
+        let bound = withUnsafeTemporaryAllocation(of: Double.self, capacity: k) { best -> Double in
+            best.initialize(repeating: -.infinity)
+            for b in 0..<m {
+                var mx = -Double.infinity
+                for j in (b * n / m)..<((b + 1) * n / m) where s[j] > mx { mx = s[j] }
+                guard mx > best[k - 1] else { continue }
+                var i = k - 1
+                while i > 0 && best[i - 1] < mx { best[i] = best[i - 1]; i -= 1 }
+                best[i] = mx
+            }
+            return best[k - 1]
         }
         var count = 0
         for j in 0..<n where s[j] >= bound {
@@ -493,6 +504,9 @@ public struct FunctionalAttention: Sendable {
         }
         return count
     }
+
+    /// The number of blocks `topKCandidates` (and `attnsim_topk_candidates_f64`) split a row into.
+    static func topKBlocks(n: Int, k: Int) -> Int { k <= Int(ATTNSIM_TOPK_SMALL_K) ? min(4 * k, n) : k }
 
     /// e^(s − max) through the softmax unit's arithmetic.
     @inlinable func exponent(_ z: Double) -> Double {

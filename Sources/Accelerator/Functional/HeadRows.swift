@@ -170,7 +170,26 @@ struct HeadRows {
     /// `exponentials` of the kept keys only (after `keepAtLeastOne`): the e[j] later kernels read
     /// when not `allExponentials`.
     func keptExponentials(count n: Int, max m: Double) {
-        for j in 0..<n where keep[j] { e[j] = fa.exponent(s[j] - m) }
+        forEachKept(count: n) { j in e[j] = fa.exponent(s[j] - m) }
+    }
+
+    /// body(j) for every j < n with keep[j], in increasing j: the flags read eight at a time (a
+    /// Bool is one byte, 0 or 1), so rows that keep few keys skip the rest a word at a time.
+    @inline(__always) func forEachKept(count n: Int, _ body: (Int) -> Void) {
+        let raw = UnsafeRawPointer(keep)
+        var w = 0
+        while w + 8 <= n {
+            var word = raw.loadUnaligned(fromByteOffset: w, as: UInt64.self)
+            while word != 0 {
+                body(w + word.trailingZeroBitCount >> 3)
+                word &= word &- 1  // each byte holds at most its lowest bit
+            }
+            w += 8
+        }
+        while w < n {
+            if keep[w] { body(w) }
+            w += 1
+        }
     }
 
     /// The pruning decision into `keep[0..<n]`; the Top-θ threshold (−∞ for the other kinds).
@@ -203,7 +222,11 @@ struct HeadRows {
         keep.update(repeating: false, count: n)
         guard k > 0 else { return }
         var nans = 0
-        for j in 0..<n { nans &+= s[j].isNaN ? 1 : 0 }
+        if fa.nativeKernels {
+            nans = attnsim_count_nan_f64(s, n)
+        } else {
+            for j in 0..<n { nans &+= s[j].isNaN ? 1 : 0 }
+        }
         if nans > 0 {
             // NaN makes the heap's order inconsistent: keep the full sort's (implementation-defined) choice.
             for j in 0..<n { order[j] = j }
@@ -220,7 +243,16 @@ struct HeadRows {
     /// fidelity so far: kept count and keep-the-max event.
     func keepAtLeastOne(count n: Int) -> Fidelity {
         var fid = Fidelity()
-        for j in 0..<n where keep[j] { fid.kept += 1 }
+        let raw = UnsafeRawPointer(keep)
+        var w = 0
+        while w + 8 <= n {
+            fid.kept += raw.loadUnaligned(fromByteOffset: w, as: UInt64.self).nonzeroBitCount
+            w += 8
+        }
+        while w < n {
+            if keep[w] { fid.kept += 1 }
+            w += 1
+        }
         if fid.kept == 0 {
             var argmax = 0
             for j in 0..<n where s[j] > s[argmax] { argmax = j }
@@ -235,7 +267,7 @@ struct HeadRows {
     /// (docs/algorithms.md).
     func denominator(count n: Int, kept: Int, max m: Double, sum sumAll: Double, threshold: Double) -> Double {
         var sumKept = 0.0
-        for j in 0..<n where keep[j] { sumKept += e[j] }
+        forEachKept(count: n) { j in sumKept += e[j] }
         switch fa.config.pruning {
         case .none, .probability:
             return sumAll
@@ -277,18 +309,22 @@ struct HeadRows {
         let bitRow = (h * x.queryRows.count + i - x.queryRows.lowerBound) * words
         // The exact-probability counters: integer counts, any order (no branches, SIMD lanes).
         var below1e3 = 0, below1e2 = 0
-        for j in 0..<n {
-            below1e3 &+= ref[j] < 1e-3 ? 1 : 0
-            below1e2 &+= ref[j] < 1e-2 ? 1 : 0
+        if fa.nativeKernels {
+            attnsim_count_below_f64(ref, n, 1e-3, 1e-2, &below1e3, &below1e2)
+        } else {
+            for j in 0..<n {
+                below1e3 &+= ref[j] < 1e-3 ? 1 : 0
+                below1e2 &+= ref[j] < 1e-2 ? 1 : 0
+            }
         }
         fid.below1e3 += below1e3
         fid.below1e2 += below1e2
-        for j in 0..<n where keep[j] {
+        forEachKept(count: n) { j in
             let pr = ref[j]
             let p = probability(e[j], denominator: denominator, count: n)
             // A probability that quantizes (or clips) to zero is pruned too: the hardware neither
             // multiplies it nor fetches its V row.
-            guard p != 0 else { fid.kept -= 1; continue }
+            guard p != 0 else { fid.kept -= 1; return }
             pSum += p
             fid.massKept += pr
             if nativePV {

@@ -73,9 +73,39 @@ void attnsim_ref_scores_f64_rows(const float *const *q, int rows, const float *k
 /// order j = 0, 1, …; each V row is loaded once for all rows). Requires attnsim_has_avx512_vnni().
 void attnsim_ref_pv_f64_rows(const double *const *p, int rows, const float *v, long d, const long *n, double *const *o);
 
+/// e^x for x[0..<n] into out: exactly the C library's `exp(x[j])` for every input. With glibc
+/// 2.28 or later a vector method computes e^x to about 2^-63 relative, and where its double is
+/// provably the one glibc's `exp` returns (glibc's documented error bound, under 0.511 ulp: see
+/// softmax.c and docs/performance.md) it is used; every other input (about 2.6% in [−512, 0], every
+/// input outside that range, NaN, infinities) calls `exp`. Returns the number of inputs that called
+/// `exp`. Requires attnsim_has_avx512_vnni() (uses AVX-512 F).
+long attnsim_ref_exp_f64(const double *x, long n, double *out);
+
+/// The reference softmax of `rows` (1 … ATTNSIM_REF_MAX_ROWS) score rows p[r][0..<n[r]], in place:
+/// m = the greatest score (comparisons s > m from −∞, as the Swift loop), e[j] = exp(s[j] − m)
+/// (`attnsim_ref_exp_f64`'s doubles, i.e. libm's), Σ e in order j = 0, 1, … from +0, then e[j] / Σ —
+/// `ExactSoftmax.softmax` (ReferenceDouble) row by row, the same Doubles. Returns the count of
+/// exponentials that called `exp`. Requires attnsim_has_avx512_vnni().
+long attnsim_ref_softmax_f64_rows(double *const *p, int rows, const long *n);
+
+/// The start-up constants of `attnsim_ref_exp_f64`, for tests: 2^(j/256) = tableHi[j] + tableLo[j]
+/// for j < 256 and ln 2 = ln2[0] + ln2[1] (double-double).
+void attnsim_ref_exp_constants(double *tableHi, double *tableLo, double *ln2);
+
+/// *a = the number of j < n with x[j] < ta, *b = with x[j] < tb (NaN counts in neither): the
+/// functional model's exact-probability counters. Requires attnsim_has_avx512_vnni() (AVX-512 F).
+void attnsim_count_below_f64(const double *x, long n, double ta, double tb, long *a, long *b);
+
+/// The number of NaNs in x[0..<n]. Requires attnsim_has_avx512_vnni() (AVX-512 F).
+long attnsim_count_nan_f64(const double *x, long n);
+
+/// k up to which the top-k candidates split a row into 4k blocks (k blocks above).
+#define ATTNSIM_TOPK_SMALL_K 64
+
 /// The top-k selection's candidates (`FunctionalAttention.topKCandidates`, its portable twin):
-/// with bound = the least over b < k of max s[b·n/k ..< (b+1)·n/k] (0 < k < n, no NaN in s), the
-/// indices j < n with s[j] >= bound in increasing order into out; returns their count (at least k).
+/// with m = min(4k, n) blocks when k ≤ ATTNSIM_TOPK_SMALL_K, else m = k, and bound = the k-th
+/// largest of the block maxima max s[b·n/m ..< (b+1)·n/m] (0 < k < n, no NaN in s), the indices
+/// j < n with s[j] >= bound in increasing order into out; returns their count (at least k).
 /// Writes nothing past it. Requires attnsim_has_avx512_vnni() (uses AVX-512 F).
 long attnsim_topk_candidates_f64(const double *s, long n, long k, long *out);
 
