@@ -205,6 +205,13 @@ func peakBenchmarks() -> [Benchmark] {
         precondition(kernel4.run() == kernel.run())
         list.append(Benchmark(name: "vnni_qk_kernel_rows\(ATTNSIM_QK_MAX_ROWS)_T2048_1_core", unit: "causal head, T 2048, d 64 (MACs)",
                               itemsPerIteration: Double(d * (1...t).reduce(0, +))) { kernel4.run() })
+        // The accelerated datapath's P·V kernel (`attnsim_pv_codes_f64`, what `runHead` calls per
+        // row with the row's kept keys): in Double, as the model defines that arithmetic (one rounding
+        // per multiply and add). Here every row keeps a quarter of its causal keys (every 4th), so
+        // MACs = d · Σ ⌈(i + 1) / 4⌉; compare with the int8 peak above (a different instruction).
+        let pv = PVKernelBench(v: k, t: t, d: d, stride: 4)
+        list.append(Benchmark(name: "pv_codes_kernel_T2048_1_core", unit: "causal head, T 2048, d 64, 1/4 of keys kept (MACs)",
+                              itemsPerIteration: Double(d * pv.keptTotal)) { pv.run() })
     }
     return list
 }
@@ -344,6 +351,37 @@ final class SharedSums: @unchecked Sendable {
     init(count: Int) { values = .init(repeating: 0, count: count) }
     func set(_ i: Int, _ v: Int32) { lock.lock(); values[i] = v; lock.unlock() }
     var total: Int32 { lock.lock(); defer { lock.unlock() }; return values.reduce(0, &+) }
+}
+
+/// Inputs of `pv_codes_kernel_T2048_1_core`: V codes of t keys × d; row i keeps the keys
+/// 0, stride, 2·stride, … ≤ i, the m-th with weight w[m] = 1 / (m + 1); one output row per call.
+final class PVKernelBench {
+    let v: [Int32], t: Int, d: Int, stride: Int, rows: [Int32], w: [Double], scale: [Double]
+    var out: [Double]
+    var keptTotal: Int { (0..<t).reduce(0) { $0 + $1 / stride + 1 } }
+    init(v: [Int32], t: Int, d: Int, stride: Int) {
+        self.v = v; self.t = t; self.d = d; self.stride = stride
+        rows = Swift.stride(from: 0, to: t, by: stride).map(Int32.init)
+        w = rows.indices.map { 1 / Double($0 + 1) }
+        scale = (0..<d).map { 1 / Double(128 + $0) }
+        out = .init(repeating: 0, count: d)
+        // The kernel computes the portable loop's Doubles (checked here on the last row).
+        let last = (t - 1) / stride + 1
+        attnsim_pv_codes_f64(rows, w, last, v, d, scale, &out)
+        var ref = [Double](repeating: 0, count: d)
+        for m in 0..<last { for c in 0..<d { ref[c] += w[m] * (Double(v[Int(rows[m]) * d + c]) * scale[c]) } }
+        precondition(out == ref)
+    }
+    /// Σ over rows of the output's first element, as an integer checksum.
+    func run() -> Int {
+        var check = 0.0
+        for i in 0..<t {
+            for c in 0..<d { out[c] = 0 }
+            attnsim_pv_codes_f64(rows, w, i / stride + 1, v, d, scale, &out)
+            check += out[0]
+        }
+        return Int(check * 1000)
+    }
 }
 
 /// Inputs of the `vnni_qk_kernel_*_T2048_1_core` benchmarks: `rows` rows' dot products per call,
