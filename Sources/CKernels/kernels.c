@@ -11,6 +11,7 @@
 #include <immintrin.h>
 #include <math.h>
 #include <stdlib.h>
+#include "lanes.h"
 #define ATTNSIM_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
 #else
 #define ATTNSIM_X86 0
@@ -82,7 +83,7 @@ ATTNSIM_AVX512 void attnsim_ref_scores_f64(const float *q, const float *kt, long
         __m512d acc[4] = {a0, a1, a2, a3};
         for (int i = 0; i < 4; i++) {
             long j = (b + i) * 8;
-            __mmask8 m = n - j >= 8 ? (__mmask8)0xff : (__mmask8)((1u << (n - j)) - 1);
+            __mmask8 m = tailMask(n - j);
             _mm512_mask_storeu_pd(out + j, m, _mm512_mul_pd(acc[i], sc));
         }
     }
@@ -93,7 +94,7 @@ ATTNSIM_AVX512 void attnsim_ref_scores_f64(const float *q, const float *kt, long
             a0 = _mm512_add_pd(a0, _mm512_mul_pd(_mm512_set1_pd((double)q[c]), _mm512_cvtps_pd(_mm256_loadu_ps(p + c * 8))));
         }
         long j = b * 8;
-        __mmask8 m = n - j >= 8 ? (__mmask8)0xff : (__mmask8)((1u << (n - j)) - 1);
+        __mmask8 m = tailMask(n - j);
         _mm512_mask_storeu_pd(out + j, m, _mm512_mul_pd(a0, sc));
     }
 }
@@ -107,7 +108,7 @@ ATTNSIM_AVX512 void attnsim_ref_pv_f64(const double *p, const float *v, long d, 
         for (int r = 0; r < 8; r++) {
             long c = c0 + 8 * r;
             acc[r] = _mm512_setzero_pd();
-            mask[r] = c >= d ? 0 : (d - c >= 8 ? (__mmask8)0xff : (__mmask8)((1u << (d - c)) - 1));
+            mask[r] = c >= d ? 0 : tailMask(d - c);
             if (mask[r]) regs = r + 1;
         }
         for (long j = 0; j < n; j++) {
@@ -155,7 +156,7 @@ static inline __attribute__((always_inline)) ATTNSIM_AVX512 void ref_scores_rows
             long j = (b + i) * 8;
             for (int r = 0; r < R; r++) {
                 if (n[r] <= j) continue;
-                __mmask8 m = n[r] - j >= 8 ? (__mmask8)0xff : (__mmask8)((1u << (n[r] - j)) - 1);
+                __mmask8 m = tailMask(n[r] - j);
                 _mm512_mask_storeu_pd(out[r] + j, m, _mm512_mul_pd(acc[r][i], sc));
             }
         }
@@ -171,7 +172,7 @@ static inline __attribute__((always_inline)) ATTNSIM_AVX512 void ref_scores_rows
         long j = b * 8;
         for (int r = 0; r < R; r++) {
             if (n[r] <= j) continue;
-            __mmask8 m = n[r] - j >= 8 ? (__mmask8)0xff : (__mmask8)((1u << (n[r] - j)) - 1);
+            __mmask8 m = tailMask(n[r] - j);
             _mm512_mask_storeu_pd(out[r] + j, m, _mm512_mul_pd(acc[r], sc));
         }
     }
@@ -211,7 +212,7 @@ static inline __attribute__((always_inline)) ATTNSIM_AVX512 void ref_pv_rows_blo
         __mmask8 mask[8];
         for (int w = 0; w < W; w++) {
             long c = c0 + 8 * w;
-            mask[w] = c >= d ? 0 : (d - c >= 8 ? (__mmask8)0xff : (__mmask8)((1u << (d - c)) - 1));
+            mask[w] = c >= d ? 0 : tailMask(d - c);
             for (int r = 0; r < R; r++) acc[r][w] = _mm512_setzero_pd();
         }
         for (long j = 0; j < nmax; j++) {
@@ -248,7 +249,7 @@ ATTNSIM_AVX512 void attnsim_count_below_f64(const double *x, long n, double ta, 
     const __m512d va = _mm512_set1_pd(ta), vb = _mm512_set1_pd(tb);
     long ca = 0, cb = 0;
     for (long j = 0; j < n; j += 8) {
-        __mmask8 msk = n - j >= 8 ? (__mmask8)0xff : (__mmask8)((1u << (n - j)) - 1);
+        __mmask8 msk = tailMask(n - j);
         __m512d v = _mm512_maskz_loadu_pd(msk, x + j);
         ca += __builtin_popcount(_mm512_mask_cmp_pd_mask(msk, v, va, _CMP_LT_OQ));
         cb += __builtin_popcount(_mm512_mask_cmp_pd_mask(msk, v, vb, _CMP_LT_OQ));
@@ -260,7 +261,7 @@ ATTNSIM_AVX512 void attnsim_count_below_f64(const double *x, long n, double ta, 
 ATTNSIM_AVX512 long attnsim_count_nan_f64(const double *x, long n) {
     long count = 0;
     for (long j = 0; j < n; j += 8) {
-        __mmask8 msk = n - j >= 8 ? (__mmask8)0xff : (__mmask8)((1u << (n - j)) - 1);
+        __mmask8 msk = tailMask(n - j);
         __m512d v = _mm512_maskz_loadu_pd(msk, x + j);
         count += __builtin_popcount(_mm512_mask_cmp_pd_mask(msk, v, v, _CMP_UNORD_Q));
     }
@@ -286,7 +287,7 @@ ATTNSIM_AVX512 long attnsim_topk_candidates_f64(const double *s, long n, long k,
         if (rem >= m) { hi++; rem -= m; }
         __m512d mv = ninf;
         for (long j = lo; j < hi; j += 8) {
-            __mmask8 msk = hi - j >= 8 ? (__mmask8)0xff : (__mmask8)((1u << (hi - j)) - 1);
+            __mmask8 msk = tailMask(hi - j);
             mv = _mm512_max_pd(mv, _mm512_mask_loadu_pd(ninf, msk, s + j));
         }
         double bm = _mm512_reduce_max_pd(mv);
@@ -315,7 +316,7 @@ ATTNSIM_AVX512 long attnsim_topk_candidates_f64(const double *s, long n, long k,
     const __m512i eight = _mm512_set1_epi64(8);
     long count = 0;
     for (long j = 0; j < n; j += 8) {
-        __mmask8 msk = n - j >= 8 ? (__mmask8)0xff : (__mmask8)((1u << (n - j)) - 1);
+        __mmask8 msk = tailMask(n - j);
         __mmask8 ge = _mm512_mask_cmp_pd_mask(msk, _mm512_maskz_loadu_pd(msk, s + j), bv, _CMP_GE_OQ);
         if (ge) {
             int c = __builtin_popcount(ge);
@@ -336,7 +337,7 @@ ATTNSIM_AVX512 void attnsim_pv_codes_f64(const int32_t *rows, const double *w, l
         int regs = 0;
         for (int r = 0; r < 8; r++) {
             long c = c0 + 8 * r;
-            mask[r] = c >= d ? 0 : (d - c >= 8 ? (__mmask8)0xff : (__mmask8)((1u << (d - c)) - 1));
+            mask[r] = c >= d ? 0 : tailMask(d - c);
             acc[r] = _mm512_maskz_loadu_pd(mask[r], o + c);
             sc[r] = _mm512_maskz_loadu_pd(mask[r], vscale + c);
             if (mask[r]) regs = r + 1;

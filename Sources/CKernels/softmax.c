@@ -25,6 +25,7 @@
 
 #if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
 #include <immintrin.h>
+#include "lanes.h"
 #include <pthread.h>
 #define ATTNSIM_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
 #if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 28))
@@ -170,10 +171,6 @@ static inline __attribute__((always_inline)) ATTNSIM_AVX512 __m512d expFast(__m5
     *ok = 0;
     return x;
 #endif
-}
-
-static inline __attribute__((always_inline)) __mmask8 tailMask(long remaining) {
-    return remaining >= 8 ? (__mmask8)0xff : (__mmask8)((1u << remaining) - 1);
 }
 
 // dst[j] = exp(src[j] − m) for j < n (SUB = 0: exp(src[j])); src may be dst. Lanes the vector

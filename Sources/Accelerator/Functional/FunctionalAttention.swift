@@ -684,15 +684,12 @@ final class HeadReference: @unchecked Sendable {
             x.k.withUnsafeBufferPointer { k in
                 x.v.withUnsafeBufferPointer { v in
                     (kT?.kT ?? []).withUnsafeBufferPointer { kt in
-                        // A few rows per pass over K and V (`referenceRows`).
-                        let q0 = x.queryRows.lowerBound, step = ExactSoftmax.referenceRowsPerPass
-                        for i0 in stride(from: q0, to: x.queryRows.upperBound, by: step) {
-                            let rows = i0..<min(i0 + step, x.queryRows.upperBound)
-                            FunctionalAttention.referenceRows(x, q: q.baseAddress!, k: k.baseAddress!, v: v.baseAddress!,
-                                                              kT: kT.map { kt.baseAddress! + kvh * $0.stride }, head: h, rows: rows,
-                                                              ref: rows.map { probs + offsets[$0 - q0] },
-                                                              oRef: rows.map { oRef + ($0 - q0) * x.headDim })
-                        }
+                        // Every row at once: `referenceRows` takes them a few per pass over K and V.
+                        let rows = x.queryRows, q0 = rows.lowerBound
+                        FunctionalAttention.referenceRows(x, q: q.baseAddress!, k: k.baseAddress!, v: v.baseAddress!,
+                                                          kT: kT.map { kt.baseAddress! + kvh * $0.stride }, head: h, rows: rows,
+                                                          ref: rows.map { probs + offsets[$0 - q0] },
+                                                          oRef: rows.map { oRef + ($0 - q0) * x.headDim })
                     }
                 }
             }

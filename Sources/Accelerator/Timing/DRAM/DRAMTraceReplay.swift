@@ -87,8 +87,10 @@ extension DRAMRequests {
                 }
             }
         }
-        // The recorder's text is well formed by construction.
-        return (try? DRAMRequests.parse(recorder.contents, file: "tiledDecode")) ?? DRAMRequests()
+        // The recorder writes the trace format `parse` reads: a failure is a bug here, not bad input.
+        do { return try DRAMRequests.parse(recorder.contents, file: "tiledDecode") } catch {
+            preconditionFailure("tiledDecode: the recorder's own trace did not parse: \(error)")
+        }
     }
 }
 
